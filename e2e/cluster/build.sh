@@ -23,7 +23,10 @@ build_k8s() {
 	log "kubernetes $K8S_VERSION (one go build for four binaries; ~20-40 min cold on 2 cores)"
 	local src=$cache/src/k8s-$K8S_VERSION
 	mkdir -p "$src"
-	cp "$here/gomod/k8s/go.mod" "$here/gomod/k8s/go.sum" "$src/" 2>/dev/null || true
+	# The committed wrapper module pins every dependency (same build everywhere).
+	if grep -q "k8s.io/kubernetes $K8S_VERSION\$" "$here/gomod/k8s/go.mod" 2>/dev/null; then
+		cp "$here/gomod/k8s/go.mod" "$here/gomod/k8s/go.sum" "$src/"
+	fi
 	if [ ! -s "$src/go.mod" ]; then
 		(cd "$(mktemp -d)" && go mod download "k8s.io/kubernetes@$K8S_VERSION")
 		printf 'module local/k8s\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n' "$K8S_VERSION" >"$src/go.mod"
@@ -34,7 +37,7 @@ build_k8s() {
 	for t in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 		targets+=" k8s.io/kubernetes/cmd/$t"
 	done
-	if ! grep -q '^go 1' "$src/go.sum" 2>/dev/null && [ ! -s "$src/go.sum" ]; then
+	if [ ! -s "$src/go.sum" ]; then
 		# shellcheck disable=SC2086
 		(cd "$src" && go get $(printf '%s@'"$K8S_VERSION"' ' $targets))
 	fi
@@ -57,7 +60,9 @@ build_etcd() {
 	log "etcd $ETCD_VERSION"
 	local src=$cache/src/etcd-$ETCD_VERSION
 	mkdir -p "$src"
-	cp "$here/gomod/etcd/go.mod" "$here/gomod/etcd/go.sum" "$src/" 2>/dev/null || true
+	if grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$here/gomod/etcd/go.mod" 2>/dev/null; then
+		cp "$here/gomod/etcd/go.mod" "$here/gomod/etcd/go.sum" "$src/"
+	fi
 	if [ ! -s "$src/go.mod" ]; then
 		(cd "$src" && go mod init local/etcd >/dev/null 2>&1 && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION")
 	fi
