@@ -24,7 +24,7 @@ build_k8s() {
 	local src=$cache/src/k8s-$K8S_VERSION
 	mkdir -p "$src"
 	# The committed wrapper module pins every dependency (same build everywhere).
-	if grep -q "k8s.io/kubernetes $K8S_VERSION\$" "$here/gomod/k8s/go.mod" 2>/dev/null; then
+	if grep -qE "k8s.io/kubernetes $K8S_VERSION( |$)" "$here/gomod/k8s/go.mod" 2>/dev/null; then
 		cp "$here/gomod/k8s/go.mod" "$here/gomod/k8s/go.sum" "$src/"
 	fi
 	if [ ! -s "$src/go.mod" ]; then
@@ -60,7 +60,7 @@ build_etcd() {
 	log "etcd $ETCD_VERSION"
 	local src=$cache/src/etcd-$ETCD_VERSION
 	mkdir -p "$src"
-	if grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$here/gomod/etcd/go.mod" 2>/dev/null; then
+	if grep -qE "go.etcd.io/etcd/server/v3 $ETCD_VERSION( |$)" "$here/gomod/etcd/go.mod" 2>/dev/null; then
 		cp "$here/gomod/etcd/go.mod" "$here/gomod/etcd/go.sum" "$src/"
 	fi
 	if [ ! -s "$src/go.mod" ]; then

@@ -1,0 +1,363 @@
+/* Watch streams: newline-delimited JSON events read incrementally through a
+ * curl multi handle, resumed and relisted as client-go's reflector does. */
+#include <string.h>
+
+#include <kube/watch.h>
+
+#include "client_internal.h"
+#include "internal.h"
+
+/* One event line larger than this is refused. */
+#define KUBE_WATCH_MAX_LINE (64UL * 1024 * 1024)
+
+struct kube_watch {
+	kube_client *client;
+	kube_resource res;
+	char *ns;
+	char *label_selector;
+	char *field_selector;
+	char *resource_version;
+	int relist_on_gone;
+	int need_relist;
+	long long deadline_ms; /* 0 = none */
+	CURLM *multi;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *url;
+	long long started_ms;
+	int finished;    /* the transfer ended; lines may still be buffered */
+	CURLcode result; /* how it ended */
+	kube_buf stream;
+};
+
+static void close_stream(kube_watch *watch)
+{
+	if (watch->easy) {
+		curl_multi_remove_handle(watch->multi, watch->easy);
+		curl_easy_cleanup(watch->easy);
+		watch->easy = NULL;
+	}
+	curl_slist_free_all(watch->headers);
+	watch->headers = NULL;
+	kube_free(watch->url);
+	watch->url = NULL;
+	kube_buf_clear(&watch->stream);
+	watch->finished = 0;
+}
+
+static size_t on_stream(char *data, size_t size, size_t count, void *user)
+{
+	kube_buf *stream = user;
+	size_t n = size * count;
+	return kube_buf_put(stream, data, n) == 0 ? n : 0;
+}
+
+static int add_query(kube_buf *path, const char *key, const char *value)
+{
+	int rc = kube_buf_printf(path, "&%s=", key);
+	if (!rc)
+		rc = kube_buf_put_urlescaped(path, value);
+	return rc;
+}
+
+static long remaining_ms(const kube_watch *watch)
+{
+	if (!watch->deadline_ms)
+		return -1;
+	long long left = watch->deadline_ms - kube_now_ms();
+	return left > 0 ? (long)left : 0;
+}
+
+static int open_stream(kube_watch *watch)
+{
+	kube_buf path = KUBE_BUF_INIT;
+	long left = remaining_ms(watch);
+	/* The server ends the stream after timeoutSeconds; we reconnect. */
+	long timeout_s = left < 0 ? 300 : left / 1000 + 1;
+	if (timeout_s > 300)
+		timeout_s = 300;
+	char timeout[32];
+	snprintf(timeout, sizeof(timeout), "%ld", timeout_s);
+	int rc = kube_resource_path(&path, &watch->res, watch->ns, NULL, NULL);
+	if (!rc)
+		rc = kube_buf_puts(&path, "?watch=1&allowWatchBookmarks=true");
+	if (!rc && watch->resource_version && *watch->resource_version)
+		rc = add_query(&path, "resourceVersion", watch->resource_version);
+	if (!rc && watch->label_selector)
+		rc = add_query(&path, "labelSelector", watch->label_selector);
+	if (!rc && watch->field_selector)
+		rc = add_query(&path, "fieldSelector", watch->field_selector);
+	if (!rc)
+		rc = add_query(&path, "timeoutSeconds", timeout);
+	if (!rc && !(watch->url = kube_http_url(watch->client, path.ptr)))
+		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
+	if (!rc && !(watch->easy = curl_easy_init()))
+		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
+	if (!rc) {
+		long wait = kube_ratelimit_take(&watch->client->limiter, kube_now_ms());
+		if (wait > 0)
+			kube_sleep_ms(wait);
+		rc = kube_http_prepare(watch->client, watch->easy, &watch->headers, "GET", watch->url, NULL, NULL);
+	}
+	if (!rc) {
+		/* The deadline bounds a watch, not --request-timeout. */
+		curl_easy_setopt(watch->easy, CURLOPT_TIMEOUT_MS, 0L);
+		curl_easy_setopt(watch->easy, CURLOPT_WRITEFUNCTION, on_stream);
+		curl_easy_setopt(watch->easy, CURLOPT_WRITEDATA, &watch->stream);
+		watch->stream.limit = KUBE_WATCH_MAX_LINE;
+		if (curl_multi_add_handle(watch->multi, watch->easy) != CURLM_OK)
+			rc = kube_error_set(KUBE_ENOMEM, "cannot start the watch transfer");
+	}
+	if (!rc) {
+		watch->client->requests++;
+		watch->started_ms = kube_now_ms();
+		kube_log(KUBE_LOG_DECISION, "watch %s from resourceVersion %s", path.ptr,
+			 watch->resource_version ? watch->resource_version : "(latest)");
+	} else {
+		close_stream(watch);
+	}
+	kube_buf_dispose(&path);
+	return rc;
+}
+
+static int set_resource_version(kube_watch *watch, const char *rv)
+{
+	if (!rv)
+		return 0;
+	char *copy = kube_strdup(rv);
+	if (!copy)
+		return kube_error_set(KUBE_ENOMEM, "out of memory");
+	kube_free(watch->resource_version);
+	watch->resource_version = copy;
+	return 0;
+}
+
+static int relist(kube_watch *watch, kube_watch_event *event)
+{
+	kube_list_options list_opts = KUBE_LIST_OPTIONS_INIT;
+	json_t *list = NULL;
+	list_opts.label_selector = watch->label_selector;
+	list_opts.field_selector = watch->field_selector;
+	close_stream(watch);
+	int rc = kube_client_list(watch->client, &list, &watch->res, watch->ns, &list_opts);
+	if (rc)
+		return rc;
+	rc = set_resource_version(
+		watch, json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	watch->need_relist = 0;
+	event->type = KUBE_WATCH_RELIST;
+	event->object = list;
+	return 0;
+}
+
+int kube_watch_open(kube_watch **out, kube_client *client, const kube_resource *res, const char *ns,
+		    const kube_watch_options *opts)
+{
+	kube_watch_options defaults = KUBE_WATCH_OPTIONS_INIT;
+	kube_watch *watch;
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (!(watch = kube_calloc(1, sizeof(*watch))))
+		return kube_error_set(KUBE_ENOMEM, "out of memory");
+	watch->client = client;
+	watch->res = *res;
+	watch->relist_on_gone = opts->relist_on_gone;
+	watch->need_relist = opts->resource_version == NULL;
+	if (opts->timeout_ms > 0)
+		watch->deadline_ms = kube_now_ms() + opts->timeout_ms;
+	int rc = 0;
+	if ((ns && !(watch->ns = kube_strdup(ns))) ||
+	    (opts->label_selector && !(watch->label_selector = kube_strdup(opts->label_selector))) ||
+	    (opts->field_selector && !(watch->field_selector = kube_strdup(opts->field_selector))) ||
+	    (opts->resource_version && !(watch->resource_version = kube_strdup(opts->resource_version))) ||
+	    !(watch->multi = curl_multi_init()))
+		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
+	if (!rc && !watch->need_relist)
+		rc = open_stream(watch);
+	if (rc) {
+		kube_watch_free(watch);
+		return rc;
+	}
+	*out = watch;
+	return 0;
+}
+
+static int event_type(const char *type)
+{
+	static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK"};
+	for (size_t i = 0; type && i < KUBE_ARRAY_SIZE(names); i++)
+		if (strcmp(type, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Parses one line of the stream. Returns 1 with *event filled, 0 for a line
+ * that yields no event (410: a relist is now due), or an error. */
+static int parse_line(kube_watch *watch, const char *line, size_t len, kube_watch_event *event)
+{
+	json_error_t err;
+	json_t *doc = json_loadb(line, len, 0, &err);
+	if (!doc)
+		return kube_error_set(KUBE_EPROTOCOL, "watch: malformed event: %s", err.text);
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	json_t *object = json_object_get(doc, "object");
+	int rc = 0;
+	if (type && strcmp(type, "ERROR") == 0) {
+		long code = (long)json_integer_value(json_object_get(object, "code"));
+		const char *message = json_string_value(json_object_get(object, "message"));
+		const char *reason = json_string_value(json_object_get(object, "reason"));
+		if (code == 410 || (reason && strcmp(reason, "Expired") == 0) || (reason && strcmp(reason, "Gone") == 0)) {
+			kube_log(KUBE_LOG_DECISION, "watch: resourceVersion %s expired (410); relisting",
+				 watch->resource_version ? watch->resource_version : "");
+			watch->need_relist = 1;
+			rc = watch->relist_on_gone ? 0 : kube_error_set_http(KUBE_EGONE, 410, reason, message,
+									 "watch: %s", message ? message : "gone");
+		} else {
+			rc = kube_error_set_http(code == 403 ? KUBE_EFORBIDDEN : KUBE_EPROTOCOL, code, reason, message,
+						 "watch: %s", message ? message : "error event");
+		}
+		json_decref(doc);
+		return rc;
+	}
+	int kind = event_type(type);
+	if (kind < 0 || !json_is_object(object)) {
+		json_decref(doc);
+		return kube_error_set(KUBE_EPROTOCOL, "watch: unexpected event type %s", type ? type : "(none)");
+	}
+	rc = set_resource_version(
+		watch, json_string_value(json_object_get(json_object_get(object, "metadata"), "resourceVersion")));
+	if (rc) {
+		json_decref(doc);
+		return rc;
+	}
+	event->type = kind;
+	event->object = json_incref(object);
+	json_decref(doc);
+	return 1;
+}
+
+/* The stream's transfer finished: decide between reconnecting and failing. */
+static int stream_finished(kube_watch *watch, CURLcode code)
+{
+	long status = 0;
+	curl_easy_getinfo(watch->easy, CURLINFO_RESPONSE_CODE, &status);
+	kube_http_log_request("GET", watch->url, status, (double)(kube_now_ms() - watch->started_ms), NULL, 0,
+			      status >= 300 ? &watch->stream : NULL);
+	int rc = 0;
+	if (code != CURLE_OK) {
+		rc = kube_http_curl_error(code, NULL, "GET", watch->url);
+		/* A dropped connection is resumed from the last version. */
+		if (rc == KUBE_ENETWORK || rc == KUBE_ETIMEOUT) {
+			kube_log(KUBE_LOG_DECISION, "watch stream dropped (%s); resuming", kube_error_last()->message);
+			rc = 0;
+		}
+	} else if (status == 410) {
+		watch->need_relist = 1;
+		if (!watch->relist_on_gone)
+			rc = kube_http_status_error(status, &watch->stream, "GET", watch->url);
+	} else if (status < 200 || status >= 300) {
+		rc = kube_http_status_error(status, &watch->stream, "GET", watch->url);
+	}
+	close_stream(watch);
+	return rc;
+}
+
+static int has_line(const kube_watch *watch)
+{
+	return watch->stream.len && memchr(watch->stream.ptr, '\n', watch->stream.len) != NULL;
+}
+
+int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
+{
+	long long call_deadline = wait_ms >= 0 ? kube_now_ms() + wait_ms : 0;
+	event->type = 0;
+	event->object = NULL;
+	for (;;) {
+		if (has_line(watch)) {
+			char *newline = memchr(watch->stream.ptr, '\n', watch->stream.len);
+			size_t len = (size_t)(newline - watch->stream.ptr);
+			int rc = len ? parse_line(watch, watch->stream.ptr, len, event) : 0;
+			kube_buf_consume(&watch->stream, len + 1);
+			if (rc == 1)
+				return 0;
+			if (rc < 0)
+				return rc;
+			if (watch->need_relist)
+				close_stream(watch);
+			continue;
+		}
+		if (watch->finished) {
+			/* Every complete line is consumed: reconnect or fail. */
+			int rc = stream_finished(watch, watch->result);
+			if (rc)
+				return rc;
+			continue;
+		}
+		long left = remaining_ms(watch);
+		if (left == 0)
+			return kube_error_set(KUBE_ETIMEOUT, "watch: deadline reached");
+		if (call_deadline && kube_now_ms() >= call_deadline)
+			return kube_error_set(KUBE_ETIMEOUT, "watch: no event within %ld ms", wait_ms);
+		if (watch->need_relist)
+			return relist(watch, event);
+		if (!watch->easy) {
+			int rc = open_stream(watch);
+			if (rc)
+				return rc;
+		}
+		int still_running = 0;
+		curl_multi_perform(watch->multi, &still_running);
+		int queued;
+		CURLMsg *msg;
+		while ((msg = curl_multi_info_read(watch->multi, &queued)) != NULL) {
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == watch->easy) {
+				watch->finished = 1;
+				watch->result = msg->data.result;
+			}
+		}
+		if (watch->finished || has_line(watch))
+			continue;
+		long poll_ms = 1000;
+		if (left > 0 && left < poll_ms)
+			poll_ms = left;
+		if (call_deadline) {
+			long long call_left = call_deadline - kube_now_ms();
+			if (call_left < poll_ms)
+				poll_ms = call_left > 0 ? (long)call_left : 0;
+		}
+		curl_multi_poll(watch->multi, NULL, 0, (int)poll_ms, NULL);
+	}
+}
+
+const char *kube_watch_resource_version(const kube_watch *watch)
+{
+	return watch->resource_version ? watch->resource_version : "";
+}
+
+void kube_watch_event_dispose(kube_watch_event *event)
+{
+	if (!event)
+		return;
+	json_decref(event->object);
+	event->object = NULL;
+}
+
+void kube_watch_free(kube_watch *watch)
+{
+	if (!watch)
+		return;
+	close_stream(watch);
+	if (watch->multi)
+		curl_multi_cleanup(watch->multi);
+	kube_buf_dispose(&watch->stream);
+	kube_free(watch->ns);
+	kube_free(watch->label_selector);
+	kube_free(watch->field_selector);
+	kube_free(watch->resource_version);
+	kube_free(watch);
+}

@@ -1,0 +1,9 @@
+/* The command table of helm rollback-safe. Adding a subcommand: a file
+ * defining its cli_command, its declaration in commands.h, a line here. */
+#include "cli/version.h"
+#include "commands.h"
+
+const cli_command *const rollback_commands[] = {
+        &cli_version_command,
+        NULL,
+};

@@ -1,0 +1,21 @@
+/* helm-rollback-safe: a Helm rollback that picks a known-good target and
+ * checks before and after, invoked by Helm as `helm rollback-safe ...`. */
+#include "cli/command.h"
+#include "commands.h"
+
+static const cli_program rollback_program = {
+        .name = "helm rollback-safe",
+        .binary = "helm-rollback-safe",
+        .summary = "A Helm rollback that picks a known-good target, preflights it and verifies health",
+        .description = "A Helm rollback that picks a known-good target, repairs stuck pending-* locks with an\n"
+                       "audit trail, preflights what would break, executes, and verifies health.",
+        .examples = "  # Print the version\n"
+                    "  helm rollback-safe version",
+        .commands = rollback_commands,
+        .helm_env = 1,
+};
+
+int main(int argc, char **argv)
+{
+	return cli_main(&rollback_program, argc, argv);
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The rollguard demo: installs what is missing, builds, starts a local
+# cluster (unless you name one of yours), deploys a sample app into its own
+# namespace and runs rollguard's commands against it, explaining each step.
+#
+#   scripts/demo.sh                       local cluster, started and stopped here
+#   scripts/demo.sh --context NAME [--yes] a cluster of yours (asks first);
+#                                         only the demo's own namespace is touched
+#   scripts/demo.sh --keep                leave the namespace (and local cluster) running
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+context="" yes=0 keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--context) context=${2:?--context needs a name}; shift 2 ;;
+	--context=*) context=${1#*=}; shift ;;
+	--yes | -y) yes=1; shift ;;
+	--keep) keep=1; shift ;;
+	-h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+bold=$'\e[1m' dim=$'\e[2m' reset=$'\e[0m'
+if [ ! -t 1 ] || [ -n "${NO_COLOR:-}" ]; then bold="" dim="" reset=""; fi
+say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
+show() { printf '%s$ %s%s\n' "$dim" "$*" "$reset"; "$@"; }
+
+say "Installing what is missing and building rollguard (release build)"
+bash "$root/scripts/deps.sh"
+[ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
+build=$root/build-release
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j "$(nproc)" >/dev/null
+export PATH=$build:$PATH
+
+started_cluster=0
+if [ -z "$context" ]; then
+	say "Starting a local Kubernetes control plane (kube-apiserver, controller-manager, scheduler, kwok nodes)"
+	echo "    first run: builds Kubernetes from its Go modules into ~/.cache/rollguard (several minutes)"
+	"$root/e2e/cluster/up.sh"
+	started_cluster=1
+	# shellcheck source=../e2e/cluster/env.sh
+	. "$root/e2e/cluster/env.sh"
+	kubectl_ctx=()
+else
+	# shellcheck source=../e2e/cluster/common.sh
+	. "$root/e2e/cluster/common.sh"
+	export PATH=$K8S_BIN:$PATH
+	command -v kubectl >/dev/null || { echo "demo: kubectl not found" >&2; exit 1; }
+	kubectl_ctx=(--context "$context")
+	server=$(kubectl config view --minify --context "$context" -o jsonpath='{.clusters[0].cluster.server}')
+	echo "The demo will create one namespace (rollguard-demo-*) in context '$context' ($server),"
+	echo "deploy a sample app into it, and delete that namespace at the end. Nothing else is touched."
+	if [ "$yes" -ne 1 ]; then
+		read -r -p "Continue? [y/N] " answer </dev/tty || answer=n
+		case $answer in y | Y | yes | YES) ;; *) echo "demo: cancelled"; exit 1 ;; esac
+	fi
+fi
+
+ns=rollguard-demo-$(date +%s)
+cleanup() {
+	if [ "$keep" -eq 1 ]; then
+		echo "demo: kept namespace $ns"
+		[ "$started_cluster" -eq 1 ] && echo "demo: the local cluster keeps running; stop it with e2e/cluster/down.sh"
+		return
+	fi
+	kubectl "${kubectl_ctx[@]}" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+	[ "$started_cluster" -eq 1 ] && "$root/e2e/cluster/down.sh"
+	true
+}
+trap cleanup EXIT
+
+say "The three binaries: kubectl plugins (krew) and a Helm plugin, one C library underneath"
+show kubectl-canary version
+show kubectl-probecheck --version
+show helm-rollback-safe version -o json
+
+say "Deploying a sample app (podinfo, 3 replicas, probes, a Service) into namespace $ns"
+show kubectl "${kubectl_ctx[@]}" create namespace "$ns"
+show kubectl "${kubectl_ctx[@]}" -n "$ns" apply -f "$root/scripts/demo/sample-app.yaml"
+show kubectl "${kubectl_ctx[@]}" -n "$ns" rollout status deployment/podinfo --timeout 120s
+show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment,pods -o wide
+
+say "Done. rollguard's own commands (canary, probecheck, rollback-safe) join this demo as they land."

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing rollguard needs on a Debian machine:
+# the C toolchain and -dev libraries from apt (only the missing ones), and
+# checks for Go, which builds the local control plane. Safe to re-run.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config clang clang-format clang-tidy valgrind
+	libclang-rt-14-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libwebsockets-dev
+	libssl-dev zlib1g-dev libcmocka-dev openssl curl ca-certificates git python3 jq)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}" >&2
+	sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Go builds the test cluster (kube-apiserver & co. need Go >= 1.25).
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH=/usr/local/go/bin:$PATH
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "deps: error: Go is not installed; the local control plane is built from Go modules" >&2
+	echo "deps: hint: install Go >= 1.25 (https://go.dev/doc/install) and re-run" >&2
+	exit 1
+fi
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [ "${go_minor:-0}" -lt 25 ]; then
+	echo "deps: error: Go $(go env GOVERSION) is too old to build Kubernetes 1.36; need >= 1.25" >&2
+	exit 1
+fi

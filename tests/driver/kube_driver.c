@@ -1,0 +1,349 @@
+/* kube-driver: a small test-only program that exercises libkube against a
+ * real API server from the e2e suite (whoami, resolve, list, get, apply,
+ * delete, watch, raw). Never installed. It uses the same CLI core as the
+ * plugins, so connection flags, -v and exit codes behave as theirs do. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kube/client.h>
+#include <kube/config.h>
+#include <kube/discovery.h>
+#include <kube/error.h>
+#include <kube/watch.h>
+#include <kube/yaml.h>
+
+#include "cli/command.h"
+#include "cli/exit.h"
+#include "cli/output.h"
+
+/* Prints the library's code beside the CLI's error so tests can assert it. */
+static int report(int rc)
+{
+	if (rc < 0) {
+		const kube_error *err = kube_error_last();
+		fprintf(stderr, "kube-driver: code=%s http=%ld reason=%s\n", kube_error_name(rc), err->http_status,
+		        err->reason);
+	}
+	return rc;
+}
+
+static int driver_connect(const cli_args *args, kube_config **config, kube_client **client)
+{
+	*client = NULL;
+	int rc = kube_config_load(config, &args->config);
+	if (!rc)
+		rc = kube_client_new(client, *config, NULL);
+	return report(rc);
+}
+
+static void disconnect(kube_config *config, kube_client *client)
+{
+	kube_client_free(client);
+	kube_config_free(config);
+}
+
+static const char *namespace_of(const cli_args *args, kube_client *client)
+{
+	return args->all_namespaces ? NULL : kube_client_namespace(client);
+}
+
+static int run_whoami(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	json_t *review = NULL;
+	json_t *body = json_pack("{s:s, s:s}", "apiVersion", "authentication.k8s.io/v1", "kind", "SelfSubjectReview");
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_client_request_json(client, &review, "POST",
+		                                     "/apis/authentication.k8s.io/v1/selfsubjectreviews", NULL, body));
+	if (!rc)
+		printf("%s\n", json_string_value(json_object_get(
+		                       json_object_get(json_object_get(review, "status"), "userInfo"), "username")));
+	json_decref(review);
+	json_decref(body);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_resolve(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	int rc = driver_connect(args, &config, &client);
+	for (size_t i = 0; !rc && i < args->positional_count; i++) {
+		kube_resource res;
+		rc = report(kube_discovery_resolve(client, &res, args->positional[i]));
+		if (!rc)
+			printf("%s %s/%s/%s %s %s\n", args->positional[i], res.group[0] ? res.group : "core",
+			       res.version, res.resource, res.kind, res.namespaced ? "namespaced" : "cluster");
+	}
+	disconnect(config, client);
+	return rc;
+}
+
+struct page_count {
+	long pages;
+	long items;
+};
+
+static int print_page(const json_t *items, void *user)
+{
+	struct page_count *count = user;
+	size_t i;
+	json_t *item;
+	count->pages++;
+	json_array_foreach(items, i, item)
+	{
+		json_t *meta = json_object_get(item, "metadata");
+		const char *ns = json_string_value(json_object_get(meta, "namespace"));
+		printf("%s%s%s\n", ns ? ns : "", ns ? "/" : "", json_string_value(json_object_get(meta, "name")));
+		count->items++;
+	}
+	return 0;
+}
+
+static int run_list(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_resource res;
+	kube_list_options opts = KUBE_LIST_OPTIONS_INIT;
+	struct page_count count = {0, 0};
+	opts.limit = cli_flag_long(args, "limit", 0);
+	opts.label_selector = cli_flag_string(args, "selector");
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(kube_client_list_pages(client, &res, namespace_of(args, client), &opts, print_page, &count,
+		                                   NULL));
+	if (!rc)
+		fprintf(stderr, "kube-driver: %ld items in %ld pages\n", count.items, count.pages);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_get(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_resource res;
+	json_t *object = NULL;
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(
+		        kube_client_get(client, &object, &res, namespace_of(args, client), args->positional[1], NULL));
+	if (!rc)
+		rc = cli_output_document(stdout, args->output == CLI_OUTPUT_YAML ? CLI_OUTPUT_YAML : CLI_OUTPUT_JSON,
+		                         object);
+	json_decref(object);
+	disconnect(config, client);
+	return rc;
+}
+
+struct apply_state {
+	kube_client *client;
+	const cli_args *args;
+};
+
+static int apply_one(const json_t *doc, int line, void *user)
+{
+	struct apply_state *state = user;
+	kube_resource res;
+	kube_write_options opts = KUBE_WRITE_OPTIONS_INIT;
+	json_t *result = NULL;
+	const char *api_version = json_string_value(json_object_get(doc, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+	json_t *meta = json_object_get(doc, "metadata");
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	if (!api_version || !kind || !name) {
+		cli_error("document at line %d: apiVersion, kind and metadata.name are required", line);
+		return CLI_EXIT_USAGE;
+	}
+	opts.force = cli_flag_bool(state->args, "force-conflicts");
+	opts.dry_run = cli_flag_given(state->args, "dry-run");
+	int rc = report(kube_discovery_resolve_kind(state->client, &res, api_version, kind));
+	if (!rc)
+		rc = report(kube_client_patch(state->client, &result, &res,
+		                              ns ? ns : kube_client_namespace(state->client), name, KUBE_PATCH_APPLY,
+		                              doc, &opts));
+	if (!rc) {
+		const char *rv =
+		        json_string_value(json_object_get(json_object_get(result, "metadata"), "resourceVersion"));
+		printf("%s/%s applied (resourceVersion %s)\n", res.resource, name, rv ? rv : "");
+	}
+	json_decref(result);
+	return rc;
+}
+
+static int run_apply(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	const char *path = cli_flag_string(args, "filename");
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error("open %s: %s", path, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	kube_buf data = KUBE_BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		kube_buf_put(&data, chunk, n);
+	fclose(f);
+	int rc = driver_connect(args, &config, &client);
+	if (!rc) {
+		struct apply_state state = {client, args};
+		rc = kube_yaml_parse_stream(kube_buf_cstr(&data), data.len, apply_one, &state);
+		if (rc < 0 && kube_error_last()->http_status == 0 && rc == KUBE_EINVALID) {
+			cli_error("%s: %s", path, kube_error_last()->message);
+			rc = CLI_EXIT_USAGE;
+		}
+	}
+	kube_buf_dispose(&data);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_delete(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_resource res;
+	kube_delete_options opts = KUBE_DELETE_OPTIONS_INIT;
+	opts.propagation_policy = "Background";
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(
+		        kube_client_delete(client, NULL, &res, namespace_of(args, client), args->positional[1], &opts));
+	if (!rc)
+		printf("%s/%s deleted\n", res.resource, args->positional[1]);
+	disconnect(config, client);
+	return rc;
+}
+
+static const char *event_name(int type)
+{
+	static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "RELIST"};
+	return names[type];
+}
+
+static int run_watch(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_watch *watch = NULL;
+	kube_resource res;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	const char *until = cli_flag_string(args, "until");
+	opts.timeout_ms = cli_flag_duration_ms(args, "timeout", 30000);
+	opts.label_selector = cli_flag_string(args, "selector");
+	opts.resource_version = cli_flag_string(args, "resource-version");
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(kube_watch_open(&watch, client, &res, namespace_of(args, client), &opts));
+	while (!rc) {
+		kube_watch_event event;
+		rc = report(kube_watch_next(watch, &event, -1));
+		if (rc)
+			break;
+		const char *name =
+		        json_string_value(json_object_get(json_object_get(event.object, "metadata"), "name"));
+		if (event.type == KUBE_WATCH_RELIST)
+			printf("RELIST %zu items\n", json_array_size(json_object_get(event.object, "items")));
+		else
+			printf("%s %s\n", event_name(event.type), name ? name : "");
+		fflush(stdout);
+		int done = until && name && strcmp(name, until) == 0 && event.type != KUBE_WATCH_RELIST;
+		kube_watch_event_dispose(&event);
+		if (done)
+			break;
+	}
+	kube_watch_free(watch);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_raw(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_response resp = {0, KUBE_BUF_INIT, NULL, -1};
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(
+		        kube_client_request(client, &resp, args->positional[0], args->positional[1], NULL, NULL, 0));
+	if (!rc)
+		printf("%s\n", kube_buf_cstr(&resp.body));
+	fprintf(stderr, "kube-driver: %lu requests\n", client ? kube_client_request_count(client) : 0UL);
+	kube_response_dispose(&resp);
+	disconnect(config, client);
+	return rc;
+}
+
+static const cli_flag list_flags[] = {
+        {"limit", 0, CLI_FLAG_INT, "N", "page size", NULL},
+        {"selector", 'l', CLI_FLAG_STRING, "SELECTOR", "label selector", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag apply_flags[] = {
+        {"filename", 'f', CLI_FLAG_STRING, "FILE", "manifest to apply server-side", NULL},
+        {"force-conflicts", 0, CLI_FLAG_BOOL, NULL, "take ownership of conflicting fields", NULL},
+        {"dry-run", 0, CLI_FLAG_STRING, "MODE", "server: dryRun=All", "server"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag watch_flags[] = {
+        {"timeout", 0, CLI_FLAG_DURATION, "DUR", "deadline of the whole watch", NULL},
+        {"until", 0, CLI_FLAG_STRING, "NAME", "stop after an event on this object", NULL},
+        {"selector", 'l', CLI_FLAG_STRING, "SELECTOR", "label selector", NULL},
+        {"resource-version", 0, CLI_FLAG_STRING, "RV", "start after this version", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_command cmd_whoami = {"whoami", "whoami",  "who the server says we are", NULL, NULL, NULL, 0, 0, 0,
+                                       0,        run_whoami};
+static const cli_command cmd_resolve = {
+        "resolve", "resolve NAME...", "resolve resource names through discovery", NULL, NULL, NULL, 0, 0, 1,
+        -1,        run_resolve};
+static const cli_command cmd_list = {
+        "list", "list RESOURCE", "list (paginated)", NULL, NULL, list_flags, 0, CLI_CMD_ALL_NAMESPACES, 1, 1, run_list};
+static const cli_command cmd_get = {
+        "get", "get RESOURCE NAME", "get one object", NULL, NULL, NULL, CLI_OUTPUTS_STANDARD, 0, 2, 2, run_get};
+static const cli_command cmd_apply = {"apply", "apply -f FILE", "server-side apply", NULL, NULL, apply_flags, 0, 0, 0,
+                                      0,       run_apply};
+static const cli_command cmd_delete = {
+        "delete", "delete RESOURCE NAME", "delete one object", NULL, NULL, NULL, 0, 0, 2, 2, run_delete};
+static const cli_command cmd_watch = {
+        "watch", "watch RESOURCE", "print watch events", NULL, NULL, watch_flags, 0, CLI_CMD_ALL_NAMESPACES, 1,
+        1,       run_watch};
+static const cli_command cmd_raw = {"raw", "raw VERB PATH", "one raw request", NULL, NULL, NULL, 0, 0, 2, 2, run_raw};
+
+static const cli_command *const commands[] = {&cmd_whoami, &cmd_resolve, &cmd_list, &cmd_get, &cmd_apply,
+                                              &cmd_delete, &cmd_watch,   &cmd_raw,  NULL};
+
+static const cli_program driver = {
+        "kube-driver",
+        "kube-driver",
+        "exercises libkube against a real API server (tests only)",
+        NULL,
+        NULL,
+        commands,
+        NULL,
+        0,
+};
+
+int main(int argc, char **argv)
+{
+	return cli_main(&driver, argc, argv);
+}
