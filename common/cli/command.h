@@ -20,6 +20,9 @@ typedef int (*cli_command_fn)(const cli_args *args);
 /* cli_command.features */
 #define CLI_CMD_ALL_NAMESPACES 0x1u /* accepts -A/--all-namespaces */
 
+/* A subcommand. In usage, description and examples "{program}" stands for
+ * the program's name; examples are indented two spaces, each preceded by a
+ * "# what it does" line, as kubectl writes them. */
 typedef struct cli_command {
 	const char *name;        /* "status" */
 	const char *usage;       /* after the program's name: "status DEPLOYMENT [-w]" */

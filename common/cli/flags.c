@@ -99,14 +99,18 @@ static int takes_value(const cli_flag *flag)
 	return flag->type != CLI_FLAG_BOOL && !(flag->type == CLI_FLAG_STRING && flag->no_opt_value);
 }
 
+static int flag_matches(const cli_flag *flag, const char *name, size_t name_len, char shorthand)
+{
+	if (shorthand)
+		return flag->shorthand == shorthand;
+	return strlen(flag->name) == name_len && memcmp(flag->name, name, name_len) == 0;
+}
+
 static int match_in(const cli_flag *table, const char *name, size_t name_len, char shorthand, struct flag_match *out)
 {
 	for (size_t i = 0; table && table[i].name; i++) {
-		const cli_flag *flag = &table[i];
-		int hit = shorthand ? flag->shorthand == shorthand
-		                    : strlen(flag->name) == name_len && memcmp(flag->name, name, name_len) == 0;
-		if (hit) {
-			out->flag = flag;
+		if (flag_matches(&table[i], name, name_len, shorthand)) {
+			out->flag = &table[i];
 			out->common_id = -1;
 			out->index = i;
 			return 1;
@@ -122,11 +126,8 @@ static int find_flag(const cli_program *prog, const cli_command *command, const 
                      char shorthand, struct flag_match *out)
 {
 	for (int id = 0; id < CLI_F_COUNT; id++) {
-		const cli_flag *flag = &common_flags[id];
-		int hit = shorthand ? flag->shorthand == shorthand
-		                    : strlen(flag->name) == name_len && memcmp(flag->name, name, name_len) == 0;
-		if (hit) {
-			out->flag = flag;
+		if (flag_matches(&common_flags[id], name, name_len, shorthand)) {
+			out->flag = &common_flags[id];
 			out->common_id = id;
 			out->index = 0;
 			return 1;
@@ -219,11 +220,11 @@ static int parse_long(long *out, const char *text)
 
 static int parse_duration(cli_args *args, const cli_flag *flag, const char *value, long *out_ms)
 {
-	kube_error_clear();
-	if (kube_duration_parse(out_ms, value) == 0 && *out_ms >= 0)
-		return 0;
-	const char *why = kube_error_last()->message;
-	return invalid(args, flag, value, why && *why ? why : "expected a duration such as 0, 30s, 1m or 1h30m");
+	if (kube_duration_parse(out_ms, value) != 0) {
+		const char *why = kube_error_last()->message;
+		return invalid(args, flag, value, *why ? why : "expected a duration such as 0, 30s, 1m or 1h30m");
+	}
+	return *out_ms < 0 ? invalid(args, flag, value, "must not be negative") : 0;
 }
 
 int cli_args_add_group(cli_args *args, const char *group)

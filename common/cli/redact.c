@@ -240,7 +240,7 @@ static void scan_json(struct json_scan *js)
 			i++;
 			continue;
 		}
-		struct jstring key, value;
+		struct jstring key = {0}, value = {0};
 		read_string(t, len, i, n, &key);
 		size_t p = skip_ws(t, len, key.end);
 		if (!key.closed || p >= len || t[p] != ':') {

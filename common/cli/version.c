@@ -12,8 +12,8 @@ const cli_command cli_version_command = {
         .name = "version",
         .usage = "version [-o json|yaml]",
         .summary = "Print the version, git commit, build date and library versions",
-        .description = "Print the version of {program}, the git commit and date it was built from, and the "
-                       "versions of libcurl and OpenSSL it runs on.",
+        .description = "Print the version of {program}, the git commit and date it was built from,\n"
+                       "and the versions of libcurl and OpenSSL it runs on.",
         .examples = "  # Print the version\n"
                     "  {program} version\n"
                     "\n"

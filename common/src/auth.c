@@ -1,6 +1,7 @@
 /* The credential dispatcher: picks the source client-go's transport would
  * use for a rest config (bearer token or tokenFile, basic auth, exec
  * plugin, oidc auth-provider) and hands out what the next request sends. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -144,6 +145,7 @@ static int token_file_refresh(struct kube_auth *auth, int force, int *changed)
 	}
 	if (rc)
 		return rc;
+	assert(token); /* token_file_read succeeded */
 	auth->file_stat = st;
 	auth->file_read_ms = monotonic_ms();
 	*changed = !before || strcmp(before, token) != 0;
@@ -220,7 +222,7 @@ int kube_auth_new(struct kube_auth **out, const struct kube_rest *rest)
 	} else if (has_basic) {
 		auth->kind = AUTH_BASIC;
 		kube_log(KUBE_LOG_DECISION, "auth: basic auth as %s", rest->username);
-	} else if (auth->exec && !has_cert) {
+	} else if (rest->exec && auth->exec && !has_cert) {
 		auth->kind = AUTH_EXEC;
 		kube_log(KUBE_LOG_DECISION, "auth: exec plugin %s", rest->exec->command);
 	} else if (auth->oidc) {

@@ -71,7 +71,7 @@ void kube_exec_credential_clear(struct kube_exec_credential *cred)
 static const char *errno_text(int err, char *buf, size_t size)
 {
 	if (strerror_r(err, buf, size) != 0)
-		snprintf(buf, size, "errno %d", err);
+		(void)snprintf(buf, size, "errno %d", err);
 	return buf;
 }
 
@@ -186,7 +186,10 @@ int kube_exec_credential_parse(struct kube_exec_credential *out, const char *api
 	if (!root) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
 			return kube_error_set(KUBE_ENOMEM, "out of memory");
-		return kube_error_set(KUBE_EAUTH, "exec plugin: decoding stdout: %s at line %d", jerr.text, jerr.line);
+		/* Not jansson's " near '...'" excerpt: it could quote a credential. */
+		const char *near = strstr(jerr.text, " near ");
+		return kube_error_set(KUBE_EAUTH, "exec plugin: decoding stdout: %.*s at line %d",
+		                      near ? (int)(near - jerr.text) : (int)strlen(jerr.text), jerr.text, jerr.line);
 	}
 	if (!json_is_object(root)) {
 		rc = kube_error_set(KUBE_EAUTH, "exec plugin: decoding stdout: not a JSON object");
@@ -411,11 +414,9 @@ static int64_t monotonic_ms(void)
  * mode, and client-go reports the empty one as unknown. */
 static int decide_interactive(int *out, const struct kube_exec_config *config, int stdin_is_tty)
 {
-	const char *mode = config->interactive_mode;
-	if (!mode && strcmp(config->api_version, EXEC_API_V1BETA1) == 0)
-		mode = "IfAvailable";
-	if (!mode)
-		mode = "";
+	const char *mode = config->interactive_mode                             ? config->interactive_mode
+	                   : strcmp(config->api_version, EXEC_API_V1BETA1) == 0 ? "IfAvailable"
+	                                                                        : "";
 	if (stdin_is_tty < 0)
 		stdin_is_tty = isatty(STDIN_FILENO);
 	if (strcmp(mode, "Never") == 0) {
@@ -592,8 +593,10 @@ static int spawn(pid_t *pid, int *out_fd, const char *path, char **argv, char **
 	if (err) {
 		close(fds[0]);
 		/* A path with a slash that does not exist is as missing as a bare
-		 * name PATH does not have: both get the install hint. */
-		if (err == ENOENT)
+		 * name PATH does not have: both get the install hint. (A script
+		 * whose interpreter is missing is reported as the spawn error.) */
+		struct stat st;
+		if (err == ENOENT && stat(path, &st) != 0)
 			return not_found(config);
 		return kube_error_set(KUBE_EAUTH, "exec: fork/exec %s: %s", path,
 		                      errno_text(err, err_text, sizeof(err_text)));
@@ -756,7 +759,7 @@ static void log_cached(const struct kube_exec_auth *auth)
 	time_t secs = (time_t)auth->cred.expiry_s;
 	if (auth->cred.has_expiry &&
 	    (!gmtime_r(&secs, &tm) || !strftime(when, sizeof(when), "until %Y-%m-%dT%H:%M:%SZ", &tm)))
-		snprintf(when, sizeof(when), "until @%lld", (long long)auth->cred.expiry_s);
+		(void)snprintf(when, sizeof(when), "until @%lld", (long long)auth->cred.expiry_s);
 	kube_log(KUBE_LOG_DECISION, "exec: credential from %s cached %s", auth->config->command, when);
 }
 

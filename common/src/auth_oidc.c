@@ -40,10 +40,28 @@ static const char *cfg_get(const json_t *cfg, const char *key)
 	return value ? value : "";
 }
 
+/* jansson's error text without its " near '...'" excerpt, which could
+ * quote a token. */
+static const char *json_problem(json_error_t *jerr)
+{
+	char *near = strstr(jerr->text, " near ");
+	if (near)
+		*near = '\0';
+	return jerr->text;
+}
+
+/* Buffers that held tokens or secrets are cleared before they are freed. */
+static void dispose_secret(kube_buf *buf)
+{
+	if (buf->ptr)
+		memset(buf->ptr, 0, buf->cap);
+	kube_buf_dispose(buf);
+}
+
 static const char *errno_text(int err, char *buf, size_t size)
 {
 	if (strerror_r(err, buf, size) != 0)
-		snprintf(buf, size, "errno %d", err);
+		(void)snprintf(buf, size, "errno %d", err);
 	return buf;
 }
 
@@ -121,23 +139,23 @@ static int base64_decode(kube_buf *out, const char *text, size_t len, int url, s
 /* jsonTime: a number (or a string holding one), fractions truncated. */
 static int claim_time(int64_t *out, const json_t *value)
 {
-	double real;
+	const char *text = json_string_value(value);
+	char *end = NULL;
+	double real = json_real_value(value);
 	if (json_is_integer(value)) {
 		*out = (int64_t)json_integer_value(value);
 		return 0;
 	}
-	if (json_is_real(value)) {
-		real = json_real_value(value);
-	} else if (json_is_string(value)) {
-		char *end = NULL;
-		const char *text = json_string_value(value);
+	if (text) {
 		errno = 0;
 		real = strtod(text, &end);
-		if (!*text || *end || errno)
+		if (end == text || *end || errno)
 			return -1;
-	} else {
+	} else if (!json_is_real(value)) {
 		return -1;
 	}
+	if (real != real) /* "nan" */
+		return -1;
 	*out = real >= 9.2e18 ? INT64_MAX : real <= -9.2e18 ? INT64_MIN : (int64_t)real;
 	return 0;
 }
@@ -164,7 +182,7 @@ int kube_oidc_id_token_valid(int *out_valid, const char *id_token, int64_t now_s
 	if (!claims) {
 		rc = json_error_code(&jerr) == json_error_out_of_memory
 		             ? kube_error_set(KUBE_ENOMEM, "out of memory")
-		             : kube_error_set(KUBE_EAUTH, "ID Token: parsing claims: %s", jerr.text);
+		             : kube_error_set(KUBE_EAUTH, "ID Token: parsing claims: %s", json_problem(&jerr));
 		goto done;
 	}
 	if (!json_is_object(claims) && !json_is_null(claims)) {
@@ -201,18 +219,13 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
 	return size * count;
 }
 
-/* The Content-Type's media type as mime.ParseMediaType gives it. */
+/* The Content-Type's media type, lower case, as mime.ParseMediaType gives it. */
 static void media_type(char *out, size_t size, const char *content_type)
 {
 	size_t n = 0;
-	while (content_type && *content_type == ' ')
-		content_type++;
-	for (; content_type && content_type[n] && content_type[n] != ';' && n + 1 < size; n++) {
-		char c = content_type[n];
-		out[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
+	const char *p = content_type ? content_type + strspn(content_type, " ") : "";
+	for (; *p && *p != ';' && *p != ' ' && n + 1 < size; p++)
+		out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	out[n] = '\0';
 }
 
@@ -332,7 +345,7 @@ static int token_endpoint(char **out, const struct kube_oidc_auth *oidc)
 	if (!doc || (!json_is_object(doc) && !json_is_null(doc)) ||
 	    (endpoint && !json_is_string(endpoint) && !json_is_null(endpoint))) {
 		rc = kube_error_set(KUBE_EAUTH, "oidc: failed to decode provider discovery object: %s",
-		                    !doc                  ? jerr.text
+		                    !doc                  ? json_problem(&jerr)
 		                    : json_is_object(doc) ? "token_endpoint is not a string"
 		                                          : "not a JSON object");
 	} else if (!json_string_length(endpoint)) {
@@ -460,7 +473,7 @@ static int token_round_trip(json_t **out, const struct kube_oidc_auth *oidc, con
 		json_error_t jerr;
 		vals = json_loadb(body, reply.body.len, JSON_DECODE_ANY, &jerr);
 		if (!vals)
-			rc = kube_error_set(KUBE_EAUTH, "oauth2: cannot parse json: %s", jerr.text);
+			rc = kube_error_set(KUBE_EAUTH, "oauth2: cannot parse json: %s", json_problem(&jerr));
 		else if (!json_is_object(vals) && !json_is_null(vals))
 			rc = kube_error_set(KUBE_EAUTH, "oauth2: cannot parse json: not an object");
 		static const char *const strings[] = {"access_token", "token_type",        "refresh_token",
@@ -496,7 +509,7 @@ done:
 		*out = vals;
 	else
 		json_decref(vals);
-	kube_buf_dispose(&reply.body);
+	dispose_secret(&reply.body);
 	return rc;
 }
 
@@ -509,8 +522,7 @@ static int refresh_grant(json_t **out, const struct kube_oidc_auth *oidc, const 
 	int rc = 0;
 	/* url.Values.Encode sorts the keys. */
 	if (kube_buf_puts(&form, "grant_type=refresh_token&refresh_token=") || query_escape(&form, refresh) ||
-	    kube_buf_puts(&user, "") || query_escape(&user, client_id) || kube_buf_puts(&password, "") ||
-	    query_escape(&password, secret) ||
+	    query_escape(&user, client_id) || query_escape(&password, secret) ||
 	    (*client_id && (kube_buf_puts(&params, "client_id=") || query_escape(&params, client_id) ||
 	                    kube_buf_puts(&params, "&"))) ||
 	    (*secret && (kube_buf_puts(&params, "client_secret=") || query_escape(&params, secret) ||
@@ -529,10 +541,10 @@ static int refresh_grant(json_t **out, const struct kube_oidc_auth *oidc, const 
 		rc = token_round_trip(out, oidc, token_url, kube_buf_cstr(&params), NULL, NULL);
 	}
 done:
-	kube_buf_dispose(&form);
-	kube_buf_dispose(&params);
+	dispose_secret(&form);
+	dispose_secret(&params);
 	kube_buf_dispose(&user);
-	kube_buf_dispose(&password);
+	dispose_secret(&password);
 	return rc;
 }
 
@@ -541,21 +553,16 @@ done:
 static int read_file(kube_buf *out, const char *path)
 {
 	char chunk[8192];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n = 0;
 	out->limit = KUBECONFIG_MAX;
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || kube_buf_put(out, chunk, (size_t)n) != 0) {
-			int err = n == 0 ? 0 : n < 0 ? errno : EFBIG;
-			close(fd);
-			errno = err;
-			return err ? -1 : 0;
-		}
-	}
+	while (fd >= 0 && !rc && ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)))
+		rc = n > 0 ? kube_buf_put(out, chunk, (size_t)n) : 0;
+	int err = fd < 0 || n < 0 ? errno : rc ? EFBIG : 0;
+	if (fd >= 0)
+		close(fd);
+	errno = err;
+	return err ? -1 : 0;
 }
 
 /* Writes data to path through a temporary file in the same directory:
@@ -581,7 +588,6 @@ static int write_atomically(const char *path, const char *data, size_t len)
 		err = errno;
 	if (close(fd) != 0 && !err)
 		err = errno;
-	fd = -1;
 	if (!err && rename(tmp, path) != 0)
 		err = errno;
 	if (err) {
@@ -632,18 +638,15 @@ static int persist(const struct kube_oidc_auth *oidc, const json_t *cfg)
 		kube_log(KUBE_LOG_DECISION, "oidc: no kubeconfig file to write the refreshed tokens to");
 		return 0;
 	}
-	if (!(lock = kube_asprintf("%s.lock", oidc->source_file))) {
-		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((lock_fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		rc = kube_error_set(KUBE_EAUTH, "could not persist new tokens: open %s: %s", lock,
-		                    errno_text(errno, err_text, sizeof(err_text)));
-		goto done;
-	}
-	/* Write through a symlinked kubeconfig to its target. */
-	if (!(target = realpath(oidc->source_file, NULL)) || read_file(&data, target) != 0) {
-		rc = kube_error_set(KUBE_EAUTH, "could not persist new tokens: open %s: %s", oidc->source_file,
+	if (!(lock = kube_asprintf("%s.lock", oidc->source_file)))
+		return kube_error_set(KUBE_ENOMEM, "out of memory");
+	const char *failed = NULL;
+	if ((lock_fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		failed = lock;
+	else if (!(target = realpath(oidc->source_file, NULL)) || read_file(&data, target) != 0)
+		failed = oidc->source_file; /* realpath: write through a symlink to its target */
+	if (failed) {
+		rc = kube_error_set(KUBE_EAUTH, "could not persist new tokens: open %s: %s", failed,
 		                    errno_text(errno, err_text, sizeof(err_text)));
 		goto done;
 	}
@@ -674,8 +677,8 @@ done:
 		unlink(lock);
 	}
 	json_decref(doc);
-	kube_buf_dispose(&out);
-	kube_buf_dispose(&data);
+	dispose_secret(&out);
+	dispose_secret(&data);
 	free(target); /* realpath allocates with malloc */
 	kube_free(lock);
 	return rc;
@@ -736,10 +739,8 @@ void kube_oidc_auth_free(struct kube_oidc_auth *oidc)
 
 int kube_oidc_auth_invalidate(struct kube_oidc_auth *oidc)
 {
-	if (!*cfg_get(oidc->cfg, "refresh-token"))
-		return 0;
-	oidc->force_refresh = 1;
-	return 1;
+	oidc->force_refresh = *cfg_get(oidc->cfg, "refresh-token") != '\0';
+	return oidc->force_refresh;
 }
 
 int kube_oidc_auth_token(struct kube_oidc_auth *oidc, const char **out)
@@ -764,7 +765,7 @@ int kube_oidc_auth_token(struct kube_oidc_auth *oidc, const char **out)
 	kube_log(KUBE_LOG_DECISION, "oidc: refreshing the id-token at %s", cfg_get(oidc->cfg, "idp-issuer-url"));
 	if ((rc = token_endpoint(&token_url, oidc)) != 0)
 		goto done;
-	if ((rc = refresh_grant(&reply, oidc, token_url, refresh)) != 0) {
+	if (refresh_grant(&reply, oidc, token_url, refresh) != 0) {
 		rc = kube_error_wrap("failed to refresh token");
 		goto done;
 	}

@@ -79,8 +79,8 @@ int kube_client_new(kube_client **out, const kube_config *config, const kube_cli
 	client->rest = kube_config_rest(config);
 	client->max_retries = opts->max_retries >= 0 ? opts->max_retries : 5;
 	kube_ratelimit_init(&client->limiter, opts->qps, opts->burst, kube_now_ms());
-	client->user_agent = opts->user_agent ? kube_strdup(opts->user_agent)
-					      : kube_asprintf("rollguard/%s", kube_version_string());
+	client->user_agent =
+	        opts->user_agent ? kube_strdup(opts->user_agent) : kube_asprintf("rollguard/%s", kube_version_string());
 	client->cache_dir = opts->cache_dir ? kube_strdup(opts->cache_dir) : default_cache_dir();
 	client->easy = curl_easy_init();
 	client->share = curl_share_init();
@@ -191,9 +191,9 @@ static int never_sent(CURLcode code)
 
 static int retryable_curl(CURLcode code)
 {
-	return never_sent(code) || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR ||
-	       code == CURLE_GOT_NOTHING || code == CURLE_PARTIAL_FILE || code == CURLE_HTTP2 ||
-	       code == CURLE_HTTP2_STREAM || code == CURLE_OPERATION_TIMEDOUT;
+	return never_sent(code) || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING ||
+	       code == CURLE_PARTIAL_FILE || code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM ||
+	       code == CURLE_OPERATION_TIMEDOUT;
 }
 
 /* Exponential backoff with full jitter: 100 ms doubling to 5 s. */
@@ -202,12 +202,12 @@ static long backoff_ms(int attempt)
 	long base = 100L << (attempt < 6 ? attempt : 6);
 	if (base > 5000)
 		base = 5000;
-	return base / 2 + (long)((double)rand() / RAND_MAX * (double)(base / 2));
+	long half = base / 2;
+	return half + (long)((double)rand() / RAND_MAX * (double)half);
 }
 
-static int perform_once(kube_client *client, kube_response *resp, const char *verb, const char *url,
-			const char *accept, const char *content_type, const char *body, size_t body_len,
-			CURLcode *out_code)
+static int perform_once(kube_client *client, kube_response *resp, const char *verb, const char *url, const char *accept,
+                        const char *content_type, const char *body, size_t body_len, CURLcode *out_code)
 {
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -235,15 +235,14 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
 		/* The API server answers an unauthenticated HTTP/2 request with the
 		 * error and a GOAWAY; libcurl may then report the stream as cut
 		 * short. The status line arrived, and it is the answer. */
-		kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld, then the connection closed (%s)", verb, url,
-			 resp->status, curl_easy_strerror(code));
+		kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld, then the connection closed (%s)", verb, url, resp->status,
+		         curl_easy_strerror(code));
 		code = CURLE_OK;
 	} else if (code != CURLE_OK) {
 		resp->status = 0;
 	}
 	*out_code = code;
-	kube_http_log_request(verb, url, resp->status, (double)(kube_now_ms() - started), body, body_len,
-			      &resp->body);
+	kube_http_log_request(verb, url, resp->status, (double)(kube_now_ms() - started), body, body_len, &resp->body);
 	curl_easy_setopt(client->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(client->easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(headers);
@@ -253,13 +252,13 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
 }
 
 int kube_client_request(kube_client *client, kube_response *resp, const char *verb, const char *path,
-			const char *content_type, const char *body, size_t body_len)
+                        const char *content_type, const char *body, size_t body_len)
 {
 	return kube_client_send(client, resp, verb, path, NULL, content_type, body, body_len);
 }
 
-int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path,
-		     const char *accept, const char *content_type, const char *body, size_t body_len)
+int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path, const char *accept,
+                     const char *content_type, const char *body, size_t body_len)
 {
 	char *url = kube_http_url(client, path);
 	int reauthenticated = 0;
@@ -301,7 +300,7 @@ int kube_client_send(kube_client *client, kube_response *resp, const char *verb,
 			if (delay > 60000)
 				delay = 60000;
 			kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld; retrying in %ld ms (attempt %d of %d)", verb,
-				 path, resp->status, delay, attempt + 1, client->max_retries);
+			         path, resp->status, delay, attempt + 1, client->max_retries);
 			kube_sleep_ms(delay);
 			continue;
 		}
@@ -313,7 +312,7 @@ int kube_client_send(kube_client *client, kube_response *resp, const char *verb,
 }
 
 int kube_client_request_json(kube_client *client, json_t **out, const char *verb, const char *path,
-			     const char *content_type, const json_t *body)
+                             const char *content_type, const json_t *body)
 {
 	kube_response resp = {0, KUBE_BUF_INIT, NULL, -1};
 	char *text = NULL;
@@ -323,7 +322,7 @@ int kube_client_request_json(kube_client *client, json_t **out, const char *verb
 	if (body && !(text = json_dumps(body, JSON_COMPACT)))
 		return kube_error_set(KUBE_ENOMEM, "out of memory");
 	rc = kube_client_request(client, &resp, verb, path, content_type ? content_type : "application/json", text,
-				 text ? strlen(text) : 0);
+	                         text ? strlen(text) : 0);
 	if (rc == 0 && out) {
 		json_error_t err;
 		*out = json_loadb(kube_buf_cstr(&resp.body), resp.body.len, 0, &err);

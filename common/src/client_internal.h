@@ -19,26 +19,26 @@ struct kube_client {
 	const kube_config *config;
 	const struct kube_rest *rest;
 	struct kube_auth *auth;
-	CURL *easy;       /* reused: keeps the connection (and HTTP/2 session) alive */
-	CURLSH *share;    /* DNS, TLS sessions and connections shared with watch handles */
+	CURL *easy;    /* reused: keeps the connection (and HTTP/2 session) alive */
+	CURLSH *share; /* DNS, TLS sessions and connections shared with watch handles */
 	struct kube_ratelimit limiter;
 	int max_retries;
 	unsigned long requests;
 	char *user_agent;
 	char *cache_dir;
-	char *url_host;   /* host used in URLs (tls-server-name when set) */
+	char *url_host;                /* host used in URLs (tls-server-name when set) */
 	struct curl_slist *connect_to; /* CURLOPT_CONNECT_TO when tls-server-name is set */
-	char *host_header; /* Host header value when tls-server-name is set */
+	char *host_header;             /* Host header value when tls-server-name is set */
 };
 
 /* Headers and settings for one request on easy. *out_headers must be freed
  * with curl_slist_free_all by the caller after the transfer. */
 int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_headers, const char *verb,
-		      const char *url, const char *accept, const char *content_type);
+                      const char *url, const char *accept, const char *content_type);
 
 /* kube_client_request with an explicit Accept header (NULL = JSON). */
-int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path,
-		     const char *accept, const char *content_type, const char *body, size_t body_len);
+int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path, const char *accept,
+                     const char *content_type, const char *body, size_t body_len);
 
 /* Builds the absolute URL of path on the client's server (owned). */
 char *kube_http_url(const kube_client *client, const char *path);
@@ -52,7 +52,7 @@ int kube_http_curl_error(CURLcode code, const char *detail, const char *verb, co
 
 /* Logs one request at -v6 (and headers/bodies at 7/8, redacted). */
 void kube_http_log_request(const char *verb, const char *url, long status, double ms, const char *req_body,
-			   size_t req_len, const kube_buf *resp_body);
+                           size_t req_len, const kube_buf *resp_body);
 
 /* Sleeps for ms milliseconds (interrupted sleeps resume). */
 void kube_sleep_ms(long ms);

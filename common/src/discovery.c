@@ -16,8 +16,8 @@
 #include "internal.h"
 
 #define DISCOVERY_TTL_S (6 * 60 * 60)
-#define AGGREGATED_ACCEPT                                                                                          \
-	"application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"                                    \
+#define AGGREGATED_ACCEPT                                                                                              \
+	"application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"                                        \
 	"application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
 
 /* One normalised entry: {"group","version","resource","kind","namespaced",
@@ -87,7 +87,7 @@ static void write_cache(const char *path, const json_t *entries)
 }
 
 static int add_entry(json_t *entries, const char *group, const char *version, const json_t *resource,
-		     const char *kind_fallback)
+                     const char *kind_fallback)
 {
 	const char *name = json_string_value(json_object_get(resource, "resource"));
 	if (!name)
@@ -98,17 +98,17 @@ static int add_entry(json_t *entries, const char *group, const char *version, co
 	if (!kind)
 		kind = json_string_value(json_object_get(resource, "kind"));
 	const char *scope = json_string_value(json_object_get(resource, "scope"));
-	int namespaced = scope ? strcmp(scope, "Namespaced") == 0
-			       : json_is_true(json_object_get(resource, "namespaced"));
+	int namespaced =
+	        scope ? strcmp(scope, "Namespaced") == 0 : json_is_true(json_object_get(resource, "namespaced"));
 	const char *singular = json_string_value(json_object_get(resource, "singularResource"));
 	if (!singular)
 		singular = json_string_value(json_object_get(resource, "singularName"));
 	json_t *short_names = json_object_get(resource, "shortNames");
 	short_names = json_is_array(short_names) ? json_incref(short_names) : json_array();
 	/* "o" steals short_names, also when packing fails */
-	json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:o}", "group", group, "version", version,
-				  "resource", name, "kind", kind ? kind : kind_fallback, "namespaced", namespaced,
-				  "singular", singular ? singular : "", "shortNames", short_names);
+	json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:o}", "group", group, "version", version, "resource",
+	                          name, "kind", kind ? kind : kind_fallback, "namespaced", namespaced, "singular",
+	                          singular ? singular : "", "shortNames", short_names);
 	if (!entry || json_array_append_new(entries, entry) != 0)
 		return kube_error_set(KUBE_ENOMEM, "out of memory");
 	return 0;
@@ -174,7 +174,7 @@ static int add_legacy_group_version(kube_client *client, json_t *entries, const 
 	/* A broken aggregated API must not hide every other group. */
 	if (rc && rc != KUBE_ENOMEM) {
 		kube_log(KUBE_LOG_DECISION, "discovery: skipping %s/%s: %s", group, version,
-			 kube_error_last()->message);
+		         kube_error_last()->message);
 		rc = 0;
 	}
 	return rc;
@@ -340,7 +340,8 @@ static int resolve(kube_client *client, kube_resource *out, const char *name, co
 				break;
 			write_cache(path, entries);
 		}
-		const json_t *hit = api_version ? resolve_kind_in(entries, api_version, name) : resolve_in(entries, name);
+		const json_t *hit =
+		        api_version ? resolve_kind_in(entries, api_version, name) : resolve_in(entries, name);
 		if (hit) {
 			fill(out, hit);
 			rc = 0;
@@ -348,7 +349,7 @@ static int resolve(kube_client *client, kube_resource *out, const char *name, co
 		}
 		if (api_version)
 			rc = kube_error_set(KUBE_ENOTFOUND, "no matches for kind \"%s\" in version \"%s\"", name,
-					    api_version);
+			                    api_version);
 		else
 			rc = kube_error_set(KUBE_ENOTFOUND, "the server doesn't have a resource type \"%s\"", name);
 		if (!from_cache)

@@ -86,7 +86,7 @@ static int append_header(struct curl_slist **list, const char *name, const char 
 }
 
 int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_headers, const char *verb,
-		      const char *url, const char *accept, const char *content_type)
+                      const char *url, const char *accept, const char *content_type)
 {
 	const struct kube_rest *rest = client->rest;
 	struct curl_slist *headers = NULL;
@@ -141,8 +141,8 @@ int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_h
 	const char *cert_pem = creds.cert_pem ? creds.cert_pem : rest->cert_data;
 	const char *key_pem = creds.key_pem ? creds.key_pem : rest->key_data;
 	if (cert_pem) {
-		struct curl_blob cert = {(void *)cert_pem, creds.cert_pem ? strlen(creds.cert_pem) : rest->cert_data_len,
-					 CURL_BLOB_COPY};
+		struct curl_blob cert = {(void *)cert_pem,
+		                         creds.cert_pem ? strlen(creds.cert_pem) : rest->cert_data_len, CURL_BLOB_COPY};
 		curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
 		curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
 	} else if (rest->cert_file) {
@@ -150,7 +150,7 @@ int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_h
 	}
 	if (key_pem) {
 		struct curl_blob key = {(void *)key_pem, creds.key_pem ? strlen(creds.key_pem) : rest->key_data_len,
-					CURL_BLOB_COPY};
+		                        CURL_BLOB_COPY};
 		curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
 		curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
 	} else if (rest->key_file) {
@@ -160,7 +160,7 @@ int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_h
 	if (creds.bearer) {
 		char *bearer = kube_asprintf("Bearer %s", creds.bearer);
 		rc = bearer ? append_header(&headers, "Authorization", bearer)
-			    : kube_error_set(KUBE_ENOMEM, "out of memory");
+		            : kube_error_set(KUBE_ENOMEM, "out of memory");
 		kube_free(bearer);
 	} else if (creds.username) {
 		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -317,7 +317,7 @@ static const char *status_text(long status)
 }
 
 void kube_http_log_request(const char *verb, const char *url, long status, double ms, const char *req_body,
-			   size_t req_len, const kube_buf *resp_body)
+                           size_t req_len, const kube_buf *resp_body)
 {
 	int verbosity = kube_log_verbosity();
 	if (verbosity < KUBE_LOG_REQUEST)
@@ -330,7 +330,7 @@ void kube_http_log_request(const char *verb, const char *url, long status, doubl
 	}
 	if (status)
 		kube_log(KUBE_LOG_REQUEST, "%s %s %ld %s in %.0f milliseconds", verb, url, status, status_text(status),
-			 ms);
+		         ms);
 	else
 		kube_log(KUBE_LOG_REQUEST, "%s %s (no response) in %.0f milliseconds", verb, url, ms);
 	if (verbosity >= KUBE_LOG_BODY && resp_body && resp_body->len) {

@@ -8,8 +8,8 @@
 #include "redact.h"
 
 static const char *const secret_keys[] = {
-	"token",	 "id-token",	  "refresh-token", "client-key-data", "clientKeyData", "password",
-	"client-secret", "access_token", "id_token",	   "refresh_token",   "bearerToken",
+        "token",         "id-token",     "refresh-token", "client-key-data", "clientKeyData", "password",
+        "client-secret", "access_token", "id_token",      "refresh_token",   "bearerToken",
 };
 
 static int is_secret_key(const char *key)

@@ -6,7 +6,7 @@
 #include "internal.h"
 
 int kube_resource_path(kube_buf *out, const kube_resource *res, const char *ns, const char *name,
-		       const char *subresource)
+                       const char *subresource)
 {
 	int rc;
 	if (res->group[0])
@@ -40,7 +40,7 @@ static int add_query(kube_buf *path, const char *key, const char *value)
 }
 
 int kube_client_get(kube_client *client, json_t **out, const kube_resource *res, const char *ns, const char *name,
-		    const kube_get_options *opts)
+                    const kube_get_options *opts)
 {
 	kube_buf path = KUBE_BUF_INIT;
 	int rc = kube_resource_path(&path, res, ns, name, opts ? opts->subresource : NULL);
@@ -51,7 +51,7 @@ int kube_client_get(kube_client *client, json_t **out, const kube_resource *res,
 }
 
 static int list_path(kube_buf *path, const kube_resource *res, const char *ns, const kube_list_options *opts,
-		     const char *continue_token)
+                     const char *continue_token)
 {
 	char limit[32];
 	snprintf(limit, sizeof(limit), "%ld", opts->limit > 0 ? opts->limit : 500);
@@ -69,8 +69,8 @@ static int list_path(kube_buf *path, const kube_resource *res, const char *ns, c
 	return rc;
 }
 
-int kube_client_list_pages(kube_client *client, const kube_resource *res, const char *ns,
-			   const kube_list_options *opts, kube_list_page_fn fn, void *user, char **out_resource_version)
+int kube_client_list_pages(kube_client *client, const kube_resource *res, const char *ns, const kube_list_options *opts,
+                           kube_list_page_fn fn, void *user, char **out_resource_version)
 {
 	kube_list_options defaults = KUBE_LIST_OPTIONS_INIT;
 	kube_buf path = KUBE_BUF_INIT;
@@ -83,8 +83,8 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 		*out_resource_version = NULL;
 	if (!opts)
 		opts = &defaults;
-	const char *accept = opts->metadata_only ? "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
-						 : NULL;
+	const char *accept =
+	        opts->metadata_only ? "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io" : NULL;
 	for (;;) {
 		kube_buf_clear(&path);
 		if ((rc = list_path(&path, res, ns, opts, continue_token)) != 0)
@@ -106,7 +106,7 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 			page = json_loadb(kube_buf_cstr(&resp.body), resp.body.len, 0, &err);
 			if (!page)
 				rc = kube_error_set(KUBE_EPROTOCOL, "GET %s: response is not JSON: %s", path.ptr,
-						    err.text);
+				                    err.text);
 		}
 		kube_response_dispose(&resp);
 		if (rc)
@@ -131,7 +131,7 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 		if (out_resource_version) {
 			kube_free(*out_resource_version);
 			*out_resource_version =
-				kube_strdup(json_string_value(json_object_get(meta, "resourceVersion")));
+			        kube_strdup(json_string_value(json_object_get(meta, "resourceVersion")));
 		}
 		kube_free(continue_token);
 		continue_token = next && *next ? kube_strdup(next) : NULL;
@@ -164,7 +164,7 @@ static int collect_page(const json_t *items, void *user)
 }
 
 int kube_client_list(kube_client *client, json_t **out, const kube_resource *res, const char *ns,
-		     const kube_list_options *opts)
+                     const kube_list_options *opts)
 {
 	char *resource_version = NULL;
 	json_t *items = json_array();
@@ -176,7 +176,7 @@ int kube_client_list(kube_client *client, json_t **out, const kube_resource *res
 		char kind[160];
 		snprintf(kind, sizeof(kind), "%sList", res->kind);
 		*out = json_pack("{s:s, s:s, s:{s:s?}, s:o}", "apiVersion", "v1", "kind", kind, "metadata",
-				 "resourceVersion", resource_version, "items", items);
+		                 "resourceVersion", resource_version, "items", items);
 		items = NULL;
 		if (!*out)
 			rc = kube_error_set(KUBE_ENOMEM, "out of memory");
@@ -187,7 +187,7 @@ int kube_client_list(kube_client *client, json_t **out, const kube_resource *res
 }
 
 static int write_path(kube_buf *path, const kube_resource *res, const char *ns, const char *name,
-		      const kube_write_options *opts, int apply)
+                      const kube_write_options *opts, int apply)
 {
 	int rc = kube_resource_path(path, res, ns, name, opts ? opts->subresource : NULL);
 	if (!rc && opts && opts->dry_run)
@@ -205,7 +205,7 @@ static const char *object_name(const json_t *object)
 }
 
 int kube_client_create(kube_client *client, json_t **out, const kube_resource *res, const char *ns,
-		       const json_t *object, const kube_write_options *opts)
+                       const json_t *object, const kube_write_options *opts)
 {
 	kube_buf path = KUBE_BUF_INIT;
 	int rc = write_path(&path, res, ns, NULL, opts, 0);
@@ -216,7 +216,7 @@ int kube_client_create(kube_client *client, json_t **out, const kube_resource *r
 }
 
 int kube_client_update(kube_client *client, json_t **out, const kube_resource *res, const char *ns,
-		       const json_t *object, const kube_write_options *opts)
+                       const json_t *object, const kube_write_options *opts)
 {
 	const char *name = object_name(object);
 	if (!name)
@@ -230,13 +230,13 @@ int kube_client_update(kube_client *client, json_t **out, const kube_resource *r
 }
 
 int kube_client_patch(kube_client *client, json_t **out, const kube_resource *res, const char *ns, const char *name,
-		      enum kube_patch_type type, const json_t *patch, const kube_write_options *opts)
+                      enum kube_patch_type type, const json_t *patch, const kube_write_options *opts)
 {
 	static const char *const content_types[] = {
-		[KUBE_PATCH_JSON] = "application/json-patch+json",
-		[KUBE_PATCH_MERGE] = "application/merge-patch+json",
-		[KUBE_PATCH_STRATEGIC] = "application/strategic-merge-patch+json",
-		[KUBE_PATCH_APPLY] = "application/apply-patch+yaml", /* JSON is YAML */
+	        [KUBE_PATCH_JSON] = "application/json-patch+json",
+	        [KUBE_PATCH_MERGE] = "application/merge-patch+json",
+	        [KUBE_PATCH_STRATEGIC] = "application/strategic-merge-patch+json",
+	        [KUBE_PATCH_APPLY] = "application/apply-patch+yaml", /* JSON is YAML */
 	};
 	kube_buf path = KUBE_BUF_INIT;
 	int rc = write_path(&path, res, ns, name, opts, type == KUBE_PATCH_APPLY);
@@ -247,7 +247,7 @@ int kube_client_patch(kube_client *client, json_t **out, const kube_resource *re
 }
 
 int kube_client_delete(kube_client *client, json_t **out, const kube_resource *res, const char *ns, const char *name,
-		       const kube_delete_options *opts)
+                       const kube_delete_options *opts)
 {
 	kube_delete_options defaults = KUBE_DELETE_OPTIONS_INIT;
 	kube_buf path = KUBE_BUF_INIT;
@@ -265,7 +265,7 @@ int kube_client_delete(kube_client *client, json_t **out, const kube_resource *r
 		json_object_set_new(body, "propagationPolicy", json_string(opts->propagation_policy));
 	if (!rc && opts->precondition_resource_version)
 		json_object_set_new(body, "preconditions",
-				    json_pack("{s:s}", "resourceVersion", opts->precondition_resource_version));
+		                    json_pack("{s:s}", "resourceVersion", opts->precondition_resource_version));
 	if (!rc && opts->grace_period_s >= 0)
 		json_object_set_new(body, "gracePeriodSeconds", json_integer(opts->grace_period_s));
 	if (!rc)
@@ -276,7 +276,7 @@ int kube_client_delete(kube_client *client, json_t **out, const kube_resource *r
 }
 
 int kube_client_pod_log(kube_client *client, kube_buf *out, const char *ns, const char *pod,
-			const kube_log_options *opts)
+                        const kube_log_options *opts)
 {
 	static const kube_resource pods = {"", "v1", "pods", "Pod", 1};
 	kube_log_options defaults = KUBE_LOG_OPTIONS_INIT;
@@ -312,7 +312,7 @@ int kube_client_evict(kube_client *client, const char *ns, const char *pod, int 
 	static const kube_resource pods = {"", "v1", "pods", "Pod", 1};
 	kube_buf path = KUBE_BUF_INIT;
 	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "policy/v1", "kind", "Eviction", "metadata",
-				 "name", pod, "namespace", ns);
+	                         "name", pod, "namespace", ns);
 	int rc = body ? 0 : kube_error_set(KUBE_ENOMEM, "out of memory");
 	if (!rc && dry_run)
 		json_object_set_new(body, "deleteOptions", json_pack("{s:[s]}", "dryRun", "All"));

@@ -6,6 +6,7 @@
 
 #include "client_internal.h"
 #include "internal.h"
+#include "watch_internal.h"
 
 /* One event line larger than this is refused. */
 #define KUBE_WATCH_MAX_LINE (64UL * 1024 * 1024)
@@ -112,7 +113,7 @@ static int open_stream(kube_watch *watch)
 		watch->client->requests++;
 		watch->started_ms = kube_now_ms();
 		kube_log(KUBE_LOG_DECISION, "watch %s from resourceVersion %s", path.ptr,
-			 watch->resource_version ? watch->resource_version : "(latest)");
+		         watch->resource_version ? watch->resource_version : "(latest)");
 	} else {
 		close_stream(watch);
 	}
@@ -143,7 +144,7 @@ static int relist(kube_watch *watch, kube_watch_event *event)
 	if (rc)
 		return rc;
 	rc = set_resource_version(
-		watch, json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
+	        watch, json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
 	if (rc) {
 		json_decref(list);
 		return rc;
@@ -155,7 +156,7 @@ static int relist(kube_watch *watch, kube_watch_event *event)
 }
 
 int kube_watch_open(kube_watch **out, kube_client *client, const kube_resource *res, const char *ns,
-		    const kube_watch_options *opts)
+                    const kube_watch_options *opts)
 {
 	kube_watch_options defaults = KUBE_WATCH_OPTIONS_INIT;
 	kube_watch *watch;
@@ -196,48 +197,57 @@ static int event_type(const char *type)
 	return -1;
 }
 
-/* Parses one line of the stream. Returns 1 with *event filled, 0 for a line
- * that yields no event (410: a relist is now due), or an error. */
-static int parse_line(kube_watch *watch, const char *line, size_t len, kube_watch_event *event)
+int kube_watch_parse_line(kube_watch_event *event, const char *line, size_t len)
 {
 	json_error_t err;
+	event->type = 0;
+	event->object = NULL;
 	json_t *doc = json_loadb(line, len, 0, &err);
 	if (!doc)
 		return kube_error_set(KUBE_EPROTOCOL, "watch: malformed event: %s", err.text);
 	const char *type = json_string_value(json_object_get(doc, "type"));
 	json_t *object = json_object_get(doc, "object");
-	int rc = 0;
+	int rc;
 	if (type && strcmp(type, "ERROR") == 0) {
 		long code = (long)json_integer_value(json_object_get(object, "code"));
 		const char *message = json_string_value(json_object_get(object, "message"));
 		const char *reason = json_string_value(json_object_get(object, "reason"));
-		if (code == 410 || (reason && strcmp(reason, "Expired") == 0) || (reason && strcmp(reason, "Gone") == 0)) {
-			kube_log(KUBE_LOG_DECISION, "watch: resourceVersion %s expired (410); relisting",
-				 watch->resource_version ? watch->resource_version : "");
-			watch->need_relist = 1;
-			rc = watch->relist_on_gone ? 0 : kube_error_set_http(KUBE_EGONE, 410, reason, message,
-									 "watch: %s", message ? message : "gone");
-		} else {
-			rc = kube_error_set_http(code == 403 ? KUBE_EFORBIDDEN : KUBE_EPROTOCOL, code, reason, message,
-						 "watch: %s", message ? message : "error event");
-		}
-		json_decref(doc);
-		return rc;
+		int gone = code == 410 || (reason && (strcmp(reason, "Expired") == 0 || strcmp(reason, "Gone") == 0));
+		rc = kube_error_set_http(gone          ? KUBE_EGONE
+		                         : code == 403 ? KUBE_EFORBIDDEN
+		                                       : KUBE_EPROTOCOL,
+		                         gone ? 410 : code, reason, message, "watch: %s",
+		                         message ? message : "error event");
+	} else if (event_type(type) < 0 || !json_is_object(object)) {
+		rc = kube_error_set(KUBE_EPROTOCOL, "watch: unexpected event type %s", type ? type : "(none)");
+	} else {
+		event->type = event_type(type);
+		event->object = json_incref(object);
+		rc = 0;
 	}
-	int kind = event_type(type);
-	if (kind < 0 || !json_is_object(object)) {
-		json_decref(doc);
-		return kube_error_set(KUBE_EPROTOCOL, "watch: unexpected event type %s", type ? type : "(none)");
-	}
-	rc = set_resource_version(
-		watch, json_string_value(json_object_get(json_object_get(object, "metadata"), "resourceVersion")));
-	if (rc) {
-		json_decref(doc);
-		return rc;
-	}
-	event->type = kind;
-	event->object = json_incref(object);
 	json_decref(doc);
+	return rc;
+}
+
+/* Parses one line of the stream. Returns 1 with *event filled, 0 for a line
+ * that yields no event (410: a relist is now due), or an error. */
+static int parse_line(kube_watch *watch, const char *line, size_t len, kube_watch_event *event)
+{
+	int rc = kube_watch_parse_line(event, line, len);
+	if (rc == KUBE_EGONE) {
+		kube_log(KUBE_LOG_DECISION, "watch: resourceVersion %s expired (410); relisting",
+		         watch->resource_version ? watch->resource_version : "");
+		watch->need_relist = 1;
+		return watch->relist_on_gone ? 0 : rc;
+	}
+	if (rc)
+		return rc;
+	rc = set_resource_version(watch, json_string_value(json_object_get(json_object_get(event->object, "metadata"),
+	                                                                   "resourceVersion")));
+	if (rc) {
+		kube_watch_event_dispose(event);
+		return rc;
+	}
 	return 1;
 }
 
@@ -247,7 +257,7 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 	long status = 0;
 	curl_easy_getinfo(watch->easy, CURLINFO_RESPONSE_CODE, &status);
 	kube_http_log_request("GET", watch->url, status, (double)(kube_now_ms() - watch->started_ms), NULL, 0,
-			      status >= 300 ? &watch->stream : NULL);
+	                      status >= 300 ? &watch->stream : NULL);
 	int rc = 0;
 	if (code != CURLE_OK) {
 		rc = kube_http_curl_error(code, NULL, "GET", watch->url);

@@ -78,7 +78,8 @@ static int next_event(struct loader *ld)
 
 static int too_deep(int line)
 {
-	return kube_error_set(KUBE_EINVALID, "line %d: document nested more than %d levels deep", line, MAX_DEPTH);
+	(void)kube_error_set(KUBE_EINVALID, "line %d: document nested more than %d levels deep", line, MAX_DEPTH);
+	return KUBE_EINVALID;
 }
 
 static int set_anchor(struct loader *ld, const char *name, json_t *value)
@@ -287,14 +288,14 @@ static int key_string(json_t **out, json_t *key, int line)
 		*out = json_incref(key);
 		return 0;
 	case JSON_INTEGER:
-		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(key));
+		(void)snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(key));
 		break;
 	case JSON_REAL:
 		kube_yaml_format_float(text, sizeof(text), json_real_value(key), 32);
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
-		snprintf(text, sizeof(text), "%s", json_is_true(key) ? "true" : "false");
+		(void)snprintf(text, sizeof(text), "%s", json_is_true(key) ? "true" : "false");
 		break;
 	case JSON_NULL:
 		return kube_error_set(KUBE_EINVALID, "line %d: unsupported map key: null", line);
@@ -314,9 +315,12 @@ static int load_key(struct loader *ld, int depth, json_t **out)
 	if (ld->event.type == YAML_SEQUENCE_START_EVENT || ld->event.type == YAML_MAPPING_START_EVENT)
 		return kube_error_set(KUBE_EINVALID, "line %d: invalid map key: a %s", line,
 		                      ld->event.type == YAML_SEQUENCE_START_EVENT ? "sequence" : "mapping");
+	/* a scalar, or an alias (to anything: key_string rejects collections) */
 	rc = ld->event.type == YAML_SCALAR_EVENT ? load_scalar(ld, 1, &key) : load_node(ld, depth, &key);
-	if (!rc)
+	if (!rc) {
+		assert(key);
 		rc = key_string(out, key, line);
+	}
 	json_decref(key);
 	return rc;
 }

@@ -83,7 +83,7 @@ static int emit_real(struct writer *writer, double value)
 	char text[48];
 	kube_yaml_format_float(text, sizeof(text), value, 64);
 	if (strspn(text, "-0123456789") == strlen(text))
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), ".0");
+		(void)snprintf(text + strlen(text), sizeof(text) - strlen(text), ".0");
 	return emit_scalar(writer, text, strlen(text), YAML_PLAIN_SCALAR_STYLE);
 }
 
@@ -133,7 +133,7 @@ static int emit_value(struct writer *writer, json_t *value, int depth)
 	case JSON_STRING:
 		return emit_string(writer, json_string_value(value), json_string_length(value));
 	case JSON_INTEGER:
-		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+		(void)snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
 		return emit_scalar(writer, text, strlen(text), YAML_PLAIN_SCALAR_STYLE);
 	case JSON_REAL:
 		return emit_real(writer, json_real_value(value));

@@ -367,8 +367,8 @@ int kube_yaml_resolve(struct kube_yaml_scalar *out, const char *tag, const char 
 		out->integer_too_big = 0;
 		return 0;
 	}
-	snprintf(problem, problem_size, "cannot decode %s `%.*s` as a !!%s", kind_names[out->kind],
-	         (int)(len > 40 ? 40 : len), text, tag_names[want]);
+	(void)snprintf(problem, problem_size, "cannot decode %s `%.*s` as a !!%s", kind_names[out->kind],
+	               (int)(len > 40 ? 40 : len), text, tag_names[want]);
 	return KUBE_EINVALID;
 }
 
@@ -422,28 +422,28 @@ void kube_yaml_format_float(char *out, size_t size, double value, int bits)
 	if (bits == 32 && isfinite(value))
 		value = fabs(value) > FLT_MAX ? copysign(INFINITY, value) : (double)(float)value;
 	if (isnan(value)) {
-		snprintf(out, size, ".nan");
+		(void)snprintf(out, size, ".nan");
 		return;
 	}
 	if (isinf(value)) {
-		snprintf(out, size, value > 0 ? ".inf" : "-.inf");
+		(void)snprintf(out, size, value > 0 ? ".inf" : "-.inf");
 		return;
 	}
 	for (precision = 1; precision < 17; precision++) {
 		char back[48];
 		double parsed;
-		snprintf(digits, sizeof(digits), "%.*e", precision - 1, value);
+		(void)snprintf(digits, sizeof(digits), "%.*e", precision - 1, value);
 		memcpy(back, digits, sizeof(back));
 		parsed = strtod_c(back);
 		if (bits == 32 ? fabs(parsed) <= FLT_MAX && (float)parsed == (float)value : parsed == value)
 			break;
 	}
-	snprintf(digits, sizeof(digits), "%.*e", precision - 1, value);
+	(void)snprintf(digits, sizeof(digits), "%.*e", precision - 1, value);
 	exponent = (int)strtol(strchr(digits, 'e') + 1, NULL, 10);
 	if (exponent < -4 || exponent >= 6)
-		snprintf(out, size, "%s", digits);
+		(void)snprintf(out, size, "%s", digits);
 	else
-		snprintf(out, size, "%.*f", precision - 1 - exponent > 0 ? precision - 1 - exponent : 0, value);
+		(void)snprintf(out, size, "%.*f", precision - 1 - exponent > 0 ? precision - 1 - exponent : 0, value);
 	for (char *c = out; *c; c++)
 		if (*c == point && point != '.')
 			*c = '.';

@@ -396,18 +396,23 @@ static void test_cli__flags_subcommand_wins_over_object(void **state)
 
 static void test_cli__helm_env_fills_unset(void **state)
 {
+	static const char *const env[][2] = {
+	        {"HELM_NAMESPACE", "helm-ns"},
+	        {"HELM_KUBECONTEXT", "helm-ctx"},
+	        {"HELM_KUBEAPISERVER", "https://helm:6443"},
+	        {"HELM_KUBETOKEN", "tok"},
+	        {"HELM_KUBECAFILE", "/helm/ca"},
+	        {"HELM_KUBETLS_SERVER_NAME", "helm-api"},
+	        {"HELM_KUBEINSECURE_SKIP_TLS_VERIFY", "true"},
+	        {"HELM_KUBEASUSER", "helm-user"},
+	        {"HELM_KUBEASGROUPS", "g1,,g2"},
+	        {"HELM_DEBUG", "true"},
+	};
+	const size_t count = sizeof(env) / sizeof(env[0]);
 	cli_args a;
 	(void)state;
-	setenv("HELM_NAMESPACE", "helm-ns", 1);
-	setenv("HELM_KUBECONTEXT", "helm-ctx", 1);
-	setenv("HELM_KUBEAPISERVER", "https://helm:6443", 1);
-	setenv("HELM_KUBETOKEN", "tok", 1);
-	setenv("HELM_KUBECAFILE", "/helm/ca", 1);
-	setenv("HELM_KUBETLS_SERVER_NAME", "helm-api", 1);
-	setenv("HELM_KUBEINSECURE_SKIP_TLS_VERIFY", "true", 1);
-	setenv("HELM_KUBEASUSER", "helm-user", 1);
-	setenv("HELM_KUBEASGROUPS", "g1,,g2", 1);
-	setenv("HELM_DEBUG", "true", 1);
+	for (size_t i = 0; i < count; i++)
+		setenv(env[i][0], env[i][1], 1);
 	assert_int_equal(parse(&a, &helm_program, "web", "-n", "flag-ns", NULL), 0);
 	assert_int_equal(cli_helm_env_apply(&a), 0);
 	assert_string_equal(a.config.ns, "flag-ns"); /* flags win */
@@ -436,18 +441,8 @@ static void test_cli__helm_env_fills_unset(void **state)
 	assert_int_equal(a.config.as_groups_count, 1);
 	assert_string_equal(a.config.as_groups[0], "mine");
 	cli_args_dispose(&a);
-	static const char *const vars[] = {"HELM_NAMESPACE",
-	                                   "HELM_KUBECONTEXT",
-	                                   "HELM_KUBEAPISERVER",
-	                                   "HELM_KUBETOKEN",
-	                                   "HELM_KUBECAFILE",
-	                                   "HELM_KUBETLS_SERVER_NAME",
-	                                   "HELM_KUBEINSECURE_SKIP_TLS_VERIFY",
-	                                   "HELM_KUBEASUSER",
-	                                   "HELM_KUBEASGROUPS",
-	                                   "HELM_DEBUG"};
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		unsetenv(vars[i]);
+	for (size_t i = 0; i < count; i++)
+		unsetenv(env[i][0]);
 }
 
 static void test_cli__exit_code_mapping(void **state)

@@ -12,6 +12,7 @@
 #include <kube/client.h>
 #include <kube/error.h>
 
+#include "client_internal.h"
 #include "internal.h"
 #include "ratelimit.h"
 #include "redact.h"
@@ -188,6 +189,40 @@ static void test_core__redact_truncates_long_text(void **state)
 	kube_buf_dispose(&out);
 }
 
+static void test_core__http_status_mapping_keeps_server_message(void **state)
+{
+	(void)state;
+	static const struct {
+		long status;
+		int code;
+	} cases[] = {
+	        {400, KUBE_EINVALID},  {401, KUBE_EAUTH},    {403, KUBE_EFORBIDDEN}, {404, KUBE_ENOTFOUND},
+	        {409, KUBE_ECONFLICT}, {410, KUBE_EGONE},    {422, KUBE_EINVALID},   {429, KUBE_ECONFLICT},
+	        {500, KUBE_ENETWORK},  {503, KUBE_ENETWORK}, {504, KUBE_ETIMEOUT},   {302, KUBE_EPROTOCOL},
+	};
+	const char *status_json = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+	                          "\"message\":\"pods \\\"x\\\" is forbidden\",\"reason\":\"Forbidden\",\"code\":403}";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kube_buf body = KUBE_BUF_INIT;
+		assert_int_equal(kube_buf_puts(&body, status_json), 0);
+		assert_int_equal(kube_http_status_error(cases[i].status, &body, "GET", "/api/v1/pods/x"),
+		                 cases[i].code);
+		const kube_error *err = kube_error_last();
+		assert_int_equal(err->http_status, cases[i].status);
+		assert_string_equal(err->reason, "Forbidden");
+		assert_string_equal(err->server_message, "pods \"x\" is forbidden");
+		assert_string_equal(err->message, "GET /api/v1/pods/x: pods \"x\" is forbidden");
+		kube_buf_dispose(&body);
+	}
+	/* A body that is not a Status: the HTTP status speaks. */
+	kube_buf html = KUBE_BUF_INIT;
+	assert_int_equal(kube_buf_puts(&html, "<html>bad gateway</html>"), 0);
+	assert_int_equal(kube_http_status_error(502, &html, "GET", "/x"), KUBE_ENETWORK);
+	assert_string_equal(kube_error_last()->message, "GET /x: server error (HTTP 502)");
+	assert_string_equal(kube_error_last()->server_message, "");
+	kube_buf_dispose(&html);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +236,7 @@ int main(void)
 	        cmocka_unit_test(test_core__redact_secret_data_and_tokens),
 	        cmocka_unit_test(test_core__redact_headers),
 	        cmocka_unit_test(test_core__redact_truncates_long_text),
+	        cmocka_unit_test(test_core__http_status_mapping_keeps_server_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

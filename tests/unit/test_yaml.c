@@ -70,7 +70,7 @@ static const char *const emit_fixtures[] = {"deployment", "quoting"};
 static char *read_fixture(const char *dir, const char *name, const char *ext, size_t *len)
 {
 	char relpath[256];
-	snprintf(relpath, sizeof(relpath), "%s/%s.%s", dir, name, ext);
+	(void)snprintf(relpath, sizeof(relpath), "%s/%s.%s", dir, name, ext);
 	return test_fixture_read(relpath, len);
 }
 
@@ -462,27 +462,39 @@ static void test_yaml__allocation_failures_return_enomem(void **state)
 	json_decref(value);
 }
 
+/* "v: " PREFIX, count copies of fill, SUFFIX: one long number. */
+static json_t *parse_long_number(int *rc, const char *prefix, char fill, size_t count, const char *suffix)
+{
+	kube_buf text = KUBE_BUF_INIT;
+	json_t *value = NULL;
+	assert_int_equal(kube_buf_printf(&text, "v: %s", prefix), 0);
+	for (size_t i = 0; i < count; i++)
+		assert_int_equal(kube_buf_put(&text, &fill, 1), 0);
+	assert_int_equal(kube_buf_puts(&text, suffix), 0);
+	*rc = kube_yaml_parse_one(&value, text.ptr, text.len);
+	kube_buf_dispose(&text);
+	return value;
+}
+
 /* Numbers too long for the resolver's stack buffer take the heap path. */
 static void test_yaml__resolves_long_numbers(void **state)
 {
-	char text[700];
-	json_t *value = NULL;
+	int rc;
+	json_t *value;
 	(void)state;
-	memset(text, '0', sizeof(text));
-	memcpy(text, "v: 0.", 5);
-	memcpy(text + sizeof(text) - 3, "15\n", 3);
-	assert_int_equal(kube_yaml_parse_one(&value, text, sizeof(text)), 0);
+	value = parse_long_number(&rc, "0.", '0', 700, "15\n");
+	assert_int_equal(rc, 0);
 	assert_true(json_is_real(json_object_get(value, "v")));
 	json_decref(value);
 	/* a float that overflows is a string (strconv.ParseFloat fails) */
-	memcpy(text + sizeof(text) - 8, ".5e999\n", 7);
-	memcpy(text, "v: 1", 4);
-	assert_int_equal(kube_yaml_parse_one(&value, text, sizeof(text) - 1), 0);
+	value = parse_long_number(&rc, "1", '0', 700, ".5e999\n");
+	assert_int_equal(rc, 0);
 	assert_true(json_is_string(json_object_get(value, "v")));
 	json_decref(value);
 	/* an integer that overflows is a big.Int for go-yaml; JSON here cannot hold it */
-	memset(text + 3, '1', sizeof(text) - 4);
-	assert_int_equal(kube_yaml_parse_one(&value, text, sizeof(text)), KUBE_EINVALID);
+	value = parse_long_number(&rc, "", '1', 700, "\n");
+	assert_int_equal(rc, KUBE_EINVALID);
+	assert_null(value);
 	assert_non_null(strstr(kube_error_last()->message, "cannot be represented in JSON"));
 }
 
@@ -492,7 +504,7 @@ static const char *case_name(const char *kind, const char *name)
 	static char names[64][96];
 	static size_t used;
 	assert_true(used < ARRAY_SIZE(names));
-	snprintf(names[used], sizeof(names[used]), "%s/%s", kind, name);
+	(void)snprintf(names[used], sizeof(names[used]), "%s/%s", kind, name);
 	return names[used++];
 }
 

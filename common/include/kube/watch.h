@@ -21,11 +21,14 @@ typedef struct kube_watch_options {
 	/* Start after this version. NULL: list first and deliver the list as
 	 * one KUBE_WATCH_RELIST event, then watch from the list's version. */
 	const char *resource_version;
-	long timeout_ms;     /* overall deadline from open; 0 = none */
-	int relist_on_gone;  /* on 410 Gone: relist (KUBE_WATCH_RELIST) instead of failing; default 1 */
+	long timeout_ms;    /* overall deadline from open; 0 = none */
+	int relist_on_gone; /* on 410 Gone: relist (KUBE_WATCH_RELIST) instead of failing; default 1 */
 } kube_watch_options;
 
-#define KUBE_WATCH_OPTIONS_INIT {NULL, NULL, NULL, 0, 1}
+#define KUBE_WATCH_OPTIONS_INIT                                                                                        \
+	{                                                                                                              \
+		NULL, NULL, NULL, 0, 1                                                                                 \
+	}
 
 enum kube_watch_event_type {
 	KUBE_WATCH_ADDED,
@@ -44,7 +47,7 @@ typedef struct kube_watch_event {
  * for requests (KUBE_EFORBIDDEN, ...), reported here or by the first
  * kube_watch_next. */
 int kube_watch_open(kube_watch **out, kube_client *client, const kube_resource *res, const char *ns,
-		    const kube_watch_options *opts);
+                    const kube_watch_options *opts);
 
 /* Waits up to wait_ms (-1: until the deadline) for the next event.
  * Returns 0 with *event filled (dispose it), KUBE_ETIMEOUT when wait_ms or
