@@ -26,7 +26,7 @@ static void copy_field(char *dst, size_t size, const char *src)
 		/* one line: stop at the first newline */
 		while (src[n] && src[n] != '\n' && n + 1 < size)
 			n++;
-		memcpy(dst, src, n);
+		memmove(dst, src, n); /* src may be the record itself */
 	}
 	dst[n] = '\0';
 }

@@ -231,7 +231,8 @@ int kube_http_status_error(long status, const kube_buf *body, const char *verb, 
 		code = KUBE_EGONE, what = "gone: resource version too old";
 		break;
 	case 429:
-		code = KUBE_ECONFLICT, what = "too many requests";
+		/* still throttled after every retry: the server is overloaded */
+		code = KUBE_ENETWORK, what = "too many requests";
 		break;
 	case 504:
 		code = KUBE_ETIMEOUT, what = "server timeout";

@@ -320,6 +320,11 @@ int kube_client_evict(kube_client *client, const char *ns, const char *pod, int 
 		rc = kube_resource_path(&path, &pods, ns, pod, "eviction");
 	if (!rc)
 		rc = kube_client_request_json(client, NULL, "POST", path.ptr, NULL, body);
+	if (rc && kube_error_last()->http_status == 429) {
+		/* A PodDisruptionBudget refused: a conflict with the budget, not load. */
+		const kube_error *err = kube_error_last();
+		rc = kube_error_set_http(KUBE_ECONFLICT, 429, err->reason, err->server_message, "%s", err->message);
+	}
 	json_decref(body);
 	kube_buf_dispose(&path);
 	return rc;

@@ -30,8 +30,9 @@ struct loader {
 	int parser_ready;
 	yaml_event_t event; /* the current event, while have_event */
 	int have_event;
-	const char *data;
+	const char *data; /* the input, or rewritten */
 	size_t len;
+	char *rewritten;     /* JSON input with surrogate pairs rewritten, or NULL */
 	json_t *anchors;     /* anchor name -> value, for the current document */
 	size_t decode_count; /* nodes decoded in this document, alias copies included */
 	size_t alias_count;  /* of which came from alias expansion */
@@ -452,11 +453,89 @@ static int load_node(struct loader *ld, int depth, json_t **out)
 	}
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The code unit of a "\\uXXXX" escape at text, or -1. */
+static long unicode_escape(const char *text, size_t len)
+{
+	long unit = 0;
+	if (len < 6 || text[0] != '\\' || text[1] != 'u')
+		return -1;
+	for (size_t i = 2; i < 6; i++) {
+		int digit = hex_value(text[i]);
+		if (digit < 0)
+			return -1;
+		unit = unit * 16 + digit;
+	}
+	return unit;
+}
+
+/* libyaml rejects the UTF-16 surrogate pairs JSON writes for characters
+ * beyond U+FFFF ("\\ud83d\\ude00"), which kubectl reads with encoding/json.
+ * For input that is JSON (starts with '{' or '['), rewrites each pair in a
+ * string as YAML's "\\U0001f600" and a lone surrogate as "\\ufffd", as
+ * encoding/json decodes it; lines stay where they were. Sets *out to the
+ * rewritten copy, or NULL when there is nothing to rewrite. */
+static int rewrite_json_surrogates(char **out, size_t *out_len, const char *data, size_t len)
+{
+	size_t start = 0, n = 0;
+	int in_string = 0, surrogates = 0;
+	char *copy;
+	*out = NULL;
+	while (start < len && data[start] && strchr(" \t\r\n", data[start]))
+		start++;
+	if (start == len || (data[start] != '{' && data[start] != '['))
+		return 0;
+	for (size_t i = 0; i + 2 < len && !surrogates; i++)
+		surrogates = data[i] == '\\' && data[i + 1] == 'u' && (data[i + 2] | 0x20) == 'd';
+	if (!surrogates)
+		return 0;
+	if (!(copy = kube_malloc(len + 1)))
+		return enomem();
+	for (size_t i = 0; i < len;) {
+		long high = in_string ? unicode_escape(data + i, len - i) : -1;
+		if (high >= 0xd800 && high <= 0xdfff) {
+			long low = high < 0xdc00 ? unicode_escape(data + i + 6, len - i - 6) : -1;
+			if (low >= 0xdc00 && low <= 0xdfff) {
+				(void)snprintf(copy + n, 11, "\\U%08lx",
+				               0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00));
+				n += 10;
+				i += 12;
+			} else {
+				memcpy(copy + n, "\\ufffd", 6);
+				n += 6;
+				i += 6;
+			}
+			continue;
+		}
+		if (data[i] == '"')
+			in_string = !in_string;
+		if (data[i] == '\\' && in_string && i + 1 < len)
+			copy[n++] = data[i++];
+		copy[n++] = data[i++];
+	}
+	copy[n] = '\0';
+	*out = copy;
+	*out_len = n;
+	return 0;
+}
+
 static int loader_init(struct loader *ld, const char *data, size_t len)
 {
+	int rc;
 	memset(ld, 0, sizeof(*ld));
 	ld->data = data ? data : "";
 	ld->len = data ? len : 0;
+	if ((rc = rewrite_json_surrogates(&ld->rewritten, &ld->len, ld->data, ld->len)))
+		return rc;
+	if (ld->rewritten)
+		ld->data = ld->rewritten;
 	if (!(ld->anchors = json_object()))
 		return enomem();
 	if (!yaml_parser_initialize(&ld->parser))
@@ -473,6 +552,7 @@ static void loader_dispose(struct loader *ld)
 	if (ld->parser_ready)
 		yaml_parser_delete(&ld->parser);
 	json_decref(ld->anchors);
+	kube_free(ld->rewritten);
 }
 
 /* Loads the next document into *out (json null when it is empty) and its

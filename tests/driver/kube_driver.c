@@ -146,6 +146,8 @@ static int run_get(const cli_args *args)
 	return rc;
 }
 
+static int read_file(kube_buf *out, const char *path);
+
 struct apply_state {
 	kube_client *client;
 	const cli_args *args;
@@ -187,22 +189,14 @@ static int run_apply(const cli_args *args)
 	kube_config *config = NULL;
 	kube_client *client = NULL;
 	const char *path = cli_flag_string(args, "filename");
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cli_error("open %s: %s", path, strerror(errno));
-		return CLI_EXIT_USAGE;
-	}
 	kube_buf data = KUBE_BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		kube_buf_put(&data, chunk, n);
-	fclose(f);
-	int rc = driver_connect(args, &config, &client);
+	int rc = read_file(&data, path);
+	if (!rc)
+		rc = driver_connect(args, &config, &client);
 	if (!rc) {
 		struct apply_state state = {client, args};
 		rc = kube_yaml_parse_stream(kube_buf_cstr(&data), data.len, apply_one, &state);
-		if (rc < 0 && kube_error_last()->http_status == 0 && rc == KUBE_EINVALID) {
+		if (rc == KUBE_EINVALID && kube_error_last()->http_status == 0) {
 			cli_error("%s: %s", path, kube_error_last()->message);
 			rc = CLI_EXIT_USAGE;
 		}
@@ -292,6 +286,131 @@ static int run_raw(const cli_args *args)
 	return rc;
 }
 
+static int read_file(kube_buf *out, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error("open %s: %s", path, strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	char chunk[8192];
+	size_t n;
+	int rc = 0;
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = kube_buf_put(out, chunk, n);
+	fclose(f);
+	return rc;
+}
+
+static int print_object_summary(const json_t *object)
+{
+	json_t *meta = json_object_get(object, "metadata");
+	printf("%s resourceVersion=%s\n", json_string_value(json_object_get(meta, "name")),
+	       json_string_value(json_object_get(meta, "resourceVersion")));
+	return 0;
+}
+
+static int run_patch(const cli_args *args)
+{
+	static const struct {
+		const char *name;
+		enum kube_patch_type type;
+	} types[] = {{"json", KUBE_PATCH_JSON}, {"merge", KUBE_PATCH_MERGE}, {"strategic", KUBE_PATCH_STRATEGIC}};
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_resource res;
+	kube_write_options opts = KUBE_WRITE_OPTIONS_INIT;
+	json_t *result = NULL;
+	const char *type_name = cli_flag_string(args, "type");
+	int type = -1;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (type_name && strcmp(type_name, types[i].name) == 0)
+			type = (int)types[i].type;
+	if (type < 0)
+		return cli_usage_error(args, "--type must be json, merge or strategic");
+	json_error_t err;
+	json_t *patch = json_loads(cli_flag_string(args, "patch"), 0, &err);
+	if (!patch)
+		return cli_usage_error(args, "--patch is not JSON: %s", err.text);
+	opts.subresource = cli_flag_string(args, "subresource");
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(kube_client_patch(client, &result, &res, namespace_of(args, client), args->positional[1],
+		                              (enum kube_patch_type)type, patch, &opts));
+	if (!rc)
+		print_object_summary(result);
+	json_decref(result);
+	json_decref(patch);
+	disconnect(config, client);
+	return rc;
+}
+
+/* PUT the object read from -f (JSON or YAML) as it is: its
+ * metadata.resourceVersion makes the update conditional. */
+static int run_update(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_resource res;
+	kube_write_options opts = KUBE_WRITE_OPTIONS_INIT;
+	kube_buf data = KUBE_BUF_INIT;
+	json_t *object = NULL, *result = NULL;
+	int rc = read_file(&data, cli_flag_string(args, "filename"));
+	if (!rc && kube_yaml_parse_one(&object, kube_buf_cstr(&data), data.len) != 0) {
+		cli_error("%s: %s", cli_flag_string(args, "filename"), kube_error_last()->message);
+		rc = CLI_EXIT_USAGE;
+	}
+	opts.subresource = cli_flag_string(args, "subresource");
+	if (!rc)
+		rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(kube_client_update(client, &result, &res, namespace_of(args, client), object, &opts));
+	if (!rc)
+		print_object_summary(result);
+	json_decref(object);
+	json_decref(result);
+	kube_buf_dispose(&data);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_logs(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_log_options opts = KUBE_LOG_OPTIONS_INIT;
+	kube_buf text = KUBE_BUF_INIT;
+	opts.container = cli_flag_string(args, "container");
+	opts.tail_lines = cli_flag_long(args, "tail", -1);
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(
+		        kube_client_pod_log(client, &text, kube_client_namespace(client), args->positional[0], &opts));
+	if (!rc)
+		fputs(kube_buf_cstr(&text), stdout);
+	kube_buf_dispose(&text);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_evict(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_client_evict(client, kube_client_namespace(client), args->positional[0],
+		                              cli_flag_given(args, "dry-run")));
+	if (!rc)
+		printf("pod/%s evicted\n", args->positional[0]);
+	disconnect(config, client);
+	return rc;
+}
+
 static const cli_flag list_flags[] = {
         {"limit", 0, CLI_FLAG_INT, "N", "page size", NULL},
         {"selector", 'l', CLI_FLAG_STRING, "SELECTOR", "label selector", NULL},
@@ -329,8 +448,39 @@ static const cli_command cmd_watch = {
         1,       run_watch};
 static const cli_command cmd_raw = {"raw", "raw VERB PATH", "one raw request", NULL, NULL, NULL, 0, 0, 2, 2, run_raw};
 
-static const cli_command *const commands[] = {&cmd_whoami, &cmd_resolve, &cmd_list, &cmd_get, &cmd_apply,
-                                              &cmd_delete, &cmd_watch,   &cmd_raw,  NULL};
+static const cli_flag patch_flags[] = {
+        {"type", 0, CLI_FLAG_STRING, "TYPE", "json, merge or strategic", NULL},
+        {"patch", 'p', CLI_FLAG_STRING, "JSON", "the patch", NULL},
+        {"subresource", 0, CLI_FLAG_STRING, "NAME", "status, scale, ...", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag update_flags[] = {
+        {"filename", 'f', CLI_FLAG_STRING, "FILE", "object to PUT", NULL},
+        {"subresource", 0, CLI_FLAG_STRING, "NAME", "status, scale, ...", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag logs_flags[] = {
+        {"container", 'c', CLI_FLAG_STRING, "NAME", "container", NULL},
+        {"tail", 0, CLI_FLAG_INT, "N", "last N lines", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag evict_flags[] = {
+        {"dry-run", 0, CLI_FLAG_STRING, "MODE", "server: dryRun=All", "server"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_command cmd_patch = {
+        "patch",  "patch RESOURCE NAME --type T -p JSON", "patch one object", NULL, NULL, patch_flags, 0, 0, 2, 2,
+        run_patch};
+static const cli_command cmd_update = {
+        "update", "update RESOURCE -f FILE", "PUT one object", NULL, NULL, update_flags, 0, 0, 1, 1, run_update};
+static const cli_command cmd_logs = {"logs", "logs POD", "a pod's log", NULL, NULL, logs_flags, 0, 0, 1, 1, run_logs};
+static const cli_command cmd_evict = {"evict", "evict POD", "evict a pod", NULL, NULL, evict_flags, 0, 0,
+                                      1,       1,           run_evict};
+
+static const cli_command *const commands[] = {&cmd_whoami, &cmd_resolve, &cmd_list, &cmd_get,   &cmd_apply,
+                                              &cmd_delete, &cmd_watch,   &cmd_raw,  &cmd_patch, &cmd_update,
+                                              &cmd_logs,   &cmd_evict,   NULL};
 
 static const cli_program driver = {
         "kube-driver",

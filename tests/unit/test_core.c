@@ -197,7 +197,7 @@ static void test_core__http_status_mapping_keeps_server_message(void **state)
 		int code;
 	} cases[] = {
 	        {400, KUBE_EINVALID},  {401, KUBE_EAUTH},    {403, KUBE_EFORBIDDEN}, {404, KUBE_ENOTFOUND},
-	        {409, KUBE_ECONFLICT}, {410, KUBE_EGONE},    {422, KUBE_EINVALID},   {429, KUBE_ECONFLICT},
+	        {409, KUBE_ECONFLICT}, {410, KUBE_EGONE},    {422, KUBE_EINVALID},   {429, KUBE_ENETWORK},
 	        {500, KUBE_ENETWORK},  {503, KUBE_ENETWORK}, {504, KUBE_ETIMEOUT},   {302, KUBE_EPROTOCOL},
 	};
 	const char *status_json = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","

@@ -42,6 +42,7 @@ static const char *const parse_fixtures[] = {
         "merge_keys",
         "block_scalars",
         "json_input",
+        "json_surrogate_pairs",
         "timestamps_stay_strings",
         "explicit_tags",
         "non_string_keys",
@@ -61,7 +62,7 @@ static const char *const error_fixtures[] = {
         "err_tag_bool_mismatch",  "err_merge_not_map",
         "err_null_key",           "err_complex_key",
         "err_control_character",  "err_invalid_utf8",
-        "err_too_deep",           "err_json_surrogate_escape",
+        "err_too_deep",           "err_yaml_surrogate_escape",
 };
 
 /* kube_yaml_emit writes yaml/emit/NAME.json as yaml/emit/NAME.yaml. */
@@ -451,8 +452,8 @@ static void assert_emit_survives_allocation_failures(const json_t *value)
 
 static void test_yaml__allocation_failures_return_enomem(void **state)
 {
-	static const char *const names[] = {"anchors_aliases", "merge_keys",       "multi_document",
-	                                    "deployment",      "int_beyond_int64", "non_string_keys"};
+	static const char *const names[] = {"anchors_aliases",  "merge_keys",      "multi_document",      "deployment",
+	                                    "int_beyond_int64", "non_string_keys", "json_surrogate_pairs"};
 	json_t *value;
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
