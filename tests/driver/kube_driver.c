@@ -259,7 +259,18 @@ static int run_watch(const cli_args *args)
 		else
 			printf("%s %s\n", event_name(event.type), name ? name : "");
 		fflush(stdout);
-		int done = until && name && strcmp(name, until) == 0 && event.type != KUBE_WATCH_RELIST;
+		int done = until && name && strcmp(name, until) == 0;
+		if (until && event.type == KUBE_WATCH_RELIST) {
+			/* a relist that already holds the awaited object ends the wait */
+			size_t i;
+			json_t *item;
+			json_array_foreach(json_object_get(event.object, "items"), i, item)
+			{
+				const char *item_name =
+				        json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
+				done |= item_name && strcmp(item_name, until) == 0;
+			}
+		}
 		kube_watch_event_dispose(&event);
 		if (done)
 			break;
