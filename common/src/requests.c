@@ -124,7 +124,7 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 			rc = kube_error_set(KUBE_EPROTOCOL, "GET %s: list has no items array", path.ptr);
 			break;
 		}
-		if (fn && (rc = fn(items, user)) != 0)
+		if (fn && (rc = fn(items, continue_token == NULL, user)) != 0)
 			break;
 		json_t *meta = json_object_get(page, "metadata");
 		const char *next = json_string_value(json_object_get(meta, "continue"));
@@ -150,16 +150,13 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 	return rc;
 }
 
-static int collect_page(const json_t *items, void *user)
+static int collect_page(const json_t *items, int first_page, void *user)
 {
 	json_t *all = user;
-	size_t i;
-	json_t *item;
-	json_array_foreach(items, i, item)
-	{
-		if (json_array_append(all, item) != 0)
-			return kube_error_set(KUBE_ENOMEM, "out of memory");
-	}
+	if (first_page)
+		json_array_clear(all); /* the list started over */
+	if (json_array_extend(all, (json_t *)items) != 0)
+		return kube_error_set(KUBE_ENOMEM, "out of memory");
 	return 0;
 }
 

@@ -26,8 +26,9 @@ struct kube_watch {
 	struct curl_slist *headers;
 	char *url;
 	long long started_ms;
-	int finished;    /* the transfer ended; lines may still be buffered */
-	CURLcode result; /* how it ended */
+	int finished;     /* the transfer ended; lines may still be buffered */
+	int idle_streams; /* streams in a row that ended with no event: back off */
+	CURLcode result;  /* how it ended */
 	kube_buf stream;
 };
 
@@ -293,8 +294,10 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 			size_t len = (size_t)(newline - watch->stream.ptr);
 			int rc = len ? parse_line(watch, watch->stream.ptr, len, event) : 0;
 			kube_buf_consume(&watch->stream, len + 1);
-			if (rc == 1)
+			if (rc == 1) {
+				watch->idle_streams = 0;
 				return 0;
+			}
 			if (rc < 0)
 				return rc;
 			if (watch->need_relist)
@@ -316,6 +319,15 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 		if (watch->need_relist)
 			return relist(watch, event);
 		if (!watch->easy) {
+			if (watch->idle_streams > 0) {
+				/* a stream that ends at once, again and again (a server
+				 * restarting, a proxy cutting it) must not spin */
+				long delay = 100L << (watch->idle_streams < 6 ? watch->idle_streams : 6);
+				if (left >= 0 && delay > left)
+					delay = left;
+				kube_sleep_ms(delay);
+			}
+			watch->idle_streams++;
 			int rc = open_stream(watch);
 			if (rc)
 				return rc;

@@ -87,13 +87,19 @@ static int run_resolve(const cli_args *args)
 struct page_count {
 	long pages;
 	long items;
+	long listings; /* 2 after the list started over */
 };
 
-static int print_page(const json_t *items, void *user)
+static int print_page(const json_t *items, int first_page, void *user)
 {
 	struct page_count *count = user;
 	size_t i;
 	json_t *item;
+	if (first_page) {
+		if (count->listings++)
+			printf("--- list started over\n");
+		count->pages = count->items = 0;
+	}
 	count->pages++;
 	json_array_foreach(items, i, item)
 	{
@@ -102,6 +108,7 @@ static int print_page(const json_t *items, void *user)
 		printf("%s%s%s\n", ns ? ns : "", ns ? "/" : "", json_string_value(json_object_get(meta, "name")));
 		count->items++;
 	}
+	fflush(stdout);
 	return 0;
 }
 
@@ -111,7 +118,7 @@ static int run_list(const cli_args *args)
 	kube_client *client = NULL;
 	kube_resource res;
 	kube_list_options opts = KUBE_LIST_OPTIONS_INIT;
-	struct page_count count = {0, 0};
+	struct page_count count = {0, 0, 0};
 	opts.limit = cli_flag_long(args, "limit", 0);
 	opts.label_selector = cli_flag_string(args, "selector");
 	int rc = driver_connect(args, &config, &client);

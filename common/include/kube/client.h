@@ -107,8 +107,11 @@ typedef struct kube_list_options {
 	}
 
 /* Called once per page with that page's items (borrowed); a non-zero
- * return stops the list and is returned. */
-typedef int (*kube_list_page_fn)(const json_t *items, void *user);
+ * return stops the list and is returned. first_page is 1 for the first page
+ * of a listing: when an expired continue token makes the list start over,
+ * the first page comes again with first_page 1, and whatever earlier pages
+ * gave must be dropped. */
+typedef int (*kube_list_page_fn)(const json_t *items, int first_page, void *user);
 
 /* Lists across all pages (limit/continue), restarting from the beginning
  * once if a continue token expires (410), calling fn per page. When

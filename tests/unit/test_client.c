@@ -1,0 +1,418 @@
+/* Unit tests of the request loop, pagination and watch resumption against
+ * a scripted HTTP server on 127.0.0.1. The server is canned on purpose: it
+ * produces what the real API server cannot be made to produce on demand
+ * (503s, truncated bodies, an expired continue token mid-list, a stream
+ * cut in the middle); the e2e suites cover the real server. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <kube/client.h>
+#include <kube/config.h>
+#include <kube/error.h>
+#include <kube/watch.h>
+
+#include "test_support.h"
+
+#define MAX_STEPS 16
+
+/* One scripted reply: sent verbatim after the request's headers (and body)
+ * arrived; the connection is then closed. */
+struct reply {
+	const char *raw;
+};
+
+struct server {
+	int fd, port;
+	pthread_t thread;
+	atomic_int stop;
+	struct reply replies[MAX_STEPS];
+	int reply_count;
+	atomic_int served;
+	char requests[MAX_STEPS][512]; /* request lines as received */
+	long long at_ms[MAX_STEPS];    /* when each request arrived */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void serve_one(struct server *srv, int conn)
+{
+	char req[8192];
+	size_t len = 0;
+	char *end = NULL;
+	struct timeval tv = {2, 0};
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (ssize_t n; len < sizeof(req) - 1 && (n = recv(conn, req + len, sizeof(req) - 1 - len, 0)) > 0;) {
+		req[len += (size_t)n] = '\0';
+		char *cl = strstr(req, "Content-Length: ");
+		if ((end = strstr(req, "\r\n\r\n")) != NULL &&
+		    len >= (size_t)(end + 4 - req) + (cl && cl < end ? (size_t)strtol(cl + 16, NULL, 10) : 0))
+			break;
+	}
+	if (!end)
+		return;
+	int i = atomic_load(&srv->served);
+	if (i >= srv->reply_count)
+		return;
+	(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%.*s", (int)strcspn(req, "\r"), req);
+	srv->at_ms[i] = now_ms();
+	atomic_store(&srv->served, i + 1);
+	const char *raw = srv->replies[i].raw;
+	send(conn, raw, strlen(raw), MSG_NOSIGNAL);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *srv = arg;
+	while (!atomic_load(&srv->stop)) {
+		struct pollfd pfd = {srv->fd, POLLIN, 0};
+		int conn = poll(&pfd, 1, 20) > 0 ? accept(srv->fd, NULL, NULL) : -1;
+		if (conn >= 0) {
+			serve_one(srv, conn);
+			close(conn);
+		}
+	}
+	return NULL;
+}
+
+static void server_start(struct server *srv)
+{
+	struct sockaddr_in addr = {0};
+	socklen_t addr_len = sizeof(addr);
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((srv->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(srv->fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(srv->fd, 16), 0);
+	assert_int_equal(getsockname(srv->fd, (struct sockaddr *)&addr, &addr_len), 0);
+	srv->port = ntohs(addr.sin_port);
+	assert_int_equal(pthread_create(&srv->thread, NULL, server_main, srv), 0);
+}
+
+static void server_stop(struct server *srv)
+{
+	atomic_store(&srv->stop, 1);
+	pthread_join(srv->thread, NULL);
+	close(srv->fd);
+}
+
+/* A config and client pointing at srv over plain HTTP. */
+struct fixture {
+	struct server srv;
+	char kubeconfig[256];
+	kube_config *config;
+	kube_client *client;
+};
+
+static void connect_fixture(struct fixture *fx, int max_retries)
+{
+	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
+	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
+	char server[64];
+	(void)snprintf(fx->kubeconfig, sizeof(fx->kubeconfig), "/tmp/rollguard-test-client-%d.yaml", (int)getpid());
+	FILE *f = fopen(fx->kubeconfig, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:%d\"}\n"
+	        "users:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u, namespace: ns}\n"
+	        "current-context: x\n",
+	        fx->srv.port);
+	fclose(f);
+	(void)snprintf(server, sizeof(server), "http://127.0.0.1:%d", fx->srv.port);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	setenv("no_proxy", "127.0.0.1", 1);
+	opts.kubeconfig = fx->kubeconfig;
+	client_opts.max_retries = max_retries;
+	client_opts.cache_dir = "/tmp";
+	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
+	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
+}
+
+static void fixture_start(struct fixture *fx, int max_retries, const char *const *replies)
+{
+	memset(fx, 0, sizeof(*fx));
+	for (int i = 0; replies[i]; i++)
+		fx->srv.replies[fx->srv.reply_count++].raw = replies[i];
+	server_start(&fx->srv);
+	connect_fixture(fx, max_retries);
+}
+
+static void fixture_stop(struct fixture *fx)
+{
+	kube_client_free(fx->client);
+	kube_config_free(fx->config);
+	server_stop(&fx->srv);
+	unlink(fx->kubeconfig);
+}
+
+#define OK_JSON(body) "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " body
+#define STATUS(code, reason)                                                                                           \
+	"HTTP/1.1 " #code " X\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"                          \
+	"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"" reason                       \
+	"\",\"message\":\"scripted " #code "\",\"code\":" #code "}"
+
+static const kube_resource configmaps = {"", "v1", "configmaps", "ConfigMap", 1};
+
+static void test_client__retry_after_is_honoured_for_429(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+	        "Connection: close\r\n\r\n{\"kind\":\"Status\",\"code\":429,\"reason\":\"TooManyRequests\"}",
+	        OK_JSON("2\r\n\r\n{}"),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, 5, replies);
+	json_t *out = NULL;
+	/* POST: 429 means the server did nothing, so even non-idempotent verbs retry */
+	assert_int_equal(
+	        kube_client_request_json(fx.client, &out, "POST", "/api/v1/namespaces/ns/configmaps", NULL, NULL), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	assert_true(fx.srv.at_ms[1] - fx.srv.at_ms[0] >= 950);
+	json_decref(out);
+	fixture_stop(&fx);
+}
+
+static void test_client__5xx_retried_only_for_idempotent_verbs(void **state)
+{
+	(void)state;
+	static const char *const get_replies[] = {STATUS(503, "ServiceUnavailable"), STATUS(500, "InternalError"),
+	                                          OK_JSON("2\r\n\r\n{}"), NULL};
+	struct fixture fx;
+	fixture_start(&fx, 5, get_replies);
+	json_t *out = NULL;
+	assert_int_equal(
+	        kube_client_request_json(fx.client, &out, "GET", "/api/v1/namespaces/ns/configmaps/x", NULL, NULL), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 3);
+	assert_int_equal(kube_client_request_count(fx.client), 3);
+	json_decref(out);
+	fixture_stop(&fx);
+
+	static const char *const post_replies[] = {STATUS(503, "ServiceUnavailable"), OK_JSON("2\r\n\r\n{}"), NULL};
+	fixture_start(&fx, 5, post_replies);
+	assert_int_equal(
+	        kube_client_request_json(fx.client, &out, "POST", "/api/v1/namespaces/ns/configmaps", NULL, NULL),
+	        KUBE_ENETWORK);
+	assert_null(out);
+	assert_int_equal(atomic_load(&fx.srv.served), 1);
+	assert_int_equal(kube_error_last()->http_status, 503);
+	assert_string_equal(kube_error_last()->server_message, "scripted 503");
+	fixture_stop(&fx);
+}
+
+static void test_client__retries_run_out(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {STATUS(503, "ServiceUnavailable"), STATUS(503, "ServiceUnavailable"),
+	                                      STATUS(503, "ServiceUnavailable"), OK_JSON("2\r\n\r\n{}"), NULL};
+	struct fixture fx;
+	fixture_start(&fx, 2, replies);
+	json_t *out = NULL;
+	assert_int_equal(kube_client_request_json(fx.client, &out, "GET", "/api/v1/namespaces", NULL, NULL),
+	                 KUBE_ENETWORK);
+	assert_int_equal(atomic_load(&fx.srv.served), 3); /* one try and two retries */
+	fixture_stop(&fx);
+}
+
+static void test_client__truncated_body_is_retried(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 100\r\n\r\n"
+	        "{\"kind\":",
+	        OK_JSON("15\r\n\r\n{\"kind\":\"List\"}"),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, 5, replies);
+	json_t *out = NULL;
+	assert_int_equal(kube_client_request_json(fx.client, &out, "GET", "/api/v1/namespaces", NULL, NULL), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "kind")), "List");
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	json_decref(out);
+	fixture_stop(&fx);
+}
+
+static void test_client__errors_keep_the_server_status(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {STATUS(404, "NotFound"), STATUS(409, "Conflict"),
+	                                      STATUS(403, "Forbidden"), NULL};
+	static const int codes[] = {KUBE_ENOTFOUND, KUBE_ECONFLICT, KUBE_EFORBIDDEN};
+	static const char *const reasons[] = {"NotFound", "Conflict", "Forbidden"};
+	struct fixture fx;
+	fixture_start(&fx, 5, replies);
+	for (int i = 0; i < 3; i++) {
+		json_t *out = NULL;
+		assert_int_equal(kube_client_request_json(fx.client, &out, "PUT", "/api/v1/namespaces/ns/configmaps/x",
+		                                          NULL, NULL),
+		                 codes[i]);
+		assert_string_equal(kube_error_last()->reason, reasons[i]);
+	}
+	assert_int_equal(atomic_load(&fx.srv.served), 3); /* none of these is retried */
+	fixture_stop(&fx);
+}
+
+static int collect_names(const json_t *items, int first_page, void *user)
+{
+	char *names = user;
+	size_t i;
+	json_t *item;
+	if (first_page)
+		names[0] = '\0';
+	json_array_foreach(items, i, item)
+	{
+		size_t used = strlen(names);
+		(void)snprintf(names + used, 256 - used, "%s,",
+		               json_string_value(json_object_get(json_object_get(item, "metadata"), "name")));
+	}
+	return 0;
+}
+
+#define PAGE(items, cont)                                                                                              \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"                               \
+	"{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"7\",\"continue\":\"" cont "\"},"              \
+	"\"items\":[" items "]}"
+#define ITEM(name) "{\"metadata\":{\"name\":\"" name "\"}}"
+
+static void test_client__list_pages_and_restarts_on_expired_continue(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        PAGE(ITEM("a") "," ITEM("b"), "tok1"), STATUS(410, "Expired"), /* the continue token expired */
+	        PAGE(ITEM("a") "," ITEM("b"), "tok2"), PAGE(ITEM("c"), ""),    NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, 5, replies);
+	kube_list_options opts = KUBE_LIST_OPTIONS_INIT;
+	char names[256] = "";
+	char *rv = NULL;
+	opts.limit = 2;
+	opts.label_selector = "app=web";
+	assert_int_equal(kube_client_list_pages(fx.client, &configmaps, "ns", &opts, collect_names, names, &rv), 0);
+	assert_string_equal(names, "a,b,c,");
+	assert_string_equal(rv, "7");
+	assert_int_equal(atomic_load(&fx.srv.served), 4);
+	assert_string_equal(fx.srv.requests[0],
+	                    "GET /api/v1/namespaces/ns/configmaps?limit=2&labelSelector=app%3Dweb HTTP/1.1");
+	assert_string_equal(
+	        fx.srv.requests[1],
+	        "GET /api/v1/namespaces/ns/configmaps?limit=2&labelSelector=app%3Dweb&continue=tok1 HTTP/1.1");
+	assert_string_equal(fx.srv.requests[2],
+	                    "GET /api/v1/namespaces/ns/configmaps?limit=2&labelSelector=app%3Dweb HTTP/1.1");
+	free(rv);
+	fixture_stop(&fx);
+
+	/* kube_client_list drops the pages of the abandoned listing too */
+	fixture_start(&fx, 5, replies);
+	json_t *list = NULL;
+	assert_int_equal(kube_client_list(fx.client, &list, &configmaps, "ns", &opts), 0);
+	assert_int_equal(json_array_size(json_object_get(list, "items")), 3);
+	assert_string_equal(json_string_value(json_object_get(list, "kind")), "ConfigMapList");
+	json_decref(list);
+	fixture_stop(&fx);
+}
+
+#define STREAM_HEAD "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+#define EVENT(type, name, rv)                                                                                          \
+	"{\"type\":\"" type "\",\"object\":{\"metadata\":{\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"}}}\n"
+
+static void test_client__watch_resumes_and_relists(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        /* the stream ends after two events (server timeout): resume from rv 12 */
+	        STREAM_HEAD EVENT("ADDED", "a", "11") EVENT("MODIFIED", "a", "12"),
+	        /* a bookmark, then the version is too old */
+	        STREAM_HEAD "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"20\"}}}\n"
+	                    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\","
+	                    "\"message\":\"too old resource version\"}}\n",
+	        /* relist */
+	        PAGE(ITEM("a") "," ITEM("b"), ""),
+	        /* and watch on from the list's version */
+	        STREAM_HEAD EVENT("DELETED", "b", "31"),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, 5, replies);
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.resource_version = "10";
+	opts.timeout_ms = 10000;
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	static const int want[] = {KUBE_WATCH_ADDED, KUBE_WATCH_MODIFIED, KUBE_WATCH_BOOKMARK, KUBE_WATCH_RELIST,
+	                           KUBE_WATCH_DELETED};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		kube_watch_event event;
+		int rc = kube_watch_next(watch, &event, 5000);
+		if (rc)
+			fail_msg("event %zu: %s", i, kube_error_last()->message);
+		assert_int_equal(event.type, want[i]);
+		if (event.type == KUBE_WATCH_RELIST)
+			assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+		kube_watch_event_dispose(&event);
+	}
+	assert_string_equal(kube_watch_resource_version(watch), "31");
+	assert_non_null(strstr(fx.srv.requests[0], "watch=1&allowWatchBookmarks=true&resourceVersion=10&"));
+	assert_non_null(strstr(fx.srv.requests[1], "resourceVersion=12&"));
+	assert_non_null(strstr(fx.srv.requests[2], "/configmaps?limit=500"));
+	assert_non_null(strstr(fx.srv.requests[3], "resourceVersion=7&"));
+	kube_watch_free(watch);
+	fixture_stop(&fx);
+}
+
+static void test_client__watch_deadline(void **state)
+{
+	(void)state;
+	/* a stream that sends its headers and then nothing */
+	static const char *const replies[] = {NULL};
+	struct fixture fx;
+	fixture_start(&fx, 0, replies);
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.resource_version = "1";
+	opts.timeout_ms = 300;
+	long long started = now_ms();
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	kube_watch_event event;
+	int rc = kube_watch_next(watch, &event, -1);
+	assert_true(rc == KUBE_ETIMEOUT || rc == KUBE_ENETWORK);
+	assert_true(now_ms() - started < 3000);
+	kube_watch_free(watch);
+	fixture_stop(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_client__retry_after_is_honoured_for_429),
+	        cmocka_unit_test(test_client__5xx_retried_only_for_idempotent_verbs),
+	        cmocka_unit_test(test_client__retries_run_out),
+	        cmocka_unit_test(test_client__truncated_body_is_retried),
+	        cmocka_unit_test(test_client__errors_keep_the_server_status),
+	        cmocka_unit_test(test_client__list_pages_and_restarts_on_expired_continue),
+	        cmocka_unit_test(test_client__watch_resumes_and_relists),
+	        cmocka_unit_test(test_client__watch_deadline),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
