@@ -202,8 +202,7 @@ static long backoff_ms(int attempt)
 	long base = 100L << (attempt < 6 ? attempt : 6);
 	if (base > 5000)
 		base = 5000;
-	long half = base / 2;
-	return half + (long)((double)rand() / RAND_MAX * (double)half);
+	return base / 2 + kube_jitter_ms(base / 2);
 }
 
 static int perform_once(kube_client *client, kube_response *resp, const char *verb, const char *url, const char *accept,

@@ -20,7 +20,7 @@ struct kube_client {
 	const struct kube_rest *rest;
 	struct kube_auth *auth;
 	CURL *easy;    /* reused: keeps the connection (and HTTP/2 session) alive */
-	CURLSH *share; /* DNS, TLS sessions and connections shared with watch handles */
+	CURLSH *share; /* DNS and TLS sessions shared with watch handles */
 	struct kube_ratelimit limiter;
 	int max_retries;
 	unsigned long requests;
@@ -56,6 +56,9 @@ void kube_http_log_request(const char *verb, const char *url, long status, doubl
 
 /* Sleeps for ms milliseconds (interrupted sleeps resume). */
 void kube_sleep_ms(long ms);
+
+/* A random delay in [0, max_ms] for backoff jitter. */
+long kube_jitter_ms(long max_ms);
 
 /* Milliseconds on the monotonic clock. */
 long long kube_now_ms(void);

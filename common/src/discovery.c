@@ -270,36 +270,46 @@ static const json_t *lookup(const json_t *entries, const char *resource, const c
 static const json_t *resolve_in(const json_t *entries, const char *name)
 {
 	const json_t *hit = NULL;
-	char *copy = kube_strdup(name);
-	if (!copy)
-		return NULL;
+	char copy[512];
+	if (strlen(name) >= sizeof(copy))
+		return NULL; /* longer than any resource.version.group */
+	(void)snprintf(copy, sizeof(copy), "%s", name);
 	char *dot = strchr(copy, '.');
-	if (!dot) {
-		hit = lookup(entries, copy, NULL, NULL);
-	} else {
-		*dot = '\0';
-		char *rest = dot + 1;
-		char *second_dot = strchr(rest, '.');
-		/* resource.version.group first, as kubectl's ParseResourceArg does */
-		if (second_dot) {
-			*second_dot = '\0';
-			hit = lookup(entries, copy, rest, second_dot + 1);
-			*second_dot = '.';
-		}
-		if (!hit)
-			hit = lookup(entries, copy, NULL, rest);
+	if (!dot)
+		return lookup(entries, copy, NULL, NULL);
+	*dot = '\0';
+	char *rest = dot + 1;
+	char *second_dot = strchr(rest, '.');
+	/* resource.version.group first, as kubectl's ParseResourceArg does */
+	if (second_dot) {
+		*second_dot = '\0';
+		hit = lookup(entries, copy, rest, second_dot + 1);
+		*second_dot = '.';
 	}
-	kube_free(copy);
-	return hit;
+	return hit ? hit : lookup(entries, copy, NULL, rest);
 }
 
-static void fill(kube_resource *out, const json_t *entry)
+static int copy_field(char *dst, size_t size, const json_t *entry, const char *key)
 {
-	snprintf(out->group, sizeof(out->group), "%s", json_string_value(json_object_get(entry, "group")));
-	snprintf(out->version, sizeof(out->version), "%s", json_string_value(json_object_get(entry, "version")));
-	snprintf(out->resource, sizeof(out->resource), "%s", json_string_value(json_object_get(entry, "resource")));
-	snprintf(out->kind, sizeof(out->kind), "%s", json_string_value(json_object_get(entry, "kind")));
+	const char *value = json_string_value(json_object_get(entry, key));
+	if (!value || strlen(value) >= size)
+		return kube_error_set(KUBE_EPROTOCOL, "discovery: %s \"%s\" is longer than %zu bytes", key,
+		                      value ? value : "", size - 1);
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int fill(kube_resource *out, const json_t *entry)
+{
+	int rc = copy_field(out->group, sizeof(out->group), entry, "group");
+	if (!rc)
+		rc = copy_field(out->version, sizeof(out->version), entry, "version");
+	if (!rc)
+		rc = copy_field(out->resource, sizeof(out->resource), entry, "resource");
+	if (!rc)
+		rc = copy_field(out->kind, sizeof(out->kind), entry, "kind");
 	out->namespaced = json_is_true(json_object_get(entry, "namespaced"));
+	return rc;
 }
 
 /* The entry for apiVersion + kind, exact match. */
@@ -343,8 +353,7 @@ static int resolve(kube_client *client, kube_resource *out, const char *name, co
 		const json_t *hit =
 		        api_version ? resolve_kind_in(entries, api_version, name) : resolve_in(entries, name);
 		if (hit) {
-			fill(out, hit);
-			rc = 0;
+			rc = fill(out, hit);
 			break;
 		}
 		if (api_version)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -18,6 +19,25 @@ void kube_sleep_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+long kube_jitter_ms(long max_ms)
+{
+	/* xorshift64, seeded once per process from the clock and pid so that
+	 * many clients started together do not retry in step */
+	static _Thread_local unsigned long long state;
+	if (max_ms <= 0)
+		return 0;
+	if (!state) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = ((unsigned long long)ts.tv_nsec << 20) ^ (unsigned long long)ts.tv_sec ^
+		        ((unsigned long long)getpid() << 40) ^ 0x9E3779B97F4A7C15ULL;
+	}
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return (long)(state % (unsigned long long)(max_ms + 1));
 }
 
 long long kube_now_ms(void)
@@ -171,6 +191,21 @@ int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_h
 		rc = append_header(&headers, "Impersonate-User", rest->impersonate_user);
 	for (char **group = rest->impersonate_groups; !rc && group && *group; group++)
 		rc = append_header(&headers, "Impersonate-Group", *group);
+	for (char **extra = rest->impersonate_extra; !rc && extra && *extra; extra++) {
+		/* "key=value" -> "Impersonate-Extra-<escaped key>: value", as client-go */
+		const char *eq = strchr(*extra, '=');
+		if (!eq)
+			continue; /* config.c always writes key=value */
+		kube_buf name = KUBE_BUF_INIT;
+		char *key = kube_strndup(*extra, (size_t)(eq - *extra));
+		rc = key ? kube_buf_puts(&name, "Impersonate-Extra-") : kube_error_set(KUBE_ENOMEM, "out of memory");
+		if (!rc)
+			rc = kube_buf_put_urlescaped(&name, key);
+		if (!rc)
+			rc = append_header(&headers, name.ptr, eq + 1);
+		kube_free(key);
+		kube_buf_dispose(&name);
+	}
 	if (!rc && rest->impersonate_uid)
 		rc = append_header(&headers, "Impersonate-Uid", rest->impersonate_uid);
 	if (!rc && client->host_header)

@@ -24,7 +24,7 @@ void kube_log(int level, const char *fmt, ...)
 {
 	if (!log_fn || level > log_verbosity)
 		return;
-	char line[4096];
+	char line[16384]; /* bodies are logged up to 10 KiB */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -20,54 +20,77 @@ static int is_secret_key(const char *key)
 	return 0;
 }
 
-static void redact_map_values(json_t *map)
+/* Each function returns 0, or -1 when memory ran out: the caller then logs
+ * nothing rather than an unredacted body. */
+static int redact_map_values(json_t *map)
 {
 	const char *key;
 	json_t *value;
 	if (!json_is_object(map))
-		return;
+		return 0;
 	json_object_foreach(map, key, value)
 	{
-		json_object_set_new(map, key, json_string("<redacted>"));
+		if (json_object_set_new(map, key, json_string("<redacted>")) != 0)
+			return -1;
 	}
+	return 0;
 }
 
-static void redact_value(json_t *value, int depth)
+/* A Secret's data and stringData, and kubectl's last-applied-configuration
+ * annotation, which holds a copy of them. */
+static int redact_secret(json_t *secret)
+{
+	json_t *annotations = json_object_get(json_object_get(secret, "metadata"), "annotations");
+	if (json_object_get(annotations, "kubectl.kubernetes.io/last-applied-configuration") &&
+	    json_object_set_new(annotations, "kubectl.kubernetes.io/last-applied-configuration",
+	                        json_string("<redacted>")) != 0)
+		return -1;
+	if (redact_map_values(json_object_get(secret, "data")) != 0)
+		return -1;
+	return redact_map_values(json_object_get(secret, "stringData"));
+}
+
+static int redact_value(json_t *value, int depth)
 {
 	if (depth > 64)
-		return;
+		return 0;
 	if (json_is_array(value)) {
 		size_t i;
 		json_t *item;
-		json_array_foreach(value, i, item) redact_value(item, depth + 1);
-		return;
+		json_array_foreach(value, i, item)
+		{
+			if (redact_value(item, depth + 1) != 0)
+				return -1;
+		}
+		return 0;
 	}
 	if (!json_is_object(value))
-		return;
+		return 0;
 	const char *kind = json_string_value(json_object_get(value, "kind"));
-	/* Secrets: their data; a SecretList's items carry no kind of their own. */
-	if (kind && strcmp(kind, "Secret") == 0) {
-		redact_map_values(json_object_get(value, "data"));
-		redact_map_values(json_object_get(value, "stringData"));
-	}
+	if (kind && strcmp(kind, "Secret") == 0 && redact_secret(value) != 0)
+		return -1;
 	if (kind && strcmp(kind, "SecretList") == 0) {
+		/* a SecretList's items carry no kind of their own */
 		size_t i;
 		json_t *item;
 		json_array_foreach(json_object_get(value, "items"), i, item)
 		{
-			redact_map_values(json_object_get(item, "data"));
-			redact_map_values(json_object_get(item, "stringData"));
+			if (redact_secret(item) != 0)
+				return -1;
 		}
 	}
 	const char *key;
 	json_t *child;
 	json_object_foreach(value, key, child)
 	{
-		if (is_secret_key(key) && (json_is_string(child) || json_is_object(child)))
-			json_object_set_new(value, key, json_string("<redacted>"));
-		else
-			redact_value(child, depth + 1);
+		if (is_secret_key(key) && (json_is_string(child) || json_is_object(child))) {
+			if (json_object_set_new(value, key, json_string("<redacted>")) != 0)
+				return -1;
+		} else if (redact_value(child, depth + 1) != 0) {
+			return -1;
+		}
 	}
+	return 0;
 }
 
 static int contains(const char *hay, size_t len, const char *needle)
@@ -85,8 +108,7 @@ int kube_redact_body(kube_buf *out, const char *body, size_t len, size_t limit)
 		return 0;
 	json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, NULL);
 	if (doc) {
-		redact_value(doc, 0);
-		char *text = json_dumps(doc, JSON_COMPACT);
+		char *text = redact_value(doc, 0) == 0 ? json_dumps(doc, JSON_COMPACT) : NULL;
 		json_decref(doc);
 		if (!text)
 			return kube_error_set(KUBE_ENOMEM, "out of memory");

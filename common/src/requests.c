@@ -172,7 +172,12 @@ int kube_client_list(kube_client *client, json_t **out, const kube_resource *res
 	if (rc == 0) {
 		char kind[160];
 		snprintf(kind, sizeof(kind), "%sList", res->kind);
-		*out = json_pack("{s:s, s:s, s:{s:s?}, s:o}", "apiVersion", "v1", "kind", kind, "metadata",
+		char api_version[sizeof(res->group) + sizeof(res->version) + 1];
+		if (res->group[0])
+			snprintf(api_version, sizeof(api_version), "%s/%s", res->group, res->version);
+		else
+			snprintf(api_version, sizeof(api_version), "%s", res->version);
+		*out = json_pack("{s:s, s:s, s:{s:s?}, s:o}", "apiVersion", api_version, "kind", kind, "metadata",
 		                 "resourceVersion", resource_version, "items", items);
 		items = NULL;
 		if (!*out)
@@ -255,16 +260,16 @@ int kube_client_delete(kube_client *client, json_t **out, const kube_resource *r
 	rc = kube_resource_path(&path, res, ns, name, NULL);
 	if (!rc && opts->dry_run)
 		rc = add_query(&path, "dryRun", "All");
-	body = json_pack("{s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
-	if (!body)
+	/* json_pack's "s?"/"o?" leave out absent values; every field or none */
+	json_t *preconditions = opts->precondition_resource_version
+	                                ? json_pack("{s:s}", "resourceVersion", opts->precondition_resource_version)
+	                                : NULL;
+	json_t *grace = opts->grace_period_s >= 0 ? json_integer(opts->grace_period_s) : NULL;
+	body = json_pack("{s:s, s:s, s:s*, s:o*, s:o*}", "apiVersion", "v1", "kind", "DeleteOptions",
+	                 "propagationPolicy", opts->propagation_policy, "preconditions", preconditions,
+	                 "gracePeriodSeconds", grace);
+	if (!body || (opts->precondition_resource_version && !preconditions) || (opts->grace_period_s >= 0 && !grace))
 		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
-	if (!rc && opts->propagation_policy)
-		json_object_set_new(body, "propagationPolicy", json_string(opts->propagation_policy));
-	if (!rc && opts->precondition_resource_version)
-		json_object_set_new(body, "preconditions",
-		                    json_pack("{s:s}", "resourceVersion", opts->precondition_resource_version));
-	if (!rc && opts->grace_period_s >= 0)
-		json_object_set_new(body, "gracePeriodSeconds", json_integer(opts->grace_period_s));
 	if (!rc)
 		rc = kube_client_request_json(client, out, "DELETE", path.ptr, NULL, body);
 	json_decref(body);
@@ -308,11 +313,11 @@ int kube_client_evict(kube_client *client, const char *ns, const char *pod, int 
 {
 	static const kube_resource pods = {"", "v1", "pods", "Pod", 1};
 	kube_buf path = KUBE_BUF_INIT;
-	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "policy/v1", "kind", "Eviction", "metadata",
-	                         "name", pod, "namespace", ns);
-	int rc = body ? 0 : kube_error_set(KUBE_ENOMEM, "out of memory");
-	if (!rc && dry_run)
-		json_object_set_new(body, "deleteOptions", json_pack("{s:[s]}", "dryRun", "All"));
+	json_t *delete_options = dry_run ? json_pack("{s:[s]}", "dryRun", "All") : NULL;
+	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o*}", "apiVersion", "policy/v1", "kind", "Eviction",
+	                         "metadata", "name", pod, "namespace", ns, "deleteOptions", delete_options);
+	/* a dry run must never turn into a real eviction: no body, no request */
+	int rc = body && (!dry_run || delete_options) ? 0 : kube_error_set(KUBE_ENOMEM, "out of memory");
 	if (!rc)
 		rc = kube_resource_path(&path, &pods, ns, pod, "eviction");
 	if (!rc)

@@ -26,10 +26,13 @@ struct kube_watch {
 	struct curl_slist *headers;
 	char *url;
 	long long started_ms;
-	int finished;     /* the transfer ended; lines may still be buffered */
-	int idle_streams; /* streams in a row that ended with no event: back off */
-	CURLcode result;  /* how it ended */
+	int finished;        /* the transfer ended; lines may still be buffered */
+	int idle_streams;    /* streams in a row that ended with no event: back off */
+	CURLcode result;     /* how it ended */
+	long status;         /* the stream's HTTP status once its headers arrived */
+	int reauthenticated; /* a 401 already made us refresh credentials once */
 	kube_buf stream;
+	char last_error[256]; /* why the last stream ended, for the deadline message */
 };
 
 static void close_stream(kube_watch *watch)
@@ -45,13 +48,16 @@ static void close_stream(kube_watch *watch)
 	watch->url = NULL;
 	kube_buf_clear(&watch->stream);
 	watch->finished = 0;
+	watch->status = 0;
 }
 
 static size_t on_stream(char *data, size_t size, size_t count, void *user)
 {
-	kube_buf *stream = user;
+	kube_watch *watch = user;
 	size_t n = size * count;
-	return kube_buf_put(stream, data, n) == 0 ? n : 0;
+	if (!watch->status)
+		curl_easy_getinfo(watch->easy, CURLINFO_RESPONSE_CODE, &watch->status);
+	return kube_buf_put(&watch->stream, data, n) == 0 ? n : 0;
 }
 
 static int add_query(kube_buf *path, const char *key, const char *value)
@@ -105,7 +111,7 @@ static int open_stream(kube_watch *watch)
 		/* The deadline bounds a watch, not --request-timeout. */
 		curl_easy_setopt(watch->easy, CURLOPT_TIMEOUT_MS, 0L);
 		curl_easy_setopt(watch->easy, CURLOPT_WRITEFUNCTION, on_stream);
-		curl_easy_setopt(watch->easy, CURLOPT_WRITEDATA, &watch->stream);
+		curl_easy_setopt(watch->easy, CURLOPT_WRITEDATA, watch);
 		watch->stream.limit = KUBE_WATCH_MAX_LINE;
 		if (curl_multi_add_handle(watch->multi, watch->easy) != CURLM_OK)
 			rc = kube_error_set(KUBE_ENOMEM, "cannot start the watch transfer");
@@ -260,17 +266,22 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 	kube_http_log_request("GET", watch->url, status, (double)(kube_now_ms() - watch->started_ms), NULL, 0,
 	                      status >= 300 ? &watch->stream : NULL);
 	int rc = 0;
-	if (code != CURLE_OK) {
+	if (code != CURLE_OK && status < 300) {
 		rc = kube_http_curl_error(code, NULL, "GET", watch->url);
 		/* A dropped connection is resumed from the last version. */
 		if (rc == KUBE_ENETWORK || rc == KUBE_ETIMEOUT) {
 			kube_log(KUBE_LOG_DECISION, "watch stream dropped (%s); resuming", kube_error_last()->message);
+			(void)snprintf(watch->last_error, sizeof(watch->last_error), "%s", kube_error_last()->message);
 			rc = 0;
 		}
 	} else if (status == 410) {
 		watch->need_relist = 1;
 		if (!watch->relist_on_gone)
 			rc = kube_http_status_error(status, &watch->stream, "GET", watch->url);
+	} else if (status == 401 && !watch->reauthenticated && kube_auth_unauthorized(watch->client->auth)) {
+		kube_log(KUBE_LOG_DECISION, "401 from the server: refreshing credentials and watching again");
+		watch->reauthenticated = 1;
+		watch->idle_streams = 0;
 	} else if (status < 200 || status >= 300) {
 		rc = kube_http_status_error(status, &watch->stream, "GET", watch->url);
 	}
@@ -278,9 +289,11 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 	return rc;
 }
 
+/* A complete event line is buffered. An error reply (a Status, not events)
+ * is never parsed as lines: it is read whole when the transfer ends. */
 static int has_line(const kube_watch *watch)
 {
-	return watch->stream.len && memchr(watch->stream.ptr, '\n', watch->stream.len) != NULL;
+	return watch->status < 300 && watch->stream.len && memchr(watch->stream.ptr, '\n', watch->stream.len) != NULL;
 }
 
 int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
@@ -313,7 +326,8 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 		}
 		long left = remaining_ms(watch);
 		if (left == 0)
-			return kube_error_set(KUBE_ETIMEOUT, "watch: deadline reached");
+			return kube_error_set(KUBE_ETIMEOUT, "watch: deadline reached%s%s",
+			                      watch->last_error[0] ? "; last stream ended: " : "", watch->last_error);
 		if (call_deadline && kube_now_ms() >= call_deadline)
 			return kube_error_set(KUBE_ETIMEOUT, "watch: no event within %ld ms", wait_ms);
 		if (watch->need_relist)
@@ -322,10 +336,14 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 			if (watch->idle_streams > 0) {
 				/* a stream that ends at once, again and again (a server
 				 * restarting, a proxy cutting it) must not spin */
-				long delay = 100L << (watch->idle_streams < 6 ? watch->idle_streams : 6);
+				long base = 100L << (watch->idle_streams < 6 ? watch->idle_streams : 6);
+				long delay = base / 2 + kube_jitter_ms(base / 2);
 				if (left >= 0 && delay > left)
 					delay = left;
-				kube_sleep_ms(delay);
+				if (call_deadline && delay > call_deadline - kube_now_ms())
+					delay = (long)(call_deadline - kube_now_ms());
+				if (delay > 0)
+					kube_sleep_ms(delay);
 			}
 			watch->idle_streams++;
 			int rc = open_stream(watch);

@@ -13,6 +13,12 @@ expect_err "code=KUBE_EFORBIDDEN" "forbidden code"
 expect_err "pods is forbidden: User \"viewer\" cannot list resource \"pods\" in API group \"\" in the namespace \"$NS\"" "server message verbatim"
 expect_one_error_line "forbidden"
 
+# A refused watch keeps the server's Status too.
+run "$DRIVER" watch configmaps --context viewer -n "$NS" --resource-version 1 --timeout 5s
+expect_rc 4 "viewer watch outside team-a"
+expect_err "code=KUBE_EFORBIDDEN" "watch forbidden code"
+expect_err "configmaps is forbidden: User \"viewer\" cannot watch resource \"configmaps\"" "watch: server message verbatim"
+
 # A viewer may not write even in team-a: nothing is created.
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: must-not-exist, namespace: team-a}\ndata: {a: "1"}\n' >"$E2E_TMP/cm.yaml"
 run "$DRIVER" apply -f "$E2E_TMP/cm.yaml" --context viewer

@@ -223,6 +223,20 @@ static void test_core__http_status_mapping_keeps_server_message(void **state)
 	kube_buf_dispose(&html);
 }
 
+static void test_core__redact_last_applied_secret(void **state)
+{
+	(void)state;
+	/* kubectl apply keeps a copy of the Secret's data in an annotation */
+	const char *body = "{\"kind\":\"Secret\",\"metadata\":{\"annotations\":{"
+	                   "\"kubectl.kubernetes.io/last-applied-configuration\":\"{\\\"data\\\":{\\\"k\\\":"
+	                   "\\\"c2VjcmV0\\\"}}\"}},\"data\":{\"k\":\"c2VjcmV0\"}}";
+	kube_buf out = KUBE_BUF_INIT;
+	assert_int_equal(kube_redact_body(&out, body, strlen(body), 10240), 0);
+	assert_null(strstr(out.ptr, "c2VjcmV0"));
+	assert_non_null(strstr(out.ptr, "last-applied-configuration\":\"<redacted>\""));
+	kube_buf_dispose(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +249,7 @@ int main(void)
 	        cmocka_unit_test(test_core__resource_paths),
 	        cmocka_unit_test(test_core__redact_secret_data_and_tokens),
 	        cmocka_unit_test(test_core__redact_headers),
+	        cmocka_unit_test(test_core__redact_last_applied_secret),
 	        cmocka_unit_test(test_core__redact_truncates_long_text),
 	        cmocka_unit_test(test_core__http_status_mapping_keeps_server_message),
 	};

@@ -12,9 +12,9 @@ char *test_fixture_read(const char *relpath, size_t *out_len);
 const char *test_fixture_path(const char *relpath);
 
 /* Makes the n-th allocation from now fail (0 = never), through the
- * library's allocator hook. Returns how many allocations happened since
- * the last call. */
+ * library's allocator hook, and restarts the count. */
 void test_alloc_fail_at(long n);
+/* Allocations counted since the last test_alloc_fail_at(n != 0). */
 long test_alloc_count(void);
 
 #endif

@@ -44,7 +44,7 @@ unsigned long kube_client_request_count(const kube_client *client);
 
 /* A resource type as discovery describes it. */
 typedef struct kube_resource {
-	char group[128]; /* "" for the core group */
+	char group[256]; /* "" for the core group; a DNS subdomain (<= 253) */
 	char version[64];
 	char resource[128]; /* plural, e.g. "deployments" */
 	char kind[128];
@@ -65,7 +65,11 @@ void kube_response_dispose(kube_response *resp);
 /* Sends one request to path (absolute, may carry a query). body may be NULL.
  * A 2xx status yields 0; any other status is mapped to an error code with the
  * server's Status kept in kube_error_last(), and *resp still holds the reply.
- * GET/HEAD/LIST/watch are retried on 429/5xx/connection errors. */
+ * Retried with backoff and jitter (up to max_retries): 429 for every verb
+ * (Retry-After honoured; the server did nothing), 5xx and dropped
+ * connections for idempotent verbs (GET, HEAD, PUT, DELETE, OPTIONS), and
+ * connections refused or unresolvable for every verb (nothing was sent).
+ * A 401 refreshes exec/oidc/tokenFile credentials and retries once. */
 int kube_client_request(kube_client *client, kube_response *resp, const char *verb, const char *path,
                         const char *content_type, const char *body, size_t body_len);
 

@@ -21,7 +21,7 @@ int kube_discovery_resolve(kube_client *client, kube_resource *out, const char *
  * Errors as kube_discovery_resolve. */
 int kube_discovery_resolve_kind(kube_client *client, kube_resource *out, const char *api_version, const char *kind);
 
-/* Forgets the cached discovery of this client's server (memory and disk). */
+/* Forgets the on-disk discovery cache of this client's server. */
 int kube_discovery_invalidate(kube_client *client);
 
 #ifdef __cplusplus

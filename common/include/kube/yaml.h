@@ -16,13 +16,6 @@
 extern "C" {
 #endif
 
-/* One parsed document and where it started (1-based line), for reports
- * that point into a manifest. */
-typedef struct kube_yaml_doc {
-	json_t *value; /* owned by the stream; NULL for an empty document */
-	int line;
-} kube_yaml_doc;
-
 /* Parses a whole YAML (or JSON, a YAML subset) stream. On success *out is a
  * JSON array with one element per non-empty document (owned by the
  * caller). Errors: KUBE_EINVALID with "line N: problem" in the last error;
