@@ -13,7 +13,10 @@ runs=${2:-30}
 . "$root/e2e/cluster/common.sh"
 kubectl=$K8S_BIN/kubectl
 if [ ! -x "$build/kubectl-canary" ]; then
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF >/dev/null
+	# the release configuration: dependencies linked statically
+	static_prefix=$(bash "$root/scripts/static-deps.sh")
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
 	cmake --build "$build" -j "$(nproc)" >/dev/null
 fi
 [ -x "$kubectl" ] || "$root/e2e/cluster/build.sh" k8s
