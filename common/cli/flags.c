@@ -493,7 +493,9 @@ static int parse_long_flag(cli_args *args, int argc, char **argv, int *i)
 	size_t len = strcspn(name, "=");
 	const char *value = name[len] == '=' ? name + len + 1 : NULL;
 	struct flag_match m;
-	if (!find_flag(args->program, args->command, name, len, 0, &m))
+	/* with no command chosen, only the common flags exist (a subcommand's
+	 * flag has no slot to land in) */
+	if (!find_flag(args->program, args->command, name, len, 0, &m) || (m.common_id < 0 && !args->command))
 		return fail(args, "unknown flag: --%.*s", (int)len, name);
 	if (!value && takes_value(m.flag)) {
 		if (*i + 1 >= argc)
@@ -509,7 +511,7 @@ static int parse_short_flags(cli_args *args, int argc, char **argv, int *i)
 	for (const char *c = arg + 1; *c; c++) {
 		struct flag_match m;
 		const char *value = NULL;
-		if (!find_flag(args->program, args->command, NULL, 0, *c, &m))
+		if (!find_flag(args->program, args->command, NULL, 0, *c, &m) || (m.common_id < 0 && !args->command))
 			return fail(args, "unknown shorthand flag: '%c' in %s", *c, arg);
 		if (c[1] == '=') {
 			value = c + 2;

@@ -2,19 +2,17 @@
  * use for a rest config (bearer token or tokenFile, basic auth, exec
  * plugin, oidc auth-provider) and hands out what the next request sends. */
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "auth.h"
 #include "auth_exec.h"
 #include "auth_oidc.h"
+#include "clock.h"
+#include "fs.h"
 #include "internal.h"
+#include "secret.h"
 
 /* transport.NewCachedFileTokenSource: a token read from the file is good
  * for a minute less ten seconds of leeway; we also re-read as soon as the
@@ -39,23 +37,6 @@ static int nonempty(const char *s)
 	return s && *s;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void free_secret(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = 0;
-		kube_free(s);
-	}
-}
-
 /* ---- tokenFile ----------------------------------------------------------------------------------------------- */
 
 static int is_space(char c)
@@ -68,31 +49,13 @@ static int is_space(char c)
 static int token_file_read(char **out, struct stat *st, const char *path)
 {
 	char err_text[128];
-	char chunk[4096];
 	kube_buf data = KUBE_BUF_INIT;
-	int rc = 0, err = 0;
 
 	*out = NULL;
-	data.limit = TOKEN_FILE_MAX;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, st) != 0) {
-		err = errno;
-	} else {
-		for (;;) {
-			ssize_t n = read(fd, chunk, sizeof(chunk));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				err = errno;
-			if (n <= 0 || (rc = kube_buf_put(&data, chunk, (size_t)n)) != 0)
-				break;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	if (err)
+	int rc = kube_file_load(&data, path, TOKEN_FILE_MAX, st);
+	if (rc > 0)
 		rc = kube_error_set(KUBE_EAUTH, "failed to read token file \"%s\": %s", path,
-		                    strerror_r(err, err_text, sizeof(err_text)) == 0 ? err_text : "error");
+		                    kube_errno_text(rc, err_text, sizeof(err_text)));
 	else if (rc == KUBE_EPROTOCOL)
 		rc = kube_error_set(KUBE_EAUTH, "failed to read token file \"%s\": larger than %zu bytes", path,
 		                    TOKEN_FILE_MAX);
@@ -107,9 +70,7 @@ static int token_file_read(char **out, struct stat *st, const char *path)
 		else if (!(*out = kube_strndup(data.ptr + start, end - start)))
 			rc = kube_error_set(KUBE_ENOMEM, "out of memory");
 	}
-	if (data.ptr)
-		memset(data.ptr, 0, data.cap);
-	kube_buf_dispose(&data);
+	kube_secret_buf_dispose(&data);
 	return rc;
 }
 
@@ -133,7 +94,7 @@ static int token_file_refresh(struct kube_auth *auth, int force, int *changed)
 	char *token = NULL;
 
 	*changed = 0;
-	int due = force || !auth->file_token || monotonic_ms() - auth->file_read_ms >= TOKEN_FILE_REREAD_MS;
+	int due = force || !auth->file_token || kube_now_ms() - auth->file_read_ms >= TOKEN_FILE_REREAD_MS;
 	if (!due && (stat(path, &st) != 0 || !same_file(&st, &auth->file_stat)))
 		due = 1;
 	if (!due)
@@ -147,13 +108,13 @@ static int token_file_refresh(struct kube_auth *auth, int force, int *changed)
 		return rc;
 	assert(token); /* token_file_read succeeded */
 	auth->file_stat = st;
-	auth->file_read_ms = monotonic_ms();
+	auth->file_read_ms = kube_now_ms();
 	*changed = !before || strcmp(before, token) != 0;
 	if (auth->file_token && !*changed) {
-		free_secret(token);
+		kube_secret_free(token);
 		return 0;
 	}
-	free_secret(auth->file_token);
+	kube_secret_free(auth->file_token);
 	auth->file_token = token;
 	if (*changed)
 		kube_log(KUBE_LOG_DECISION, "tokenFile: read a new token from %s", path);
@@ -248,7 +209,7 @@ void kube_auth_free(struct kube_auth *auth)
 {
 	if (!auth)
 		return;
-	free_secret(auth->file_token);
+	kube_secret_free(auth->file_token);
 	kube_exec_auth_free(auth->exec);
 	kube_oidc_auth_free(auth->oidc);
 	kube_free(auth);

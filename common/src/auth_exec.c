@@ -21,7 +21,10 @@
 #include <openssl/x509.h>
 
 #include "auth_exec.h"
+#include "clock.h"
+#include "fs.h"
 #include "internal.h"
+#include "secret.h"
 
 extern char **environ;
 
@@ -41,38 +44,14 @@ struct kube_exec_auth {
 	int cached;
 };
 
-/* Overwrites memory that held credentials before it is freed; volatile so
- * the stores are not dropped as dead. */
-static void wipe(void *ptr, size_t len)
-{
-	volatile unsigned char *p = ptr;
-	while (p && len--)
-		*p++ = 0;
-}
-
-static void free_secret(char *s)
-{
-	if (s) {
-		wipe(s, strlen(s));
-		kube_free(s);
-	}
-}
-
 void kube_exec_credential_clear(struct kube_exec_credential *cred)
 {
 	if (!cred)
 		return;
-	free_secret(cred->token);
-	free_secret(cred->cert_pem);
-	free_secret(cred->key_pem);
+	kube_secret_free(cred->token);
+	kube_secret_free(cred->cert_pem);
+	kube_secret_free(cred->key_pem);
 	memset(cred, 0, sizeof(*cred));
-}
-
-static const char *errno_text(int err, char *buf, size_t size)
-{
-	if (strerror_r(err, buf, size) != 0)
-		(void)snprintf(buf, size, "errno %d", err);
-	return buf;
 }
 
 /* ---- ExecCredential parsing ---------------------------------------------------------------------------------- */
@@ -285,18 +264,11 @@ done:
 /* The CA bundle from ca_file (dataFromSliceOrFile). */
 static int read_ca_file(kube_buf *out, const char *path)
 {
-	char err_text[128], chunk[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	ssize_t n = 0;
-	out->limit = EXEC_CA_FILE_MAX;
-	while (fd >= 0 && !rc && ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)))
-		rc = n > 0 ? kube_buf_put(out, chunk, (size_t)n) : 0;
-	int err = fd < 0 || n < 0 ? errno : 0;
-	if (fd >= 0)
-		close(fd);
-	if (err)
+	char err_text[128];
+	int rc = kube_file_load(out, path, EXEC_CA_FILE_MAX, NULL);
+	if (rc > 0)
 		return kube_error_set(KUBE_ECONFIG, "failed to load CA bundle for execProvider: %s: %s", path,
-		                      errno_text(err, err_text, sizeof(err_text)));
+		                      kube_errno_text(rc, err_text, sizeof(err_text)));
 	return rc;
 }
 
@@ -401,13 +373,6 @@ void kube_exec_auth_reset(struct kube_exec_auth *auth)
 }
 
 /* ---- running the plugin -------------------------------------------------------------------------------------- */
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* isInteractive: Never, IfAvailable (stdin is a terminal), Always (which
  * insists on a terminal). v1beta1 defaults to IfAvailable; v1 requires a
@@ -566,7 +531,7 @@ static int spawn(pid_t *pid, int *out_fd, const char *path, char **argv, char **
 			if (fds[i] >= 0)
 				close(fds[i]);
 		return kube_error_set(KUBE_EAUTH, "exec: creating a pipe for %s: %s", config->command,
-		                      errno_text(err, err_text, sizeof(err_text)));
+		                      kube_errno_text(err, err_text, sizeof(err_text)));
 	}
 	int have_actions = posix_spawn_file_actions_init(&actions) == 0;
 	if (!have_actions || posix_spawnattr_init(&attr) != 0) {
@@ -599,7 +564,7 @@ static int spawn(pid_t *pid, int *out_fd, const char *path, char **argv, char **
 		if (err == ENOENT && stat(path, &st) != 0)
 			return not_found(config);
 		return kube_error_set(KUBE_EAUTH, "exec: fork/exec %s: %s", path,
-		                      errno_text(err, err_text, sizeof(err_text)));
+		                      kube_errno_text(err, err_text, sizeof(err_text)));
 	}
 	*out_fd = fds[0];
 	return 0;
@@ -616,7 +581,7 @@ static int wait_until(pid_t pid, int *status, int64_t deadline)
 			*status = 0; /* SIGCHLD ignored by the program: the exit status is lost */
 			return 0;
 		}
-		if (monotonic_ms() >= deadline)
+		if (kube_now_ms() >= deadline)
 			return 1;
 		struct timespec pause = {0, 10 * 1000 * 1000};
 		nanosleep(&pause, NULL);
@@ -640,7 +605,7 @@ static int collect(kube_buf *out, int fd, pid_t pid, int *status, int *exited, i
 	int64_t drain_until = 0;
 	int rc = 0;
 	for (;;) {
-		int64_t now = monotonic_ms();
+		int64_t now = kube_now_ms();
 		if (*exited && now >= drain_until)
 			break;
 		if (now >= deadline) {
@@ -667,10 +632,10 @@ static int collect(kube_buf *out, int fd, pid_t pid, int *status, int *exited, i
 		if (ready == 0 && !*exited && waitpid(pid, status, WNOHANG) == pid) {
 			*exited = 1;
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-			drain_until = monotonic_ms() + 100;
+			drain_until = kube_now_ms() + 100;
 		}
 	}
-	wipe(chunk, sizeof(chunk));
+	kube_secret_wipe(chunk, sizeof(chunk));
 	return rc;
 }
 
@@ -716,7 +681,7 @@ static int run_plugin(kube_buf *out, const struct kube_exec_auth *auth, int inte
 	long timeout = auth->opts.timeout_ms;
 	if (timeout <= 0)
 		timeout = interactive ? EXEC_INTERACTIVE_TIMEOUT_MS : EXEC_TIMEOUT_MS;
-	int64_t deadline = monotonic_ms() + timeout;
+	int64_t deadline = kube_now_ms() + timeout;
 	out->limit = auth->opts.max_output ? auth->opts.max_output : EXEC_OUTPUT_MAX;
 	if ((rc = collect(out, fd, pid, &status, &exited, deadline, config->command)) != 0)
 		goto done;
@@ -791,8 +756,7 @@ int kube_exec_auth_get(struct kube_exec_auth *auth, const struct kube_exec_crede
 	*out = &auth->cred;
 done:
 	kube_exec_credential_clear(&fresh);
-	wipe(output.ptr, output.cap);
-	kube_buf_dispose(&output);
+	kube_secret_buf_dispose(&output);
 	kube_free(info);
 	return rc;
 }

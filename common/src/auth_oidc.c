@@ -17,7 +17,10 @@
 #include <kube/yaml.h>
 
 #include "auth_oidc.h"
+#include "base64.h"
+#include "fs.h"
 #include "internal.h"
+#include "secret.h"
 
 #define OIDC_EXPIRY_DELTA_S 10
 #define OIDC_TIMEOUT_MS     30000L
@@ -50,90 +53,6 @@ static const char *json_problem(json_error_t *jerr)
 	return jerr->text;
 }
 
-/* Buffers that held tokens or secrets are cleared before they are freed. */
-static void dispose_secret(kube_buf *buf)
-{
-	if (buf->ptr)
-		memset(buf->ptr, 0, buf->cap);
-	kube_buf_dispose(buf);
-}
-
-static const char *errno_text(int err, char *buf, size_t size)
-{
-	if (strerror_r(err, buf, size) != 0)
-		(void)snprintf(buf, size, "errno %d", err);
-	return buf;
-}
-
-/* ---- base64 as Go decodes it --------------------------------------------------------------------------------- */
-
-static int b64_value(unsigned char c, int url)
-{
-	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	static const char web[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const char *alphabet = url ? web : std;
-	const char *hit = c ? strchr(alphabet, c) : NULL;
-	return hit ? (int)(hit - alphabet) : -1;
-}
-
-static int b64_tail(kube_buf *out, uint32_t acc, int count)
-{
-	unsigned char bytes[2] = {(unsigned char)(count == 2 ? acc >> 4 : acc >> 10), (unsigned char)(acc >> 2)};
-	return kube_buf_put(out, bytes, (size_t)count - 1);
-}
-
-/* url: RawURLEncoding (URL alphabet, no padding); else StdEncoding (padding
- * required). CR and LF are skipped, as Go does. *bad_at gets the offset Go
- * would report in "illegal base64 data at input byte N". */
-static int base64_decode(kube_buf *out, const char *text, size_t len, int url, size_t *bad_at)
-{
-	uint32_t acc = 0;
-	int count = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '=' && !url && count >= 2) {
-			size_t j = i;
-			for (int pads = 4 - count; pads > 0; j++) {
-				if (j >= len || (text[j] != '=' && text[j] != '\r' && text[j] != '\n')) {
-					*bad_at = j;
-					return KUBE_EINVALID;
-				}
-				pads -= text[j] == '=';
-			}
-			while (j < len && (text[j] == '\r' || text[j] == '\n'))
-				j++;
-			if (j < len) {
-				*bad_at = j;
-				return KUBE_EINVALID;
-			}
-			return b64_tail(out, acc, count);
-		}
-		int value = b64_value(c, url);
-		if (value < 0) {
-			*bad_at = i;
-			return KUBE_EINVALID;
-		}
-		acc = acc << 6 | (uint32_t)value;
-		if (++count == 4) {
-			unsigned char bytes[3] = {(unsigned char)(acc >> 16), (unsigned char)(acc >> 8),
-			                          (unsigned char)acc};
-			int rc = kube_buf_put(out, bytes, 3);
-			if (rc)
-				return rc;
-			acc = 0, count = 0;
-		}
-	}
-	if (count == 0)
-		return 0;
-	if (!url || count == 1) {
-		*bad_at = len;
-		return KUBE_EINVALID;
-	}
-	return b64_tail(out, acc, count);
-}
-
 /* ---- the id-token -------------------------------------------------------------------------------------------- */
 
 /* jsonTime: a number (or a string holding one), fractions truncated. */
@@ -162,10 +81,10 @@ static int claim_time(int64_t *out, const json_t *value)
 
 int kube_oidc_id_token_valid(int *out_valid, const char *id_token, int64_t now_s)
 {
-	kube_buf payload = KUBE_BUF_INIT;
+	char *payload = NULL;
 	json_t *claims = NULL;
 	json_error_t jerr;
-	size_t bad_at = 0;
+	size_t payload_len = 0, bad_at = 0;
 	int rc = 0;
 
 	*out_valid = 0;
@@ -173,12 +92,13 @@ int kube_oidc_id_token_valid(int *out_valid, const char *id_token, int64_t now_s
 	const char *second = first ? strchr(first + 1, '.') : NULL;
 	if (!second || strchr(second + 1, '.'))
 		return kube_error_set(KUBE_EAUTH, "ID Token is not a valid JWT");
-	rc = base64_decode(&payload, first + 1, (size_t)(second - first - 1), 1, &bad_at);
+	rc = kube_base64_decode(&payload, &payload_len, first + 1, (size_t)(second - first - 1), KUBE_BASE64_RAW_URL,
+	                        &bad_at);
 	if (rc == KUBE_EINVALID)
 		rc = kube_error_set(KUBE_EAUTH, "ID Token: illegal base64 data at input byte %zu", bad_at);
 	if (rc)
 		goto done;
-	claims = json_loadb(payload.ptr ? payload.ptr : "", payload.len, JSON_DECODE_ANY, &jerr);
+	claims = json_loadb(payload, payload_len, JSON_DECODE_ANY, &jerr);
 	if (!claims) {
 		rc = json_error_code(&jerr) == json_error_out_of_memory
 		             ? kube_error_set(KUBE_ENOMEM, "out of memory")
@@ -198,7 +118,7 @@ int kube_oidc_id_token_valid(int *out_valid, const char *id_token, int64_t now_s
 	*out_valid = now_s <= INT64_MAX - OIDC_EXPIRY_DELTA_S && now_s + OIDC_EXPIRY_DELTA_S < expiry;
 done:
 	json_decref(claims);
-	kube_buf_dispose(&payload);
+	kube_free(payload);
 	return rc;
 }
 
@@ -509,7 +429,7 @@ done:
 		*out = vals;
 	else
 		json_decref(vals);
-	dispose_secret(&reply.body);
+	kube_secret_buf_dispose(&reply.body);
 	return rc;
 }
 
@@ -541,71 +461,22 @@ static int refresh_grant(json_t **out, const struct kube_oidc_auth *oidc, const 
 		rc = token_round_trip(out, oidc, token_url, kube_buf_cstr(&params), NULL, NULL);
 	}
 done:
-	dispose_secret(&form);
-	dispose_secret(&params);
+	kube_secret_buf_dispose(&form);
+	kube_secret_buf_dispose(&params);
 	kube_buf_dispose(&user);
-	dispose_secret(&password);
+	kube_secret_buf_dispose(&password);
 	return rc;
 }
 
 /* ---- writing the kubeconfig back ----------------------------------------------------------------------------- */
 
+/* The kubeconfig to rewrite: -1 with errno set (EFBIG when it passes the
+ * cap or memory runs out) when it cannot be read. */
 static int read_file(kube_buf *out, const char *path)
 {
-	char chunk[8192];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	ssize_t n = 0;
-	out->limit = KUBECONFIG_MAX;
-	while (fd >= 0 && !rc && ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)))
-		rc = n > 0 ? kube_buf_put(out, chunk, (size_t)n) : 0;
-	int err = fd < 0 || n < 0 ? errno : rc ? EFBIG : 0;
-	if (fd >= 0)
-		close(fd);
-	errno = err;
-	return err ? -1 : 0;
-}
-
-/* Writes data to path through a temporary file in the same directory:
- * written, fsynced, mode 0600, renamed over path, directory fsynced. */
-static int write_atomically(const char *path, const char *data, size_t len)
-{
-	char *tmp = kube_asprintf("%s.tmp-XXXXXX", path);
-	int fd = -1, err = 0;
-	if (!tmp)
-		return ENOMEM;
-	if ((fd = mkstemp(tmp)) < 0) {
-		err = errno;
-		goto done;
-	}
-	for (size_t off = 0; off < len && !err;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!err && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
-		err = errno;
-	if (close(fd) != 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, path) != 0)
-		err = errno;
-	if (err) {
-		unlink(tmp);
-		goto done;
-	}
-	char *slash = strrchr(tmp, '/');
-	if (slash) {
-		*(slash == tmp ? slash + 1 : slash) = '\0';
-		int dir = open(tmp, O_RDONLY | O_CLOEXEC);
-		if (dir >= 0) {
-			fsync(dir);
-			close(dir);
-		}
-	}
-done:
-	kube_free(tmp);
-	return err;
+	int rc = kube_file_load(out, path, KUBECONFIG_MAX, NULL);
+	errno = rc > 0 ? rc : rc < 0 ? EFBIG : 0;
+	return rc ? -1 : 0;
 }
 
 /* users[name=user].user.auth-provider, or NULL. */
@@ -647,7 +518,7 @@ static int persist(const struct kube_oidc_auth *oidc, const json_t *cfg)
 		failed = oidc->source_file; /* realpath: write through a symlink to its target */
 	if (failed) {
 		rc = kube_error_set(KUBE_EAUTH, "could not persist new tokens: open %s: %s", failed,
-		                    errno_text(errno, err_text, sizeof(err_text)));
+		                    kube_errno_text(errno, err_text, sizeof(err_text)));
 		goto done;
 	}
 	if ((rc = kube_yaml_parse_one(&doc, kube_buf_cstr(&data), data.len)) != 0) {
@@ -664,11 +535,11 @@ static int persist(const struct kube_oidc_auth *oidc, const json_t *cfg)
 		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
 		goto done;
 	}
-	int err = write_atomically(target, kube_buf_cstr(&out), out.len);
+	int err = kube_file_write_atomic(target, kube_buf_cstr(&out), out.len, 0600);
 	if (err)
 		rc = kube_error_set(err == ENOMEM ? KUBE_ENOMEM : KUBE_EAUTH,
 		                    "could not persist new tokens: write %s: %s", target,
-		                    errno_text(err, err_text, sizeof(err_text)));
+		                    kube_errno_text(err, err_text, sizeof(err_text)));
 	else
 		kube_log(KUBE_LOG_DECISION, "oidc: wrote refreshed tokens to %s", target);
 done:
@@ -677,8 +548,8 @@ done:
 		unlink(lock);
 	}
 	json_decref(doc);
-	dispose_secret(&out);
-	dispose_secret(&data);
+	kube_secret_buf_dispose(&out);
+	kube_secret_buf_dispose(&data);
 	free(target); /* realpath allocates with malloc */
 	kube_free(lock);
 	return rc;
@@ -689,7 +560,8 @@ done:
 int kube_oidc_auth_new(struct kube_oidc_auth **out, const struct kube_auth_provider *provider, long timeout_ms)
 {
 	struct kube_oidc_auth *oidc = NULL;
-	kube_buf ca = KUBE_BUF_INIT;
+	char *ca = NULL;
+	size_t ca_len = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -702,7 +574,8 @@ int kube_oidc_auth_new(struct kube_oidc_auth **out, const struct kube_auth_provi
 		kube_log(KUBE_LOG_INFO, "oidc: extra-scopes is deprecated; refresh requests don't send scopes");
 	const char *ca_data = cfg_get(cfg, "idp-certificate-authority-data");
 	size_t bad_at = 0;
-	if (*ca_data && (rc = base64_decode(&ca, ca_data, strlen(ca_data), 0, &bad_at)) != 0) {
+	if (*ca_data &&
+	    (rc = kube_base64_decode(&ca, &ca_len, ca_data, strlen(ca_data), KUBE_BASE64_STD, &bad_at)) != 0) {
 		if (rc == KUBE_EINVALID)
 			rc = kube_error_set(KUBE_ECONFIG,
 			                    "idp-certificate-authority-data: illegal base64 data at input byte %zu",
@@ -715,13 +588,13 @@ int kube_oidc_auth_new(struct kube_oidc_auth **out, const struct kube_auth_provi
 		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
 		goto fail;
 	}
-	oidc->ca_len = ca.len;
-	oidc->ca_pem = kube_buf_detach(&ca);
+	oidc->ca_len = ca_len;
+	oidc->ca_pem = ca;
 	oidc->timeout_ms = timeout_ms > 0 ? timeout_ms : OIDC_TIMEOUT_MS;
 	*out = oidc;
 	return 0;
 fail:
-	kube_buf_dispose(&ca);
+	kube_free(ca);
 	kube_oidc_auth_free(oidc);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <kube/client.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "ratelimit.h"
 #include "rest.h"
 
@@ -53,14 +54,5 @@ int kube_http_curl_error(CURLcode code, const char *detail, const char *verb, co
 /* Logs one request at -v6 (and headers/bodies at 7/8, redacted). */
 void kube_http_log_request(const char *verb, const char *url, long status, double ms, const char *req_body,
                            size_t req_len, const kube_buf *resp_body);
-
-/* Sleeps for ms milliseconds (interrupted sleeps resume). */
-void kube_sleep_ms(long ms);
-
-/* A random delay in [0, max_ms] for backoff jitter. */
-long kube_jitter_ms(long max_ms);
-
-/* Milliseconds on the monotonic clock. */
-long long kube_now_ms(void);
 
 #endif

@@ -1,7 +1,7 @@
 /* Client configuration: a merged kubeconfig plus kubectl's flags resolved
  * into a kube_rest by client-go's rules (tools/clientcmd client_config.go,
  * merged_client_builder.go, validation.go), or the in-cluster service
- * account (rest.InClusterConfig) when there is no configuration. */
+ * account (incluster.c) when there is no configuration. */
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -9,15 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <kube/config.h>
 
+#include "base64.h"
+#include "fs.h"
+#include "incluster.h"
 #include "internal.h"
 #include "kubeconfig.h"
 #include "rest.h"
 
-#define IN_CLUSTER_DIR       "/var/run/secrets/kubernetes.io/serviceaccount"
 #define EXEC_EXTENSION       "client.authentication.k8s.io/exec"
 #define SMALL_FILE_MAX_BYTES ((size_t)1024 * 1024)
 
@@ -88,7 +89,7 @@ static int set_data(char **data, size_t *len, const json_t *body, const char *ke
 	kube_free(*data);
 	*data = NULL;
 	*len = 0;
-	int rc = kube_base64_decode(data, len, text, &bad_at);
+	int rc = kube_base64_decode(data, len, text, strlen(text), KUBE_BASE64_STD, &bad_at);
 	if (rc == KUBE_EINVALID)
 		rc = kube_error_set(KUBE_ECONFIG, "%s: %s: illegal base64 data at input byte %zu", origin, key, bad_at);
 	return rc;
@@ -146,25 +147,6 @@ static int check_readable(const struct selection *sel, const char *what, const c
 		return USER_ERROR(sel, "unable to read %s %s: %s", what, path, strerror(errno));
 	return kube_error_set(KUBE_ECONFIG, "unable to read %s %s for cluster \"%s\": %s", what, path, owner,
 	                      strerror(errno));
-}
-
-/* Reads a small file with surrounding whitespace trimmed (tokens,
- * namespace). Returns 0 or an error naming the file. */
-static int read_trimmed(char **out, const char *path)
-{
-	kube_buf buf = KUBE_BUF_INIT;
-	int rc = kube_file_read(&buf, path, SMALL_FILE_MAX_BYTES);
-	const char *text = kube_buf_cstr(&buf);
-	size_t start = strspn(text, " \t\r\n"), end = buf.len;
-	*out = NULL;
-	if (rc == 1)
-		rc = kube_error_set(KUBE_ECONFIG, "%s: %s", path, strerror(ENOENT));
-	while (end > start && strchr(" \t\r\n", text[end - 1]))
-		end--;
-	if (!rc && !(*out = kube_strndup(text + start, end - start)))
-		rc = nomem();
-	kube_buf_dispose(&buf);
-	return rc;
 }
 
 static int select_entries(struct selection *sel, const struct kube_kubeconfig *kc, const kube_config_options *opts)
@@ -546,7 +528,8 @@ static int from_kubeconfig(struct kube_rest *rest, const struct selection *sel, 
 		rest->key_file = NULL;
 		clear_data(&rest->key_data, &rest->key_data_len);
 	}
-	if (!rest->token && rest->token_file && (rc = read_trimmed(&rest->token, rest->token_file)) != 0)
+	if (!rest->token && rest->token_file &&
+	    (rc = kube_file_read_trimmed(&rest->token, rest->token_file, SMALL_FILE_MAX_BYTES)) != 0)
 		return rc == KUBE_ENOMEM ? rc : USER_ERROR(sel, "tokenFile: %s", kube_error_last()->message);
 	if (sel->cluster)
 		kube_log(KUBE_LOG_DECISION, "using cluster \"%s\" from %s: server %s", sel->cluster_name,
@@ -554,61 +537,6 @@ static int from_kubeconfig(struct kube_rest *rest, const struct selection *sel, 
 	if (sel->user)
 		kube_log(KUBE_LOG_DECISION, "using user \"%s\" from %s", sel->user_name, sel->user->origin);
 	return 0;
-}
-
-static char *in_cluster_file(const kube_config_options *opts, const char *name)
-{
-	return kube_asprintf("%s/%s", opts->in_cluster_dir ? opts->in_cluster_dir : IN_CLUSTER_DIR, name);
-}
-
-/* inClusterClientConfig.Possible: the service env and a token file.
- * Returns 1, 0, or KUBE_ENOMEM. */
-static int in_cluster_possible(const kube_config_options *opts)
-{
-	struct stat st;
-	if (!nonempty(getenv("KUBERNETES_SERVICE_HOST")) || !nonempty(getenv("KUBERNETES_SERVICE_PORT")))
-		return 0;
-	char *token = in_cluster_file(opts, "token");
-	if (!token)
-		return nomem();
-	int possible = stat(token, &st) == 0 && !S_ISDIR(st.st_mode);
-	kube_free(token);
-	return possible;
-}
-
-/* rest.InClusterConfig, with --token and --certificate-authority applied
- * as inClusterClientConfig.ClientConfig does. */
-static int from_in_cluster(struct kube_rest *rest, const kube_config_options *opts)
-{
-	const char *host = getenv("KUBERNETES_SERVICE_HOST");
-	const char *port = getenv("KUBERNETES_SERVICE_PORT");
-	int rc = 0;
-	assert(host && port);
-	rest->in_cluster = 1;
-	rest->server = kube_asprintf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
-	rest->token_file = in_cluster_file(opts, "token");
-	char *ca = in_cluster_file(opts, "ca.crt");
-	if (!rest->server || !rest->token_file || !ca) {
-		kube_free(ca);
-		return nomem();
-	}
-	FILE *ca_stream = fopen(ca, "rb");
-	if (ca_stream) {
-		(void)fclose(ca_stream);
-		rest->ca_file = ca;
-	} else {
-		kube_log(KUBE_LOG_DECISION, "in-cluster CA %s unreadable: %s", ca, strerror(errno));
-		kube_free(ca);
-	}
-	if (nonempty(opts->token) && !(rc = set_str(&rest->token, opts->token)))
-		rc = set_str(&rest->token_file, NULL);
-	else if (!nonempty(opts->token))
-		rc = read_trimmed(&rest->token, rest->token_file);
-	if (!rc && nonempty(opts->certificate_authority))
-		rc = set_str(&rest->ca_file, opts->certificate_authority);
-	if (!rc)
-		kube_log(KUBE_LOG_DECISION, "using in-cluster configuration: server %s", rest->server);
-	return rc;
 }
 
 /* Why there is no server, as one line with the next step. */
@@ -629,28 +557,9 @@ static int no_server_error(const struct kube_kubeconfig *kc, const struct select
 		                      "no configuration has been provided: set KUBECONFIG or pass "
 		                      "--kubeconfig or --server (KUBERNETES_SERVICE_HOST is set but "
 		                      "%s/token does not exist)",
-		                      opts->in_cluster_dir ? opts->in_cluster_dir : IN_CLUSTER_DIR);
+		                      kube_incluster_dir(opts));
 	return kube_error_set(KUBE_ECONFIG, "no configuration has been provided: set KUBECONFIG, pass --kubeconfig "
 	                                    "or --server, or create ~/.kube/config");
-}
-
-/* inClusterClientConfig.Namespace: POD_NAMESPACE, the service account's
- * namespace file, then "default". */
-static int in_cluster_namespace(char **out, const kube_config_options *opts)
-{
-	const char *env = nonempty(getenv("POD_NAMESPACE"));
-	if (env)
-		return set_str(out, env);
-	char *path = in_cluster_file(opts, "namespace");
-	if (!path)
-		return nomem();
-	int rc = read_trimmed(out, path);
-	kube_free(path);
-	if (rc == KUBE_ENOMEM)
-		return rc;
-	if (!rc && *out && **out)
-		return 0;
-	return set_str(out, "default");
 }
 
 /* Flag, then context, then (DeferredLoadingClientConfig.Namespace) the
@@ -666,9 +575,9 @@ static int resolve_namespace(kube_config *config, const struct selection *sel, c
 	} else if (from_context) {
 		source = "context";
 		rc = set_str(&config->ns, from_context);
-	} else if (config->rest->in_cluster || (rc = in_cluster_possible(opts)) == 1) {
+	} else if (config->rest->in_cluster || (rc = kube_incluster_possible(opts)) == 1) {
 		source = "in-cluster service account";
-		rc = in_cluster_namespace(&config->ns, opts);
+		rc = kube_incluster_namespace(&config->ns, opts);
 	} else if (rc == 0) {
 		source = "default";
 		rc = set_str(&config->ns, "default");
@@ -704,9 +613,9 @@ int kube_config_resolve(kube_config **out, const struct kube_kubeconfig *kc, con
 		}
 		rc = from_kubeconfig(config->rest, &sel, opts);
 	} else {
-		rc = in_cluster_possible(opts);
+		rc = kube_incluster_possible(opts);
 		if (rc == 1) {
-			rc = from_in_cluster(config->rest, opts);
+			rc = kube_incluster_rest(config->rest, opts);
 			sel.context_name = sel.cluster_name = sel.user_name = "";
 			sel.user = NULL;
 		} else if (rc == 0) {

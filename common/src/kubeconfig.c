@@ -1,6 +1,5 @@
 /* Kubeconfig files: read in kubectl's precedence, type-checked as
  * client-go's decoder does, and merged by clientcmd's loader rules. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,8 @@
 
 #include <kube/yaml.h>
 
+#include "base64.h"
+#include "fs.h"
 #include "internal.h"
 #include "kubeconfig.h"
 
@@ -189,9 +190,11 @@ static int check_base64(const json_t *value, struct where *at)
 {
 	if (!json_is_string(value))
 		return type_error(at, "a base64 string", value);
+	const char *text = json_string_value(value);
 	char *decoded = NULL;
 	size_t len = 0, bad_at = 0;
-	int rc = kube_base64_decode(&decoded, &len, json_string_value(value), &bad_at);
+	/* strlen, not the JSON length: the value ends at a NUL as C sees it */
+	int rc = kube_base64_decode(&decoded, &len, text, strlen(text), KUBE_BASE64_STD, &bad_at);
 	kube_free(decoded);
 	if (rc == KUBE_EINVALID)
 		return kube_error_set(KUBE_ECONFIG, "%s: %s: illegal base64 data at input byte %zu", at->file, at->path,
@@ -474,34 +477,6 @@ done:
 	return rc;
 }
 
-int kube_file_read(kube_buf *buf, const char *path, size_t limit)
-{
-	FILE *file = fopen(path, "rb");
-	if (!file) {
-		if (errno == ENOENT)
-			return 1;
-		return kube_error_set(KUBE_ECONFIG, "%s: %s", path, strerror(errno));
-	}
-	int rc = 0;
-	char chunk[8192];
-	buf->limit = limit;
-	for (;;) {
-		size_t n = fread(chunk, 1, sizeof(chunk), file);
-		if (n && (rc = kube_buf_put(buf, chunk, n)) != 0) {
-			if (rc == KUBE_EPROTOCOL)
-				rc = kube_error_set(KUBE_ECONFIG, "%s: larger than %zu bytes", path, limit);
-			break;
-		}
-		if (n < sizeof(chunk)) {
-			if (ferror(file))
-				rc = kube_error_set(KUBE_ECONFIG, "%s: read: %s", path, strerror(errno));
-			break;
-		}
-	}
-	(void)fclose(file);
-	return rc;
-}
-
 /* Loads path; a missing file is skipped unless required (--kubeconfig),
  * as client-go's loader does. */
 static int load_file(struct kube_kubeconfig *kc, const char *path, int required)
@@ -583,83 +558,6 @@ void kube_kubeconfig_dispose(struct kube_kubeconfig *kc)
 	kube_free(kc->contexts.items);
 	kube_free(kc->extensions.items);
 	memset(kc, 0, sizeof(*kc));
-}
-
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int kube_base64_decode(char **out, size_t *out_len, const char *text, size_t *bad_at)
-{
-	size_t len = strlen(text);
-	unsigned char *decoded = kube_malloc(len / 4 * 3 + 4);
-	*out = NULL;
-	*out_len = 0;
-	if (!decoded)
-		return kube_error_set(KUBE_ENOMEM, "out of memory");
-	size_t written = 0, quad_len = 0, pad = 0, i;
-	unsigned quad[4];
-	for (i = 0; i < len; i++) {
-		char c = text[i];
-		if (c == '\r' || c == '\n')
-			continue;
-		if (pad) {
-			/* After "=", only the rest of the padding may follow. */
-			if (c != '=' || quad_len != 3)
-				goto bad;
-			pad++;
-			quad_len++;
-			continue;
-		}
-		if (c == '=') {
-			if (quad_len < 2)
-				goto bad;
-			pad = 1;
-			quad[quad_len++] = 0;
-			continue;
-		}
-		int value = base64_value(c);
-		if (value < 0)
-			goto bad;
-		quad[quad_len++] = (unsigned)value;
-		if (quad_len == 4) {
-			unsigned bits = quad[0] << 18 | quad[1] << 12 | quad[2] << 6 | quad[3];
-			decoded[written++] = (unsigned char)(bits >> 16);
-			decoded[written++] = (unsigned char)(bits >> 8);
-			decoded[written++] = (unsigned char)bits;
-			quad_len = 0;
-		}
-	}
-	if (pad) {
-		if (quad_len != 4)
-			goto bad;
-		unsigned bits = quad[0] << 18 | quad[1] << 12 | quad[2] << 6;
-		decoded[written++] = (unsigned char)(bits >> 16);
-		if (pad == 1)
-			decoded[written++] = (unsigned char)(bits >> 8);
-	} else if (quad_len) {
-		goto bad;
-	}
-	decoded[written] = '\0';
-	*out = (char *)decoded;
-	*out_len = written;
-	return 0;
-bad:
-	kube_free(decoded);
-	if (bad_at)
-		*bad_at = i;
-	return KUBE_EINVALID;
 }
 
 /* Lexical cleaning as Go's filepath.Clean: drops "." and empty segments,

@@ -9,7 +9,6 @@
 
 #include <jansson.h>
 
-#include <kube/buf.h>
 #include <kube/config.h>
 
 /* One named cluster, user or context. Everything is borrowed from the
@@ -66,17 +65,6 @@ int kube_kubeconfig_load(struct kube_kubeconfig *kc, const char *explicit_path);
 const struct kube_kubeconfig_entry *kube_kubeconfig_find(const struct kube_kubeconfig_list *list, const char *name);
 
 void kube_kubeconfig_dispose(struct kube_kubeconfig *kc);
-
-/* Reads a whole file of at most limit bytes into buf. Returns 0; 1 when
- * it does not exist (ENOENT only, as Go's os.IsNotExist); KUBE_ECONFIG
- * "path: problem"; KUBE_ENOMEM. */
-int kube_file_read(kube_buf *buf, const char *path, size_t limit);
-
-/* Decodes standard base64 (padding required; CR and LF ignored, as Go's
- * encoding/json does for []byte fields) into a NUL-terminated buffer.
- * Returns 0, KUBE_ENOMEM, or KUBE_EINVALID with the offending byte offset
- * in *bad_at. */
-int kube_base64_decode(char **out, size_t *out_len, const char *text, size_t *bad_at);
 
 /* Resolves path against the directory of origin like client-go's
  * ResolvePaths: absolute paths are kept, others are joined to the

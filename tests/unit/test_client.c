@@ -3,9 +3,6 @@
  * produces what the real API server cannot be made to produce on demand
  * (503s, truncated bodies, an expired continue token mid-list, a stream
  * cut in the middle); the e2e suites cover the real server. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,21 +50,11 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void serve_one(struct server *srv, int conn)
+static void serve_one(void *server, int conn)
 {
+	struct server *srv = server;
 	char req[8192];
-	size_t len = 0;
-	char *end = NULL;
-	struct timeval tv = {2, 0};
-	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	for (ssize_t n; len < sizeof(req) - 1 && (n = recv(conn, req + len, sizeof(req) - 1 - len, 0)) > 0;) {
-		req[len += (size_t)n] = '\0';
-		char *cl = strstr(req, "Content-Length: ");
-		if ((end = strstr(req, "\r\n\r\n")) != NULL &&
-		    len >= (size_t)(end + 4 - req) + (cl && cl < end ? (size_t)strtol(cl + 16, NULL, 10) : 0))
-			break;
-	}
-	if (!end)
+	if (!test_http_read_request(conn, req, sizeof(req)))
 		return;
 	int i = atomic_load(&srv->served);
 	if (i >= srv->reply_count)
@@ -83,28 +69,13 @@ static void serve_one(struct server *srv, int conn)
 static void *server_main(void *arg)
 {
 	struct server *srv = arg;
-	while (!atomic_load(&srv->stop)) {
-		struct pollfd pfd = {srv->fd, POLLIN, 0};
-		int conn = poll(&pfd, 1, 20) > 0 ? accept(srv->fd, NULL, NULL) : -1;
-		if (conn >= 0) {
-			serve_one(srv, conn);
-			close(conn);
-		}
-	}
+	test_serve_until(srv->fd, &srv->stop, serve_one, srv);
 	return NULL;
 }
 
 static void server_start(struct server *srv)
 {
-	struct sockaddr_in addr = {0};
-	socklen_t addr_len = sizeof(addr);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true((srv->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	assert_int_equal(bind(srv->fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(listen(srv->fd, 16), 0);
-	assert_int_equal(getsockname(srv->fd, (struct sockaddr *)&addr, &addr_len), 0);
-	srv->port = ntohs(addr.sin_port);
+	srv->fd = test_listen_loopback(&srv->port);
 	assert_int_equal(pthread_create(&srv->thread, NULL, server_main, srv), 0);
 }
 
@@ -138,8 +109,6 @@ static void connect_fixture(struct fixture *fx, int max_retries)
 	        fx->srv.port);
 	fclose(f);
 	(void)snprintf(server, sizeof(server), "http://127.0.0.1:%d", fx->srv.port);
-	setenv("NO_PROXY", "127.0.0.1", 1);
-	setenv("no_proxy", "127.0.0.1", 1);
 	opts.kubeconfig = fx->kubeconfig;
 	client_opts.max_retries = max_retries;
 	client_opts.cache_dir = "/tmp";

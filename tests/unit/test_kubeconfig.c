@@ -582,47 +582,6 @@ static void test_kubeconfig__duration_parse_matches_kubectl(void **state)
 	assert_int_equal(kube_duration_parse(&(long){0}, NULL), KUBE_EINVALID);
 }
 
-static void test_kubeconfig__base64_decodes_like_go(void **state)
-{
-	static const struct {
-		const char *text;
-		const char *decoded; /* NULL: invalid */
-		size_t bad_at;
-	} cases[] = {
-	        {"", "", 0},
-	        {"YQ==", "a", 0},
-	        {"YWI=", "ab", 0},
-	        {"YWJj", "abc", 0},
-	        {"YWJj\nZA==\r\n", "abcd", 0},
-	        {"YQ", NULL, 2},
-	        {"YQ=", NULL, 3},
-	        {"Y===", NULL, 1},
-	        {"YQ==YQ==", NULL, 4},
-	        {"YW$j", NULL, 2},
-	        {"=YWJ", NULL, 0},
-	        {"YWJ-", NULL, 3},
-	};
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *out = NULL;
-		size_t len = 0, bad_at = 99;
-		int rc = kube_base64_decode(&out, &len, cases[i].text, &bad_at);
-		if (cases[i].decoded) {
-			if (rc != 0)
-				fail_msg("\"%s\" should decode", cases[i].text);
-			assert_int_equal(len, strlen(cases[i].decoded));
-			assert_memory_equal(out, cases[i].decoded, len);
-			assert_int_equal(out[len], '\0');
-		} else {
-			if (rc != KUBE_EINVALID)
-				fail_msg("\"%s\" should be rejected", cases[i].text);
-			assert_null(out);
-			assert_int_equal(bad_at, cases[i].bad_at);
-		}
-		free(out);
-	}
-}
-
 static void test_kubeconfig__path_resolve_joins_and_cleans(void **state)
 {
 	static const struct {
@@ -751,7 +710,6 @@ int main(void)
 	        cmocka_unit_test(test_kubeconfig__in_cluster_fallback),
 	        cmocka_unit_test(test_kubeconfig__every_case_belongs_to_a_group),
 	        cmocka_unit_test(test_kubeconfig__duration_parse_matches_kubectl),
-	        cmocka_unit_test(test_kubeconfig__base64_decodes_like_go),
 	        cmocka_unit_test(test_kubeconfig__path_resolve_joins_and_cleans),
 	        cmocka_unit_test(test_kubeconfig__parses_bytes_without_disk),
 	        cmocka_unit_test(test_kubeconfig__allocation_failures_return_enomem),

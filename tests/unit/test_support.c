@@ -1,13 +1,24 @@
-/* Helpers shared by the unit tests: fixture files and a failing allocator. */
+/* Helpers shared by the unit tests: fixture files, a failing allocator,
+ * a temporary directory, error assertions and loopback servers. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <kube/alloc.h>
+#include <kube/error.h>
 
 #include "test_support.h"
 
@@ -72,4 +83,110 @@ void test_alloc_fail_at(long n)
 long test_alloc_count(void)
 {
 	return alloc_count;
+}
+
+static char tmpdir[256];
+
+int test_tmpdir_setup(void **state)
+{
+	(void)state;
+	const char *base = getenv("TMPDIR");
+	(void)snprintf(tmpdir, sizeof(tmpdir), "%s/rollguard-unit-XXXXXX", base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+int test_tmpdir_teardown(void **state)
+{
+	(void)state;
+	DIR *dir = opendir(tmpdir);
+	struct dirent *entry;
+	char path[512];
+	while (dir && (entry = readdir(dir)) != NULL) {
+		(void)snprintf(path, sizeof(path), "%s/%s", tmpdir, entry->d_name);
+		if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+			unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(tmpdir);
+	return 0;
+}
+
+const char *test_tmp_path(char *buf, size_t size, const char *name)
+{
+	(void)snprintf(buf, size, "%s/%s", tmpdir, name);
+	return buf;
+}
+
+void test_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	(void)fputs(text, f);
+	(void)fclose(f);
+}
+
+char *test_read_text(const char *path)
+{
+	static char data[65536];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	data[fread(data, 1, sizeof(data) - 1, f)] = '\0';
+	(void)fclose(f);
+	return data;
+}
+
+void test_assert_error(int rc, int code, const char *needle)
+{
+	assert_int_equal(rc, code);
+	if (!strstr(kube_error_last()->message, needle))
+		fail_msg("message \"%s\" lacks \"%s\"", kube_error_last()->message, needle);
+}
+
+int test_listen_loopback(int *out_port)
+{
+	struct sockaddr_in addr = {0};
+	socklen_t addr_len = sizeof(addr);
+	int fd;
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
+	*out_port = ntohs(addr.sin_port);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	setenv("no_proxy", "127.0.0.1", 1);
+	return fd;
+}
+
+char *test_http_read_request(int conn, char *req, size_t size)
+{
+	size_t len = 0;
+	char *end = NULL;
+	struct timeval tv = {2, 0};
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	req[0] = '\0';
+	for (ssize_t n; len < size - 1 && (n = recv(conn, req + len, size - 1 - len, 0)) > 0;) {
+		req[len += (size_t)n] = '\0';
+		char *cl = strstr(req, "Content-Length: ");
+		if ((end = strstr(req, "\r\n\r\n")) != NULL &&
+		    len >= (size_t)(end + 4 - req) + (cl && cl < end ? (size_t)strtol(cl + 16, NULL, 10) : 0))
+			break;
+	}
+	return end;
+}
+
+void test_serve_until(int fd, atomic_int *stop, void (*handle)(void *server, int conn), void *server)
+{
+	while (!atomic_load(stop)) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int conn = poll(&pfd, 1, 20) > 0 ? accept(fd, NULL, NULL) : -1;
+		if (conn >= 0) {
+			handle(server, conn);
+			close(conn);
+		}
+	}
 }

@@ -1,7 +1,9 @@
-/* Helpers shared by the unit tests: fixture files and a failing allocator. */
+/* Helpers shared by the unit tests: fixture files, a failing allocator,
+ * a temporary directory, error assertions and loopback servers. */
 #ifndef TEST_SUPPORT_H
 #define TEST_SUPPORT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 /* Reads FIXTURES_DIR/relpath into a NUL-terminated malloc'd buffer; fails
@@ -16,5 +18,36 @@ const char *test_fixture_path(const char *relpath);
 void test_alloc_fail_at(long n);
 /* Allocations counted since the last test_alloc_fail_at(n != 0). */
 long test_alloc_count(void);
+
+/* cmocka group setup and teardown: a fresh directory under $TMPDIR (or
+ * /tmp) for the group's files, removed with the files in it at the end. */
+int test_tmpdir_setup(void **state);
+int test_tmpdir_teardown(void **state);
+/* name inside that directory, written to buf; returns buf. */
+const char *test_tmp_path(char *buf, size_t size, const char *name);
+
+/* Writes text to path, replacing it; fails the test when it cannot. */
+void test_write_text(const char *path, const char *text);
+/* The file's contents in a static buffer (overwritten by the next call),
+ * or NULL when it does not exist. */
+char *test_read_text(const char *path);
+
+/* Asserts that rc is code and that the last error's message holds needle. */
+void test_assert_error(int rc, int code, const char *needle);
+
+/* A socket listening on 127.0.0.1 on a port the kernel chose (*out_port),
+ * for scripted HTTP servers; sets NO_PROXY and no_proxy to 127.0.0.1 so
+ * that libcurl connects to it directly. Fails the test when it cannot. */
+int test_listen_loopback(int *out_port);
+
+/* Reads one HTTP request from conn into req (NUL-terminated): its headers
+ * and, when Content-Length says so, its body, waiting at most two seconds
+ * for each piece. Returns where the headers end ("\r\n\r\n"), or NULL when
+ * the request never completed its headers. */
+char *test_http_read_request(int conn, char *req, size_t size);
+
+/* A scripted server thread's loop: accepts connections on fd and hands
+ * each to handle(server, conn), closing it after, until *stop is set. */
+void test_serve_until(int fd, atomic_int *stop, void (*handle)(void *server, int conn), void *server);
 
 #endif
