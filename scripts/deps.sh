@@ -35,3 +35,19 @@ if [ "${go_minor:-0}" -lt 25 ]; then
 	echo "deps: error: Go $(go env GOVERSION) is too old to build Kubernetes 1.36; need >= 1.25" >&2
 	exit 1
 fi
+
+# The SARIF 2.1.0 schema check of kubectl-probecheck's output runs ajv under
+# node (pinned in tests/fixtures/probecheck/sarif/package-lock.json),
+# installed into the cache from the npm registry.
+cache=${ROLLGUARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rollguard}
+sarif_dir=$cache/sarif-validator
+sarif_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fixtures/probecheck/sarif
+if [ -f "$sarif_src/package-lock.json" ] && { ! cmp -s "$sarif_src/package-lock.json" "$sarif_dir/package-lock.json" || [ ! -d "$sarif_dir/node_modules/ajv-formats" ]; }; then
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "deps: installing nodejs and npm" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+	fi
+	mkdir -p "$sarif_dir"
+	cp "$sarif_src/package.json" "$sarif_src/package-lock.json" "$sarif_dir/"
+	npm ci --prefix "$sarif_dir" --no-audit --no-fund --silent >&2
+fi

@@ -452,12 +452,30 @@ static void discover(struct discovery *d, const cli_program *prog, int argc, cha
 
 /* Picks the command; returns the argv indices of the words that named it
  * (command name, "help"), which are not positional arguments. */
-static int resolve_command(cli_args *args, const struct discovery *d, char **argv, int skip[2])
+/* Whether argv asks for help or the version (then no default command runs). */
+static int asks_help_or_version(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 || strncmp(argv[i], "--help", 6) == 0 ||
+		    strncmp(argv[i], "--version", 9) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int resolve_command(cli_args *args, const struct discovery *d, int argc, char **argv, int skip[2])
 {
 	const cli_program *prog = args->program;
 	skip[0] = skip[1] = -1;
-	if (d->count == 0)
+	if (d->count == 0) {
+		/* flags only (`kubectl probecheck -f x.yaml`): the default command,
+		 * unless there is nothing at all or help/version was asked for */
+		if (prog->default_command && argc > 1 && !asks_help_or_version(argc, argv))
+			args->command = prog->default_command;
 		return 0;
+	}
 	if (!d->after_dashdash[0]) {
 		const char *name = argv[d->index[0]];
 		if (strcmp(name, "help") == 0) {
@@ -605,7 +623,7 @@ int cli_args_parse(cli_args *out, const cli_program *prog, int argc, char **argv
 	out->output = CLI_OUTPUT_TABLE;
 
 	discover(&d, prog, argc, argv);
-	int rc = resolve_command(out, &d, argv, skip);
+	int rc = resolve_command(out, &d, argc, argv, skip);
 	if (rc)
 		return rc;
 	if (out->command && out->command->flags) {

@@ -4,6 +4,8 @@
 #include "commands.h"
 
 const cli_command *const probecheck_commands[] = {
+        &probecheck_audit_command,
+        &probecheck_checks_command,
         &cli_version_command,
         NULL,
 };

@@ -7,7 +7,9 @@
 /* The table cli_main dispatches through, ended by NULL. */
 extern const cli_command *const probecheck_commands[];
 
-/* Each subcommand file defines one of these, e.g. in checks.c:
- * extern const cli_command probecheck_checks_command; */
+/* audit.c: the default command (kubectl probecheck -f FILE). */
+extern const cli_command probecheck_audit_command;
+/* checks.c: the check catalogue. */
+extern const cli_command probecheck_checks_command;
 
 #endif

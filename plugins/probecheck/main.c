@@ -8,10 +8,18 @@ static const cli_program probecheck_program = {
         .binary = "kubectl-probecheck",
         .summary = "Audit liveness, readiness and startup probes and rollout hygiene",
         .description = "Audit liveness, readiness and startup probes and rollout hygiene: statically, from live\n"
-                       "evidence, and by running each probe through the API server.",
-        .examples = "  # Print the version\n"
-                    "  kubectl probecheck version",
+                       "evidence, and by running each probe through the API server. Today: manifests with -f,\n"
+                       "no cluster needed.",
+        .examples = "  # Audit the workloads in a manifest\n"
+                    "  kubectl probecheck -f deploy.yaml\n"
+                    "\n"
+                    "  # Audit a rendered Helm chart, as SARIF\n"
+                    "  helm template ./chart | kubectl probecheck -f - -o sarif\n"
+                    "\n"
+                    "  # List the checks\n"
+                    "  kubectl probecheck checks",
         .commands = probecheck_commands,
+        .default_command = &probecheck_audit_command,
 };
 
 int main(int argc, char **argv)
