@@ -160,7 +160,8 @@ static void test_cli_flags__unknown_flag(void **state)
 	/* before the subcommand, an unknown flag is named rather than its value */
 	assert_int_equal(parse(&a, &program, "--bogus", "x", "status", NULL), CLI_EXIT_USAGE);
 	assert_string_equal(a.error, "unknown flag: --bogus");
-	cli_args_dispose(&a);	/* a subcommand's flag with no subcommand named (found by fuzz_cli_args) */
+	cli_args_dispose(&a);
+	/* a subcommand's flag with no subcommand named (found by fuzz_cli_args) */
 	assert_int_equal(parse(&a, &program, "--image", "x", NULL), CLI_EXIT_USAGE);
 	assert_string_equal(a.error, "unknown flag: --image");
 	cli_args_dispose(&a);
