@@ -86,4 +86,18 @@ show kubectl "${kubectl_ctx[@]}" -n "$ns" apply -f "$root/scripts/demo/sample-ap
 show kubectl "${kubectl_ctx[@]}" -n "$ns" rollout status deployment/podinfo --timeout 120s
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment,pods -o wide
 
-say "Done. rollguard's own commands (canary, probecheck, rollback-safe) join this demo as they land."
+say "kubectl probecheck audits the sample app's manifest (offline: no cluster needed)"
+show kubectl-probecheck -f "$root/scripts/demo/sample-app.yaml"
+
+say "A risky change to the probes: a typo in a port name, a hair-trigger liveness"
+echo "    probecheck models probe timing, not just presence; exit 1 means findings at or above --fail-on"
+rc=0
+show kubectl-probecheck -f "$root/scripts/demo/risky-change.yaml" || rc=$?
+echo "    (exit $rc)"
+say "Each finding carries a fix computed from the workload's own numbers, ready for kubectl patch"
+printf '%s$ kubectl-probecheck -f risky-change.yaml -o json | jq -r '"'"'.findings[] | select(.severity == "error") | .fix'"'"'%s\n' "$dim" "$reset"
+kubectl-probecheck -f "$root/scripts/demo/risky-change.yaml" -o json --fail-on never |
+	jq -r '.findings[] | select(.severity == "error") | .fix'
+show kubectl-probecheck checks | head -n 12
+
+say "Done. Next to join this demo: probecheck against the live cluster (--exercise), canary, rollback-safe."
