@@ -5,6 +5,7 @@
 #include <kube/error.h>
 
 #include "cli/cli.h"
+#include "cluster.h"
 #include "commands.h"
 #include "engine.h"
 #include "input.h"
@@ -24,7 +25,8 @@ static const cli_flag audit_flags[] = {
         {"strict", 0, CLI_FLAG_BOOL, NULL, "Ignore every suppression (annotations and --config) and list them", NULL},
         {"keep-going", 0, CLI_FLAG_BOOL, NULL,
          "When an input cannot be read or parsed, still report the others (the exit code stays 2)", NULL},
-        {"selector", 'l', CLI_FLAG_STRING, "SELECTOR", "Cluster targets by label (not available yet: use -f)", NULL},
+        {"selector", 'l', CLI_FLAG_STRING, "SELECTOR",
+         "Cluster targets by label: audit the objects of the named types that match (e.g. deploy -l app=web)", NULL},
         {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -122,6 +124,38 @@ static int render(const cli_args *args, const probecheck_report *report)
 	return cli_output_close(&out, rc);
 }
 
+static int load_config(const cli_args *args, probecheck_options *options, probecheck_config **config)
+{
+	char err[1024];
+	const char *config_path = cli_flag_string(args, "config");
+	if (!config_path)
+		return 0;
+	int rc = probecheck_config_load(config, config_path, err, sizeof(err));
+	if (rc == KUBE_ENOMEM)
+		return cli_error_nomem();
+	if (rc) {
+		cli_error("--config %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	options->config = *config;
+	return 0;
+}
+
+/* Cluster targets: everything is read, checked and finished by cluster.c. */
+static int run_cluster(const cli_args *args, probecheck_options *options)
+{
+	probecheck_engine *engine = NULL;
+	int rc = probecheck_cluster_audit(args, options, &engine);
+	if (!rc) {
+		probecheck_report *report = probecheck_engine_report(engine);
+		rc = render(args, report);
+		if (!rc)
+			rc = probecheck_report_failed(report) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	}
+	probecheck_engine_free(engine);
+	return rc;
+}
+
 static int run_audit(const cli_args *args)
 {
 	probecheck_options options;
@@ -130,31 +164,22 @@ static int run_audit(const cli_args *args)
 	probecheck_input_stats stats;
 	const char *const *files;
 	size_t file_count = cli_flag_strings(args, "filename", &files);
-	char err[1024];
+	int cluster = args->positional_count || args->all_namespaces || cli_flag_given(args, "selector");
 	int rc;
 
-	if (args->positional_count || args->all_namespaces || cli_flag_given(args, "selector"))
-		return cli_usage_error(
-		        args,
-		        "cluster targets (%s) need cluster mode, which is not available yet: audit manifests "
-		        "with -f FILE|DIR|-",
-		        args->positional_count ? args->positional[0]
-		        : args->all_namespaces ? "-A"
-		                               : "-l");
-	if (!file_count)
-		return cli_usage_error(args, "no input: give -f FILE|DIR|- (cluster targets are not available yet)");
-	if ((rc = parse_options(args, &options)))
-		return rc;
-	const char *config_path = cli_flag_string(args, "config");
-	if (config_path) {
-		rc = probecheck_config_load(&config, config_path, err, sizeof(err));
-		if (rc == KUBE_ENOMEM)
-			return cli_error_nomem();
-		if (rc) {
-			cli_error("--config %s", err);
-			return CLI_EXIT_USAGE;
-		}
-		options.config = config;
+	if (cluster && file_count)
+		return cli_usage_error(args, "-f cannot be combined with cluster targets (%s)",
+		                       args->positional_count ? args->positional[0]
+		                       : args->all_namespaces ? "-A"
+		                                              : "-l");
+	if (!file_count && !cluster)
+		return cli_usage_error(args, "no input: give -f FILE|DIR|- for manifests, or cluster targets "
+		                             "(deploy/NAME, deploy, -l SELECTOR, -A)");
+	if ((rc = parse_options(args, &options)) || (rc = load_config(args, &options, &config)))
+		goto done;
+	if (cluster) {
+		rc = run_cluster(args, &options);
+		goto done;
 	}
 	if (probecheck_engine_new(&engine, &options)) {
 		rc = cli_error_nomem();
@@ -190,8 +215,9 @@ done:
 
 const cli_command probecheck_audit_command = {
         .name = "audit",
-        .usage = "[audit] -f FILE|DIR|- [flags]",
-        .summary = "Audit the probes and rollout hygiene of workloads in manifests (the default command)",
+        .usage = "[audit] (-f FILE|DIR|- | TYPE[/NAME] ... | TYPE -l SELECTOR | TYPE -A) [flags]",
+        .summary = "Audit the probes and rollout hygiene of workloads in manifests or the cluster (the default "
+                   "command)",
         .description =
                 "Audit liveness, readiness and startup probes and rollout hygiene of the workloads in manifest\n"
                 "files, directories or standard input, with no cluster: multi-document YAML, JSON, List kinds\n"
@@ -201,12 +227,25 @@ const cli_command probecheck_audit_command = {
                 "Suppress a check with the annotation probecheck.rollguard.io/ignore: \"CHECK[,CONTAINER:CHECK]\n"
                 "REASON\" on the object or its pod template, or with --config rules; --strict ignores both.\n"
                 "\n"
+                "Cluster targets (deploy/NAME, sts/NAME, ds/NAME, po/NAME, job/NAME, cronjob/NAME, a type\n"
+                "alone for all of it, -l SELECTOR, -A) are read with a constant number of paginated LISTs run\n"
+                "concurrently (the workload types, ReplicaSets or Jobs, Pods, Services, PodDisruptionBudgets,\n"
+                "Events) and also checked from live evidence: Unhealthy, Killing and ProbeWarning events,\n"
+                "restarts by probe kill, crash or OOM, CrashLoopBackOff, not-ready containers and observed\n"
+                "startup time against the probe budgets. Events expire (1 h by default).\n"
+                "\n"
                 "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error,\n"
-                "unparsable manifest or no objects found. Cluster targets (deploy/NAME, -l, -A) are not\n"
-                "available yet.",
+                "unparsable manifest, no objects found or unknown resource type; 3 kubeconfig or credentials;\n"
+                "4 API error (forbidden, not found, unreachable).",
         .examples =
                 "  # Audit a manifest\n"
                 "  {program} -f deploy.yaml\n"
+                "\n"
+                "  # Audit a Deployment in the cluster, with its live evidence\n"
+                "  {program} deploy/api -n shop\n"
+                "\n"
+                "  # Every Deployment and StatefulSet labelled app=web in all namespaces, as JSON\n"
+                "  {program} deploy,sts -l app=web -A -o json\n"
                 "\n"
                 "  # Audit a rendered chart in CI, failing on warnings, as SARIF for code scanning\n"
                 "  helm template ./chart | {program} -f - --fail-on warning -o sarif --output-file probecheck.sarif\n"

@@ -185,6 +185,55 @@ const probecheck_check_info probecheck_catalog[PROBECHECK_CHECK_COUNT] = {
                  "probecheck.rollguard.io/ignore annotation is invalid",
                  "A suppression must name known checks (optionally container:check) followed by a reason. An "
                  "annotation without a reason suppresses nothing; unknown checks or containers are ignored."},
+        [PROBECHECK_LIVE_UNHEALTHY_EVENTS] =
+                {"live-unhealthy-events", "live", W, PROBECHECK_SCOPE_ALL, NULL,
+                 "Probes of the running pods are failing (Unhealthy events)",
+                 "The kubelet recorded Unhealthy events (\"Liveness/Readiness/Startup probe failed: ...\") for "
+                 "the workload's pods. Readiness failures before the container started are left out: they are "
+                 "expected while it boots. Events expire (the API server keeps them 1 h by default), so an "
+                 "empty result covers only the last hour."},
+        [PROBECHECK_LIVE_PROBE_ERRORED] =
+                {"live-probe-errored", "live", E, PROBECHECK_SCOPE_ALL, NULL,
+                 "Probes error instead of running (\"probe errored\" events)",
+                 "The kubelet could not run the probe at all (a port name it cannot resolve, an exec binary "
+                 "missing from the image) and discards the result: liveness then never restarts the container "
+                 "and readiness never changes. Events expire (1 h by default), so only recent errors show."},
+        [PROBECHECK_LIVE_PROBE_WARNING] =
+                {"live-probe-warning", "live", W, PROBECHECK_SCOPE_ALL, NULL,
+                 "Probes answer with warnings (ProbeWarning events)",
+                 "The kubelet recorded ProbeWarning events, usually an HTTP probe answered with a redirect to "
+                 "another host: the 3xx counts as success, so the probe checks nothing, and an event is written "
+                 "every period. Events expire (1 h by default)."},
+        [PROBECHECK_LIVE_LIVENESS_RESTARTS] =
+                {"live-liveness-restarts", "live", E, PROBECHECK_SCOPE_ALL, NULL,
+                 "Containers were restarted by liveness or startup probe kills",
+                 "Restarts are attributed from Killing events (\"failed liveness probe, will be restarted\" or "
+                 "\"failed startup probe\") and the last termination (exit 137 or 143 without OOMKilled); "
+                 "crashes (non-zero exit without a probe kill) and OOM kills are counted apart. Probe kills "
+                 "mean the probe's failure window is shorter than the container's real stalls or start. Events "
+                 "expire (1 h by default); older kills show only as exit codes."},
+        [PROBECHECK_LIVE_OOMKILLED] =
+                {"live-oomkilled", "live", W, PROBECHECK_SCOPE_ALL, NULL, "Containers were OOM-killed",
+                 "lastState.terminated.reason is OOMKilled: the container hit its memory limit. Exit code 137 "
+                 "alone is ambiguous (a probe kill after the grace period is also 137); the reason is not. A "
+                 "slow, swapping or GC-bound container also fails probes before it is killed."},
+        [PROBECHECK_LIVE_CRASHLOOP] =
+                {"live-crashloop", "live", E, PROBECHECK_SCOPE_ALL, NULL, "Containers are in CrashLoopBackOff",
+                 "state.waiting.reason is CrashLoopBackOff: the container keeps exiting or being killed and the "
+                 "kubelet waits longer before each restart. Probe kills during start (no startupProbe, tight "
+                 "liveness) are a common cause; live-liveness-restarts says which."},
+        [PROBECHECK_LIVE_NOT_READY] =
+                {"live-not-ready", "live", W, PROBECHECK_SCOPE_ALL, NULL, "Running containers are not ready",
+                 "The container runs but its readiness probe fails (ready=false), so its pod is out of every "
+                 "Service's endpoints. Check the Unhealthy events and the readiness target."},
+        [PROBECHECK_LIVE_STARTUP_EXCEEDS_BUDGET] =
+                {"live-startup-exceeds-budget", "live", E, PROBECHECK_SCOPE_ALL,
+                 "warning at 70% of the budget, error at 100%",
+                 "Observed startup time is close to or over the startup (or liveness) budget",
+                 "Observed startup (state.running.startedAt to the pod's Ready transition) is compared with the "
+                 "startup probe's budget (initialDelaySeconds + failureThreshold x periodSeconds), or with "
+                 "liveness's when there is no startupProbe. A slower start than that is killed before it "
+                 "completes. The fix sizes a startupProbe for 1.5 times the observed start."},
 };
 
 int probecheck_check_find(const char *id)

@@ -52,6 +52,15 @@ enum probecheck_check {
 	PROBECHECK_GRACE_VS_LIVENESS,
 	/* control */
 	PROBECHECK_SUPPRESSION_INVALID,
+	/* live evidence (cluster targets) */
+	PROBECHECK_LIVE_UNHEALTHY_EVENTS,
+	PROBECHECK_LIVE_PROBE_ERRORED,
+	PROBECHECK_LIVE_PROBE_WARNING,
+	PROBECHECK_LIVE_LIVENESS_RESTARTS,
+	PROBECHECK_LIVE_OOMKILLED,
+	PROBECHECK_LIVE_CRASHLOOP,
+	PROBECHECK_LIVE_NOT_READY,
+	PROBECHECK_LIVE_STARTUP_EXCEEDS_BUDGET,
 	PROBECHECK_CHECK_COUNT
 };
 
@@ -65,7 +74,7 @@ enum probecheck_scope {
 
 typedef struct probecheck_check_info {
 	const char *id;     /* stable: "probe-readiness-missing" */
-	const char *family; /* presence, correctness, timing, intent, hygiene, control */
+	const char *family; /* presence, correctness, timing, intent, hygiene, control, live */
 	enum probecheck_severity severity;
 	enum probecheck_scope scope;
 	const char *severity_note; /* when the severity can differ, how; else NULL */

@@ -272,6 +272,8 @@ static int audit_workload(probecheck_engine *engine, const json_t *object, const
 	    (rc = probecheck_check_timing(&ctx)) || (rc = probecheck_check_intent(&ctx)) ||
 	    (rc = probecheck_check_hygiene(&ctx)))
 		return rc;
+	if (engine->options.hook && (rc = engine->options.hook(&ctx, engine->options.hook_user)))
+		return rc;
 	return 0;
 }
 

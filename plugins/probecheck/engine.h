@@ -16,12 +16,21 @@
 #include "suppress.h"
 #include "workload.h"
 
+struct probecheck_ctx;
+
+/* Called at the end of each workload's audit (cluster mode: live
+ * evidence), with the context its findings are emitted through. Returns
+ * 0 or KUBE_ENOMEM. */
+typedef int (*probecheck_workload_hook)(struct probecheck_ctx *ctx, void *user);
+
 typedef struct probecheck_options {
 	unsigned char enabled[PROBECHECK_CHECK_COUNT]; /* 1 for each selected check */
 	int strict;                                    /* report suppressed findings and list them */
 	enum probecheck_severity fail_on;
 	const probecheck_config *config; /* borrowed; NULL for none */
 	const char *default_namespace;   /* for objects without metadata.namespace; NULL: "" */
+	probecheck_workload_hook hook;   /* NULL: none */
+	void *hook_user;
 } probecheck_options;
 
 typedef struct probecheck_engine probecheck_engine;

@@ -861,7 +861,7 @@ static void test_probecheck__usage_errors(void **state)
 	run_dispose(&r);
 	run(&r, "-A -f x.yaml", NULL);
 	assert_int_equal(r.exit_code, 2);
-	assert_non_null(strstr(r.err, "cluster targets (-A) need cluster mode"));
+	assert_non_null(strstr(r.err, "-f cannot be combined with cluster targets (-A)"));
 	run_dispose(&r);
 	run(&r, "--help", NULL);
 	assert_int_equal(r.exit_code, 0);
