@@ -8,6 +8,7 @@
 #include "cluster.h"
 #include "commands.h"
 #include "engine.h"
+#include "exercise.h"
 #include "input.h"
 #include "output.h"
 #include "suppress.h"
@@ -25,6 +26,11 @@ static const cli_flag audit_flags[] = {
         {"strict", 0, CLI_FLAG_BOOL, NULL, "Ignore every suppression (annotations and --config) and list them", NULL},
         {"keep-going", 0, CLI_FLAG_BOOL, NULL,
          "When an input cannot be read or parsed, still report the others (the exit code stays 2)", NULL},
+        {"exercise", 0, CLI_FLAG_BOOL, NULL,
+         "Cluster targets: run every probe of the running pods now through the API server (port-forward, exec) "
+         "and time it",
+         NULL},
+        {"samples", 0, CLI_FLAG_INT, "N", "With --exercise: how many times each probe is run (1-20, default 3)", NULL},
         {"selector", 'l', CLI_FLAG_STRING, "SELECTOR",
          "Cluster targets by label: audit the objects of the named types that match (e.g. deploy -l app=web)", NULL},
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -68,8 +74,11 @@ static int parse_options(const cli_args *args, probecheck_options *options)
 	if ((rc = parse_check_list(args, only, "checks")) || (rc = parse_check_list(args, skip, "skip")))
 		return rc;
 	int any_only = memchr(only, 1, sizeof(only)) != NULL;
+	int exercise = cli_flag_bool(args, "exercise");
 	for (int i = 0; i < PROBECHECK_CHECK_COUNT; i++)
-		options->enabled[i] = (unsigned char)((!any_only || only[i]) && !skip[i]);
+		options->enabled[i] =
+		        (unsigned char)((!any_only || only[i]) && !skip[i] &&
+		                        (exercise || strcmp(probecheck_catalog[i].family, "active") != 0));
 	options->strict = cli_flag_bool(args, "strict");
 	options->default_namespace = args->config.ns;
 	return 0;
@@ -172,6 +181,16 @@ static int run_audit(const cli_args *args)
 		                       args->positional_count ? args->positional[0]
 		                       : args->all_namespaces ? "-A"
 		                                              : "-l");
+	if (cli_flag_bool(args, "exercise") && file_count)
+		return cli_usage_error(args,
+		                       "--exercise runs the probes of pods in the cluster: it needs cluster targets "
+		                       "(deploy/NAME, ...), not -f");
+	if (cli_flag_given(args, "samples") && !cli_flag_bool(args, "exercise"))
+		return cli_usage_error(args, "--samples needs --exercise");
+	if (cli_flag_given(args, "samples") && (cli_flag_long(args, "samples", 3) < 1 ||
+	                                        cli_flag_long(args, "samples", 3) > PROBECHECK_EXERCISE_MAX_SAMPLES))
+		return cli_usage_error(args, "--samples: %ld is not between 1 and %d",
+		                       cli_flag_long(args, "samples", 3), PROBECHECK_EXERCISE_MAX_SAMPLES);
 	if (!file_count && !cluster)
 		return cli_usage_error(args, "no input: give -f FILE|DIR|- for manifests, or cluster targets "
 		                             "(deploy/NAME, deploy, -l SELECTOR, -A)");
@@ -234,9 +253,15 @@ const cli_command probecheck_audit_command = {
                 "restarts by probe kill, crash or OOM, CrashLoopBackOff, not-ready containers and observed\n"
                 "startup time against the probe budgets. Events expire (1 h by default).\n"
                 "\n"
+                "--exercise (cluster targets) also runs every probe of the running pods now, through the API\n"
+                "server as the kubelet runs it (httpGet and gRPC over a port-forward, tcpSocket as its connect,\n"
+                "exec), --samples times, and compares the latency, less the tunnel's own round trip, with\n"
+                "timeoutSeconds. It needs create on pods/portforward and pods/exec.\n"
+                "\n"
                 "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error,\n"
                 "unparsable manifest, no objects found or unknown resource type; 3 kubeconfig or credentials;\n"
-                "4 API error (forbidden, not found, unreachable).",
+                "4 API error (forbidden, not found, unreachable; with --exercise also when no probe could be\n"
+                "run at all, e.g. without create on pods/portforward and pods/exec).",
         .examples =
                 "  # Audit a manifest\n"
                 "  {program} -f deploy.yaml\n"
@@ -246,6 +271,9 @@ const cli_command probecheck_audit_command = {
                 "\n"
                 "  # Every Deployment and StatefulSet labelled app=web in all namespaces, as JSON\n"
                 "  {program} deploy,sts -l app=web -A -o json\n"
+                "\n"
+                "  # Run every probe of a Deployment's pods now, 5 times each, and time them\n"
+                "  {program} deploy/api -n shop --exercise --samples 5\n"
                 "\n"
                 "  # Audit a rendered chart in CI, failing on warnings, as SARIF for code scanning\n"
                 "  helm template ./chart | {program} -f - --fail-on warning -o sarif --output-file probecheck.sarif\n"

@@ -234,6 +234,41 @@ const probecheck_check_info probecheck_catalog[PROBECHECK_CHECK_COUNT] = {
                  "startup probe's budget (initialDelaySeconds + failureThreshold x periodSeconds), or with "
                  "liveness's when there is no startupProbe. A slower start than that is killed before it "
                  "completes. The fix sizes a startupProbe for 1.5 times the observed start."},
+        [PROBECHECK_ACTIVE_PROBE_FAILS] =
+                {"active-probe-fails", "active", E, PROBECHECK_SCOPE_ALL, NULL, "Running the probe now fails",
+                 "The probe was run now through the API server as the kubelet runs it (HTTP status outside "
+                 "200-399, a refused or timed-out connection, an exec exit status other than 0, a gRPC service "
+                 "not SERVING). A failing liveness probe restarts the container, a failing readiness probe takes "
+                 "the pod out of its Services. The port-forward reaches the pod's port from inside the pod's "
+                 "network namespace, the kubelet from the node: a port bound to localhost only passes here and "
+                 "fails for the kubelet."},
+        [PROBECHECK_ACTIVE_LATENCY_VS_TIMEOUT] =
+                {"active-latency-vs-timeout", "active", W, PROBECHECK_SCOPE_ALL,
+                 "warning at 50% of timeoutSeconds, error at 100%",
+                 "Measured probe latency is close to or over timeoutSeconds",
+                 "The slowest of the samples, with the port-forward's own round trip taken off, is compared with "
+                 "timeoutSeconds: an attempt slower than that fails, and a probe that needs half its timeout on "
+                 "a quiet cluster fails under load, CPU throttling or a GC pause. Exec latencies are raw (they "
+                 "include the WebSocket upgrade); tcpSocket is not timed. The fix doubles the slowest sample."},
+        [PROBECHECK_ACTIVE_HTTP_REDIRECT] =
+                {"active-http-redirect", "active", W, PROBECHECK_SCOPE_ALL, NULL,
+                 "HTTP probe redirects to another host",
+                 "The kubelet follows redirects to the same host (up to 10) but stops at one to another host: "
+                 "the 3xx counts as success, so the probe checks nothing, and a ProbeWarning event is written "
+                 "every period. Point the probe at the path that answers."},
+        [PROBECHECK_ACTIVE_HTTP_LARGE_BODY] =
+                {"active-http-large-body", "active", I, PROBECHECK_SCOPE_ALL, NULL,
+                 "HTTP probe answers with a body over 10 KiB",
+                 "The kubelet reads at most 10 KiB of a probe's body and closes the connection, which the "
+                 "application may log as a reset; the work of rendering the rest is wasted every period. Serve "
+                 "a short status instead."},
+        [PROBECHECK_ACTIVE_EXEC_MISSING_BINARY] =
+                {"active-exec-missing-binary", "active", E, PROBECHECK_SCOPE_ALL, NULL,
+                 "exec probe command is not in the image",
+                 "Running the exec probe's command failed because it does not exist or is not executable in the "
+                 "container (exit 126 or 127, or the runtime's \"executable file not found\"); common with "
+                 "distroless images. The probe can never pass: liveness restarts the container forever, "
+                 "readiness never turns it Ready, or the kubelet reports it errored and discards it."},
 };
 
 int probecheck_check_find(const char *id)

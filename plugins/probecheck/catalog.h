@@ -61,6 +61,12 @@ enum probecheck_check {
 	PROBECHECK_LIVE_CRASHLOOP,
 	PROBECHECK_LIVE_NOT_READY,
 	PROBECHECK_LIVE_STARTUP_EXCEEDS_BUDGET,
+	/* active (cluster targets with --exercise) */
+	PROBECHECK_ACTIVE_PROBE_FAILS,
+	PROBECHECK_ACTIVE_LATENCY_VS_TIMEOUT,
+	PROBECHECK_ACTIVE_HTTP_REDIRECT,
+	PROBECHECK_ACTIVE_HTTP_LARGE_BODY,
+	PROBECHECK_ACTIVE_EXEC_MISSING_BINARY,
 	PROBECHECK_CHECK_COUNT
 };
 
@@ -74,7 +80,7 @@ enum probecheck_scope {
 
 typedef struct probecheck_check_info {
 	const char *id;     /* stable: "probe-readiness-missing" */
-	const char *family; /* presence, correctness, timing, intent, hygiene, control, live */
+	const char *family; /* presence, correctness, timing, intent, hygiene, control, live, active */
 	enum probecheck_severity severity;
 	enum probecheck_scope scope;
 	const char *severity_note; /* when the severity can differ, how; else NULL */

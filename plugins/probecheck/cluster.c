@@ -11,6 +11,7 @@
 
 #include "checks/checks.h"
 #include "cluster.h"
+#include "exercise.h"
 
 #define MAX_LISTS   16
 #define MAX_TARGETS 16 /* distinct resource types named at once */
@@ -53,6 +54,8 @@ struct cluster {
 	json_t *pods_of;       /* array (one per workload) of arrays of pods */
 	json_t *events_by_pod; /* "ns/name" -> array of Events */
 	size_t current;        /* the workload being audited */
+	int exercise;          /* --exercise */
+	probecheck_exercise_set exercised;
 };
 
 static int page(const json_t *items, int first_page, void *user)
@@ -448,7 +451,55 @@ static int index_evidence(struct cluster *cl)
 static int live_hook(probecheck_ctx *ctx, void *user)
 {
 	struct cluster *cl = user;
-	return probecheck_check_live(ctx, json_array_get(cl->pods_of, cl->current), cl->events_by_pod);
+	int rc = probecheck_check_live(ctx, json_array_get(cl->pods_of, cl->current), cl->events_by_pod);
+	if (!rc && cl->exercise)
+		rc = probecheck_check_active(ctx, &cl->exercised, cl->current);
+	return rc;
+}
+
+/* --exercise: every probe of the selected workloads' running pods, run
+ * now. When every one was refused by the API server (no create on
+ * pods/portforward and pods/exec), that is the error (exit 4); when only
+ * some were, each pod concerned gets one warning line. */
+static int exercise(struct cluster *cl)
+{
+	long samples = cli_flag_long(cl->args, "samples", 3);
+	for (size_t w = 0; w < json_array_size(cl->pods_of); w++) {
+		size_t k;
+		json_t *pod;
+		json_array_foreach(json_array_get(cl->pods_of, w), k, pod)
+		{
+			if (probecheck_exercise_add_pod(&cl->exercised, w, pod))
+				return cli_error_nomem();
+		}
+	}
+	int rc = probecheck_exercise_run(&cl->exercised, cl->config, (int)samples);
+	if (rc)
+		return cli_error_kube("--exercise: GET /version", rc);
+	const probecheck_exercise_set *set = &cl->exercised;
+	size_t failed = 0;
+	for (size_t i = 0; i < set->count; i++)
+		failed += set->items[i].state == PROBECHECK_EXERCISE_FAILED;
+	if (!set->count) {
+		cli_warning("--exercise: no running container with a probe in the selected pods");
+		return 0;
+	}
+	if (failed == set->count) {
+		cli_error("--exercise: %s", set->items[0].error);
+		const char *hint = cli_hint_for_kube(set->items[0].api_rc);
+		if (hint)
+			cli_hint("%s", hint);
+		return cli_exit_from_kube(set->items[0].api_rc, set->items[0].http_status);
+	}
+	const char *warned = NULL;
+	for (size_t i = 0; i < set->count; i++) {
+		const probecheck_exercise *x = &set->items[i];
+		if (x->state != PROBECHECK_EXERCISE_FAILED || (warned && strcmp(warned, x->pod) == 0))
+			continue;
+		cli_warning("--exercise: pod %s/%s not exercised: %s", x->ns, x->pod, x->error);
+		warned = x->pod;
+	}
+	return 0;
 }
 
 static int feed(struct cluster *cl, probecheck_engine *engine)
@@ -494,6 +545,7 @@ static void cluster_dispose(struct cluster *cl)
 	json_decref(cl->uid_index);
 	json_decref(cl->pods_of);
 	json_decref(cl->events_by_pod);
+	probecheck_exercise_set_dispose(&cl->exercised);
 	kube_config_free(cl->config);
 }
 
@@ -524,6 +576,9 @@ int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, 
 	if ((rc = parse_targets(&cl)) || (rc = plan_lists(&cl)) || (rc = run_lists(&cl)) ||
 	    (rc = select_workloads(&cl)) || (rc = index_evidence(&cl)))
 		goto done;
+	cl.exercise = cli_flag_bool(args, "exercise");
+	if (cl.exercise && (rc = exercise(&cl)))
+		goto done;
 	options->default_namespace = cl.ns;
 	options->hook = live_hook;
 	options->hook_user = &cl;
@@ -533,6 +588,9 @@ int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, 
 	}
 	rc = feed(&cl, *out);
 	if (!rc && probecheck_engine_finish(*out))
+		rc = cli_error_nomem();
+	if (!rc && cl.exercise &&
+	    !(probecheck_engine_report(*out)->exercised = probecheck_exercise_json(&cl.exercised, cl.workloads)))
 		rc = cli_error_nomem();
 done:
 	options->hook = NULL;

@@ -103,7 +103,8 @@ static int fill(json_t *doc, const probecheck_report *report)
 		if (json_array_append_new(workloads, workload_ref(&report->workloads[i], 1)))
 			return -1;
 	/* findings stay empty here: probecheck_output_report streams them in */
-	if (json_object_set_new(doc, "summary", summary_object(report)))
+	if (json_object_set_new(doc, "summary", summary_object(report)) ||
+	    (report->exercised && json_object_set(doc, "exercised", report->exercised)))
 		return -1;
 	if (!suppressed)
 		return 0;

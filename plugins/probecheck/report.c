@@ -43,6 +43,8 @@ void probecheck_report_dispose(probecheck_report *report)
 	kube_free(report->workloads);
 	kube_free(report->findings);
 	probecheck_arena_dispose(&report->arena);
+	json_decref(report->exercised);
+	report->exercised = NULL;
 	report->workloads = NULL;
 	report->findings = NULL;
 	report->workload_count = report->workload_cap = report->finding_count = report->finding_cap = 0;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "arena.h"
 #include "catalog.h"
 #include "workload.h"
@@ -78,6 +80,7 @@ typedef struct probecheck_report {
 	size_t count[PROBECHECK_SEV_ERROR + 1]; /* reported findings by severity */
 	size_t reported;                        /* findings shown */
 	size_t suppressed;                      /* findings hidden (or, with strict, listed) by suppressions */
+	json_t *exercised; /* --exercise: the probes run and their samples (owned), NULL without it */
 } probecheck_report;
 
 /* 1 when f is part of the output: not dropped, and not suppressed unless

@@ -50,4 +50,9 @@ int probecheck_check_hygiene(probecheck_ctx *ctx);
  * array of the core/v1 Events about that pod. */
 int probecheck_check_live(probecheck_ctx *ctx, const json_t *pods, const json_t *events_by_pod);
 
+/* Active findings (--exercise) from the probes of set run for the
+ * workload at that index of the cluster's selection. */
+struct probecheck_exercise_set;
+int probecheck_check_active(probecheck_ctx *ctx, const struct probecheck_exercise_set *set, size_t workload);
+
 #endif
