@@ -69,6 +69,8 @@ cleanup() {
 		[ "$started_cluster" -eq 1 ] && echo "demo: the local cluster keeps running; stop it with e2e/cluster/down.sh"
 		return
 	fi
+	[ -n "${probe_server:-}" ] && kill "$probe_server" 2>/dev/null
+	[ "$started_cluster" -eq 1 ] && kubectl delete clusterportforward "$ns" --ignore-not-found >/dev/null 2>&1
 	kubectl "${kubectl_ctx[@]}" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
 	[ "$started_cluster" -eq 1 ] && "$root/e2e/cluster/down.sh"
 	true
@@ -100,4 +102,29 @@ kubectl-probecheck -f "$root/scripts/demo/risky-change.yaml" -o json --fail-on n
 	jq -r '.findings[] | select(.severity == "error") | .fix'
 show kubectl-probecheck checks | head -n 12
 
-say "Done. Next to join this demo: probecheck against the live cluster (--exercise), canary, rollback-safe."
+say "probecheck against the running Deployment: the live object, its pods' status and events"
+echo "    a constant number of paginated LISTs, whatever the number of objects (-v=6 shows each request)"
+show kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns"
+
+if [ "$started_cluster" -eq 1 ]; then
+	# kwok's pods run no processes: route their port 9898 to a local stand-in.
+	probe_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	python3 "$root/scripts/demo/probe-server.py" "$probe_port" &
+	probe_server=$!
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata: {name: $ns}
+spec:
+  selector: {matchNamespaces: [$ns]}
+  forwards: [{ports: [9898], target: {address: 127.0.0.1, port: $probe_port}}]
+YAML
+fi
+say "--exercise: each probe runs now through the API server (a port-forward over WebSocket), as the kubelet would"
+echo "    latency is measured minus the tunnel's own round trip and compared with timeoutSeconds"
+show kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 || true
+printf '%s$ kubectl-probecheck deployment/podinfo --exercise -o json | jq ... .exercised[]%s\n' "$dim" "$reset"
+kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 -o json --fail-on never |
+	jq -r '.exercised[] | "\(.pod)  \(.probe)  samples \([.samples[].ms] | map(tostring) | join(", ")) ms  (timeout \(.timeoutSeconds) s)"'
+
+say "Done. Next to join this demo: kubectl canary and helm rollback-safe."
