@@ -42,6 +42,7 @@ struct kube_exec_auth {
 	struct kube_exec_options opts;
 	struct kube_exec_credential cred;
 	int cached;
+	char *key; /* in the process-wide cache */
 };
 
 void kube_exec_credential_clear(struct kube_exec_credential *cred)
@@ -349,8 +350,10 @@ int kube_exec_auth_new(struct kube_exec_auth **out, const struct kube_rest *rest
 	auth->config = config;
 	auth->opts = opts ? *opts : defaults;
 	int rc = config->provide_cluster_info ? build_cluster(&auth->cluster, rest) : 0;
+	if (!rc)
+		rc = kube_exec_cache_key(&auth->key, config, auth->cluster);
 	if (rc) {
-		kube_free(auth);
+		kube_exec_auth_free(auth);
 		return rc;
 	}
 	*out = auth;
@@ -363,6 +366,7 @@ void kube_exec_auth_free(struct kube_exec_auth *auth)
 		return;
 	kube_exec_credential_clear(&auth->cred);
 	json_decref(auth->cluster);
+	kube_free(auth->key);
 	kube_free(auth);
 }
 
@@ -370,6 +374,7 @@ void kube_exec_auth_reset(struct kube_exec_auth *auth)
 {
 	kube_exec_credential_clear(&auth->cred);
 	auth->cached = 0;
+	kube_exec_cache_forget(auth->key); /* the server rejected it: nobody should reuse it */
 }
 
 /* ---- running the plugin -------------------------------------------------------------------------------------- */
@@ -707,16 +712,6 @@ done:
 
 /* ---- the cache ----------------------------------------------------------------------------------------------- */
 
-static int expired(const struct kube_exec_credential *cred)
-{
-	struct timespec now;
-	if (!cred->has_expiry)
-		return 0;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (int64_t)now.tv_sec > cred->expiry_s ||
-	       ((int64_t)now.tv_sec == cred->expiry_s && now.tv_nsec > cred->expiry_ns);
-}
-
 static void log_cached(const struct kube_exec_auth *auth)
 {
 	char when[64] = "for the life of the process";
@@ -736,19 +731,30 @@ int kube_exec_auth_get(struct kube_exec_auth *auth, const struct kube_exec_crede
 	int interactive = 0, rc;
 
 	*out = NULL;
-	if (auth->cached && !expired(&auth->cred)) {
+	if (auth->cached && !kube_exec_credential_expired(&auth->cred)) {
 		*out = &auth->cred;
 		return 0;
 	}
-	if ((rc = decide_interactive(&interactive, auth->config, auth->opts.stdin_is_tty)) != 0 ||
-	    (rc = exec_info(&info, auth, interactive)) != 0 || (rc = run_plugin(&output, auth, interactive, info)) != 0)
+	kube_exec_cache_lock();
+	int shared = kube_exec_cache_lookup(&fresh, auth->key);
+	rc = shared < 0 ? shared : 0;
+	if (!rc && !shared) {
+		if ((rc = decide_interactive(&interactive, auth->config, auth->opts.stdin_is_tty)) == 0 &&
+		    (rc = exec_info(&info, auth, interactive)) == 0 &&
+		    (rc = run_plugin(&output, auth, interactive, info)) == 0 &&
+		    (rc = kube_exec_credential_parse(&fresh, auth->config->api_version, kube_buf_cstr(&output),
+		                                     output.len)) == 0 &&
+		    (!fresh.cert_pem || (rc = check_key_pair(fresh.cert_pem, fresh.key_pem)) == 0))
+			rc = kube_exec_cache_store(auth->key, &fresh);
+	}
+	kube_exec_cache_unlock();
+	if (rc)
 		goto done;
-	if ((rc = kube_exec_credential_parse(&fresh, auth->config->api_version, kube_buf_cstr(&output), output.len)) !=
-	    0)
-		goto done;
-	if (fresh.cert_pem && (rc = check_key_pair(fresh.cert_pem, fresh.key_pem)) != 0)
-		goto done;
-	kube_exec_auth_reset(auth);
+	if (shared)
+		kube_log(KUBE_LOG_DECISION, "exec: credential from %s shared by another client of this process",
+		         auth->config->command);
+	kube_exec_credential_clear(&auth->cred);
+	auth->cached = 0;
 	auth->cred = fresh;
 	memset(&fresh, 0, sizeof(fresh));
 	auth->cached = 1;

@@ -67,4 +67,28 @@ int kube_exec_auth_get(struct kube_exec_auth *auth, const struct kube_exec_crede
 /* Drops the cached credential so the next get runs the plugin again. */
 void kube_exec_auth_reset(struct kube_exec_auth *auth);
 
+/* ---- the process-wide cache (auth_exec_cache.c) ---- */
+
+/* 1 when cred has an expiry that has passed. */
+int kube_exec_credential_expired(const struct kube_exec_credential *cred);
+
+/* The cache key of a plugin configuration (owned): apiVersion, command,
+ * args, env, interactiveMode and the cluster info it is given. */
+int kube_exec_cache_key(char **out, const struct kube_exec_config *config, const json_t *cluster);
+
+/* Lookup and store run under kube_exec_cache_lock(), held across running the
+ * plugin so that concurrent clients wait for one run instead of each
+ * starting their own. lookup copies an unexpired entry into *out (release
+ * with kube_exec_credential_clear) and returns 1, 0 when there is none, or
+ * KUBE_ENOMEM; store keeps a copy (a full cache just stops sharing). */
+void kube_exec_cache_lock(void);
+void kube_exec_cache_unlock(void);
+int kube_exec_cache_lookup(struct kube_exec_credential *out, const char *key);
+int kube_exec_cache_store(const char *key, const struct kube_exec_credential *cred);
+
+/* Drops one entry (after a 401), or all of them (tests). Take the lock
+ * themselves. */
+void kube_exec_cache_forget(const char *key);
+void kube_exec_cache_clear(void);
+
 #endif

@@ -50,6 +50,7 @@ static void plugin_init(struct plugin *p, const char *script, const char *api_ve
                         const char *arg1, const char *arg2)
 {
 	memset(p, 0, sizeof(*p));
+	kube_exec_cache_clear(); /* each test starts with no credential shared */
 	(void)snprintf(p->command, sizeof(p->command), "%s", test_fixture_path(script));
 	p->exec.command = p->command;
 	p->exec.api_version = S(api_version);
@@ -359,6 +360,30 @@ static void test_auth_exec__unauthorized_reruns_once(void **state)
 	kube_auth_free(auth);
 }
 
+static void test_auth_exec__clients_share_one_plugin_run(void **state)
+{
+	(void)state;
+	struct plugin p;
+	struct kube_credentials first, second;
+	plugin_init(&p, "auth/exec_token.sh", V1, V1, "shared", NULL);
+	/* two clients of one configuration (probecheck's list threads): one run */
+	struct kube_auth *a = auth_open(&p.rest, &first);
+	struct kube_auth *b = auth_open(&p.rest, &second);
+	assert_string_equal(first.bearer, "shared-1");
+	assert_string_equal(second.bearer, "shared-1");
+	assert_int_equal(plugin_runs(&p), 1);
+	/* a 401 drops the shared copy too: the next client runs the plugin */
+	assert_int_equal(kube_auth_unauthorized(a), 1);
+	assert_int_equal(kube_auth_get(a, &first), 0);
+	assert_string_equal(first.bearer, "shared-2");
+	struct kube_auth *c = auth_open(&p.rest, &second);
+	assert_string_equal(second.bearer, "shared-2");
+	assert_int_equal(plugin_runs(&p), 2);
+	kube_auth_free(a);
+	kube_auth_free(b);
+	kube_auth_free(c);
+}
+
 static void test_auth_exec__timeout_and_output_cap(void **state)
 {
 	(void)state;
@@ -422,6 +447,7 @@ int main(void)
 	        cmocka_unit_test(test_auth_exec__client_certificate),
 	        cmocka_unit_test(test_auth_exec__caches_until_expiration),
 	        cmocka_unit_test(test_auth_exec__unauthorized_reruns_once),
+	        cmocka_unit_test(test_auth_exec__clients_share_one_plugin_run),
 	        cmocka_unit_test(test_auth_exec__timeout_and_output_cap),
 	        cmocka_unit_test(test_auth_exec__ignored_when_other_credentials_given),
 	};
