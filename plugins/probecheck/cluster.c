@@ -11,21 +11,41 @@
 
 #include "checks/checks.h"
 #include "cluster.h"
+#include "cluster_compact.h"
 #include "exercise.h"
 
 #define MAX_LISTS   16
 #define MAX_TARGETS 16 /* distinct resource types named at once */
 
+/* What a list is for (one list may serve several). */
+enum {
+	ROLE_TARGET = 1,  /* a target's type: audited */
+	ROLE_PARENTS = 2, /* ReplicaSets, Jobs: uid -> owner uid */
+	ROLE_PODS = 4,    /* compact pods */
+	ROLE_CONTEXT = 8, /* Services, PDBs: compact, fed to the engine */
+	ROLE_EVENTS = 16, /* compact probe events by pod */
+};
+
+struct cluster;
+
 /* One LIST, run on its own thread with its own client (kube_client is not
- * thread-safe); the failure is copied out of the thread's error record. */
+ * thread-safe); the failure is copied out of the thread's error record.
+ * Each page is reduced to what its roles need as it arrives. */
 struct list_job {
+	struct cluster *cl;
 	kube_client *client;
 	kube_resource res;
 	const char *ns;       /* "" for all namespaces */
 	const char *selector; /* label selector or NULL */
-	const char *kind;     /* set on every item (list items carry none) */
-	const char *api_version;
-	json_t *items; /* owned: the items of every page */
+	char api_version[320];
+	unsigned roles;
+	struct target *target; /* ROLE_TARGET: the target streamed from this list, or NULL */
+	json_t *items;         /* owned: buffered targets' items */
+	json_t *compact;       /* owned: compact pods, or Services/PDBs */
+	json_t *map;           /* owned: ROLE_PARENTS uid -> owner uid; ROLE_EVENTS "ns/name" -> events */
+	size_t mark;           /* streamed: the engine's workload count before the first page */
+	int waited;            /* streamed: the evidence is in */
+	int aborted;           /* streamed: stopped because another list failed */
 	int rc;
 	long http_status;
 	char message[1024];
@@ -36,6 +56,7 @@ struct target {
 	kube_resource res;
 	int all;
 	const char **names;
+	unsigned char *found; /* streamed: per name */
 	size_t name_count;
 	struct list_job *job;
 };
@@ -49,21 +70,109 @@ struct cluster {
 	struct target targets[MAX_TARGETS];
 	size_t target_count;
 	const char *ns;
-	json_t *workloads;     /* array of the selected objects, in audit order */
-	json_t *uid_index;     /* uid -> index into workloads */
-	json_t *pods_of;       /* array (one per workload) of arrays of pods */
-	json_t *events_by_pod; /* "ns/name" -> array of Events */
-	size_t current;        /* the workload being audited */
-	int exercise;          /* --exercise */
+	json_t *workloads;           /* buffered: the selected objects, in audit order */
+	json_t *uid_index;           /* buffered: uid -> index into workloads */
+	json_t *pods_by_uid;         /* workload uid -> array of its compact pods */
+	const json_t *events_by_pod; /* "ns/name" -> array of compact Events */
+	const json_t *current_pods;  /* the pods of the workload being audited */
+	size_t current;              /* buffered: the workload being audited */
+	int exercise;                /* --exercise */
 	probecheck_exercise_set exercised;
+	probecheck_engine *engine;
+	struct list_job *stream; /* the one target list audited page by page, or NULL */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int ready; /* for the streamed list: 0 wait, 1 audit, -1 stop */
 };
+
+static int audit_item(struct cluster *cl, struct target *t, const json_t *item);
+static int index_pods(struct cluster *cl, const json_t *selected);
+static int feed_context(struct cluster *cl);
+
+/* Streamed: waits until every other list is in and indexed. */
+static int wait_evidence(struct list_job *job)
+{
+	struct cluster *cl = job->cl;
+	pthread_mutex_lock(&cl->lock);
+	while (!cl->ready)
+		pthread_cond_wait(&cl->cond, &cl->lock);
+	int ready = cl->ready;
+	pthread_mutex_unlock(&cl->lock);
+	job->waited = 1;
+	job->aborted = ready < 0;
+	return ready < 0 ? KUBE_ERROR : 0;
+}
+
+static int add_event(struct list_job *job, const json_t *event)
+{
+	char key[512];
+	const json_t *involved = probecheck_json_object(event, "involvedObject");
+	const char *name = probecheck_json_string(involved, "name");
+	const char *ns = probecheck_json_string(involved, "namespace");
+	if (!ns)
+		ns = probecheck_json_string(probecheck_json_object(event, "metadata"), "namespace");
+	if (!name || !ns || !probecheck_event_wanted(event))
+		return 0;
+	(void)snprintf(key, sizeof(key), "%s/%s", ns, name);
+	json_t *list = json_object_get(job->map, key);
+	if (!list && (!(list = json_array()) || json_object_set_new(job->map, key, list)))
+		return KUBE_ENOMEM;
+	return json_array_append_new(list, probecheck_compact_event(event)) ? KUBE_ENOMEM : 0;
+}
+
+static int page_item(struct list_job *job, json_t *item)
+{
+	const json_t *meta = probecheck_json_object(item, "metadata");
+	if (job->roles & ROLE_TARGET) {
+		/* list items carry no kind or apiVersion: the engine needs them */
+		if (json_object_set_new(item, "kind", json_string(job->res.kind)) ||
+		    json_object_set_new(item, "apiVersion", json_string(job->api_version)))
+			return KUBE_ENOMEM;
+		if (job->target) {
+			int rc = job->waited ? 0 : wait_evidence(job);
+			return rc ? rc : audit_item(job->cl, job->target, item);
+		}
+		if (json_array_append(job->items, item))
+			return KUBE_ENOMEM;
+	}
+	if (job->roles & ROLE_PARENTS) {
+		const char *uid = probecheck_json_string(meta, "uid"), *owner = probecheck_owner_uid(item);
+		if (uid && owner && json_object_set_new(job->map, uid, json_string(owner)))
+			return KUBE_ENOMEM;
+	}
+	if ((job->roles & ROLE_PODS) &&
+	    json_array_append_new(job->compact, probecheck_compact_pod(item, job->cl->exercise)))
+		return KUBE_ENOMEM;
+	if ((job->roles & ROLE_CONTEXT) &&
+	    json_array_append_new(job->compact, probecheck_compact_selecting(item, job->res.kind, job->api_version)))
+		return KUBE_ENOMEM;
+	if (job->roles & ROLE_EVENTS)
+		return add_event(job, item);
+	return 0;
+}
 
 static int page(const json_t *items, int first_page, void *user)
 {
 	struct list_job *job = user;
-	if (first_page && json_array_clear(job->items))
-		return KUBE_ENOMEM;
-	return json_array_extend(job->items, (json_t *)items) ? KUBE_ENOMEM : 0;
+	if (first_page) {
+		/* a listing that started over: drop what earlier pages gave */
+		if (json_array_clear(job->items) || json_array_clear(job->compact) || json_object_clear(job->map))
+			return KUBE_ENOMEM;
+		if (job->target) {
+			probecheck_engine_truncate(job->cl->engine, job->mark);
+			if (job->target->found)
+				memset(job->target->found, 0, job->target->name_count);
+		}
+	}
+	size_t i;
+	json_t *item;
+	json_array_foreach(items, i, item)
+	{
+		int rc = page_item(job, item);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static void *run_job(void *arg)
@@ -109,19 +218,24 @@ static struct list_job *add_job(struct cluster *cl, const kube_resource *res, co
 	struct list_job *job = &cl->jobs[cl->job_count++];
 	memset(job, 0, sizeof(*job));
 	job->res = *res;
+	job->cl = cl;
 	job->ns = cl->ns;
 	job->selector = selector;
-	job->kind = job->res.kind;
-	job->api_version = NULL;
+	char api_version[sizeof(job->api_version)];
+	(void)snprintf(api_version, sizeof(api_version), "%s%s%s", res->group, *res->group ? "/" : "", res->version);
+	memcpy(job->api_version, api_version, sizeof(api_version));
 	return job;
 }
 
-static struct list_job *add_core_job(struct cluster *cl, const char *group, const char *version, const char *resource,
-                                     const char *kind)
+static int add_core_job(struct cluster *cl, const char *group, const char *version, const char *resource,
+                        const char *kind, unsigned role)
 {
 	kube_resource res;
 	set_resource(&res, group, version, resource, kind);
-	return add_job(cl, &res, NULL);
+	struct list_job *job = add_job(cl, &res, NULL);
+	if (job)
+		job->roles |= role;
+	return job != NULL;
 }
 
 static const char *const workload_kinds[] = {
@@ -243,24 +357,43 @@ static int plan_lists(struct cluster *cl)
 		struct target *t = &cl->targets[i];
 		if (!(t->job = add_job(cl, &t->res, selector)))
 			return cli_usage_error(cl->args, "too many resource types");
+		t->job->roles |= ROLE_TARGET;
 		need_rs |= strcmp(t->res.kind, "Deployment") == 0;
 		need_jobs |= strcmp(t->res.kind, "CronJob") == 0;
 	}
-	if ((need_rs && !add_core_job(cl, "apps", "v1", "replicasets", "ReplicaSet")) ||
-	    (need_jobs && !add_core_job(cl, "batch", "v1", "jobs", "Job")) ||
-	    !add_core_job(cl, "", "v1", "pods", "Pod") || !add_core_job(cl, "", "v1", "services", "Service") ||
-	    !add_core_job(cl, "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget") ||
-	    !add_core_job(cl, "", "v1", "events", "Event"))
+	if ((need_rs && !add_core_job(cl, "apps", "v1", "replicasets", "ReplicaSet", ROLE_PARENTS)) ||
+	    (need_jobs && !add_core_job(cl, "batch", "v1", "jobs", "Job", ROLE_PARENTS)) ||
+	    !add_core_job(cl, "", "v1", "pods", "Pod", ROLE_PODS) ||
+	    !add_core_job(cl, "", "v1", "services", "Service", ROLE_CONTEXT) ||
+	    !add_core_job(cl, "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", ROLE_CONTEXT) ||
+	    !add_core_job(cl, "", "v1", "events", "Event", ROLE_EVENTS))
 		return cli_usage_error(cl->args, "too many resource types");
+	/* One target whose list serves nothing else is audited page by page
+	 * once the evidence is in: its objects are never all held at once.
+	 * --exercise needs every workload before it runs: buffered. */
+	struct target *t = &cl->targets[0];
+	if (cl->target_count == 1 && t->job->roles == ROLE_TARGET && !cl->exercise) {
+		if (t->name_count && !(t->found = kube_calloc(t->name_count, 1)))
+			return cli_error_nomem();
+		t->job->target = t;
+		cl->stream = t->job;
+	}
 	return 0;
 }
 
-static struct list_job *find_job(struct cluster *cl, const char *resource)
+/* Every list but the streamed one is in: indexes the pods and hands the
+ * Services and PDBs to the engine, then lets the streamed list go on
+ * (ready 1), or stops it when a list failed (ready -1). */
+static int release_stream(struct cluster *cl, int failed)
 {
-	for (size_t i = 0; i < cl->job_count; i++)
-		if (strcmp(cl->jobs[i].res.resource, resource) == 0 && !cl->jobs[i].selector)
-			return &cl->jobs[i];
-	return NULL;
+	int rc = 0;
+	if (!failed && !(rc = index_pods(cl, NULL)))
+		rc = feed_context(cl);
+	pthread_mutex_lock(&cl->lock);
+	cl->ready = failed || rc ? -1 : 1;
+	pthread_cond_broadcast(&cl->cond);
+	pthread_mutex_unlock(&cl->lock);
+	return rc;
 }
 
 /* Runs every list at once, one thread and one client each. */
@@ -268,27 +401,40 @@ static int run_lists(struct cluster *cl)
 {
 	pthread_t threads[MAX_LISTS];
 	int started[MAX_LISTS] = {0};
-	int rc = 0;
+	int rc = 0, failed = 0;
 	for (size_t i = 0; i < cl->job_count; i++) {
 		struct list_job *job = &cl->jobs[i];
-		if (!(job->items = json_array()))
+		if (!(job->items = json_array()) || !(job->compact = json_array()) || !(job->map = json_object()))
 			return cli_error_nomem();
 		if ((rc = kube_client_new(&cl->clients[i + 1], cl->config, NULL)))
 			return cli_error_kube(NULL, rc);
 		job->client = cl->clients[i + 1];
 	}
+	if (cl->stream)
+		cl->stream->mark = probecheck_engine_workload_count(cl->engine);
 	for (size_t i = 0; i < cl->job_count; i++) {
 		if (pthread_create(&threads[i], NULL, run_job, &cl->jobs[i]) == 0)
 			started[i] = 1;
-		else
+		else if (&cl->jobs[i] != cl->stream)
 			run_job(&cl->jobs[i]); /* no thread to spare: run it here */
 	}
-	for (size_t i = 0; i < cl->job_count; i++)
+	for (size_t i = 0; i < cl->job_count; i++) {
+		if (started[i] && &cl->jobs[i] != cl->stream)
+			(void)pthread_join(threads[i], NULL);
+		failed |= &cl->jobs[i] != cl->stream && cl->jobs[i].rc;
+	}
+	int stream_rc = cl->stream ? release_stream(cl, failed) : 0;
+	for (size_t i = 0; i < cl->job_count; i++) {
+		if (&cl->jobs[i] != cl->stream)
+			continue;
 		if (started[i])
 			(void)pthread_join(threads[i], NULL);
+		else
+			run_job(&cl->jobs[i]); /* the evidence is in: it runs through */
+	}
 	for (size_t i = 0; i < cl->job_count; i++) {
 		struct list_job *job = &cl->jobs[i];
-		if (!job->rc)
+		if (!job->rc || job->aborted)
 			continue;
 		if (job->rc == KUBE_ENOMEM)
 			return cli_error_nomem();
@@ -298,47 +444,12 @@ static int run_lists(struct cluster *cl)
 			cli_hint("%s", hint);
 		return cli_exit_from_kube(job->rc, job->http_status);
 	}
-	/* list items carry no kind or apiVersion: the engine needs them */
-	for (size_t i = 0; i < cl->job_count; i++) {
-		struct list_job *job = &cl->jobs[i];
-		char api_version[320];
-		if (*job->res.group)
-			(void)snprintf(api_version, sizeof(api_version), "%s/%s", job->res.group, job->res.version);
-		else
-			(void)snprintf(api_version, sizeof(api_version), "%s", job->res.version);
-		size_t k;
-		json_t *item;
-		json_array_foreach(job->items, k, item)
-		{
-			if (json_object_set_new(item, "kind", json_string(job->res.kind)) ||
-			    json_object_set_new(item, "apiVersion", json_string(api_version)))
-				return cli_error_nomem();
-		}
-	}
-	return 0;
+	return stream_rc;
 }
 
 static const char *meta_string(const json_t *object, const char *key)
 {
 	return probecheck_json_string(probecheck_json_object(object, "metadata"), key);
-}
-
-/* The uid of object's controller (or first) owner, or NULL. */
-static const char *owner_uid(const json_t *object)
-{
-	const json_t *refs = probecheck_json_array(probecheck_json_object(object, "metadata"), "ownerReferences");
-	const char *first = NULL;
-	size_t i;
-	const json_t *ref;
-	json_array_foreach(refs, i, ref)
-	{
-		const char *uid = probecheck_json_string(ref, "uid");
-		if (!first)
-			first = uid;
-		if (json_is_true(json_object_get(ref, "controller")))
-			return uid;
-	}
-	return first;
 }
 
 /* Selects the targets' objects in audit order; a missing name is exit 4. */
@@ -375,75 +486,56 @@ static int select_workloads(struct cluster *cl)
 				continue;
 			if ((uid && json_object_set_new(cl->uid_index, uid,
 			                                json_integer((json_int_t)json_array_size(cl->workloads)))) ||
-			    json_array_append(cl->workloads, item) || json_array_append_new(cl->pods_of, json_array()))
+			    json_array_append(cl->workloads, item))
 				return cli_error_nomem();
 		}
 	}
 	return 0;
 }
 
-/* The workload index a pod belongs to, through ReplicaSets and Jobs, or -1. */
-static long pod_workload(struct cluster *cl, const json_t *pod, const json_t *parents)
+static int append_pod(struct cluster *cl, const char *uid, json_t *pod)
 {
-	const char *uid = meta_string(pod, "uid");
-	const json_t *index = uid ? json_object_get(cl->uid_index, uid) : NULL; /* a Pod target */
-	for (int depth = 0; !index && depth < 3; depth++) {
-		uid = depth == 0 ? owner_uid(pod) : probecheck_json_string(parents, uid);
-		if (!uid)
-			return -1;
-		index = json_object_get(cl->uid_index, uid);
-	}
-	return index ? (long)json_integer_value(index) : -1;
+	json_t *list = json_object_get(cl->pods_by_uid, uid);
+	if (!list && (!(list = json_array()) || json_object_set_new(cl->pods_by_uid, uid, list)))
+		return KUBE_ENOMEM;
+	return json_array_append(list, pod) ? KUBE_ENOMEM : 0;
 }
 
-static int index_evidence(struct cluster *cl)
+/* Ties pods to workloads through their owners (Pod, ReplicaSet or Job,
+ * Deployment or CronJob): with selected (uid -> workload), to the first
+ * selected uid of that chain, as the workloads are known; without
+ * (streamed, one target type), to every uid of the chain, of which only
+ * the one of the target's type can be audited. */
+static int index_pods(struct cluster *cl, const json_t *selected)
 {
-	json_t *parents = json_object(); /* ReplicaSet/Job uid -> its owner's uid */
-	if (!parents)
-		return cli_error_nomem();
-	const char *owned[] = {"replicasets", "jobs"};
-	for (size_t o = 0; o < 2; o++) {
-		struct list_job *job = find_job(cl, owned[o]);
-		size_t k;
-		json_t *item;
-		json_array_foreach(job ? job->items : NULL, k, item)
-		{
-			const char *uid = meta_string(item, "uid"), *owner = owner_uid(item);
-			if (uid && owner && json_object_set_new(parents, uid, json_string(owner))) {
-				json_decref(parents);
-				return cli_error_nomem();
-			}
-		}
+	const json_t *parents[2] = {NULL, NULL}; /* ReplicaSet/Job uid -> its owner's uid */
+	size_t parent_count = 0;
+	const json_t *pods = NULL;
+	for (size_t i = 0; i < cl->job_count; i++) {
+		if ((cl->jobs[i].roles & ROLE_PARENTS) && parent_count < 2)
+			parents[parent_count++] = cl->jobs[i].map;
+		if (cl->jobs[i].roles & ROLE_PODS)
+			pods = cl->jobs[i].compact;
+		if (cl->jobs[i].roles & ROLE_EVENTS)
+			cl->events_by_pod = cl->jobs[i].map;
 	}
 	size_t k;
-	json_t *item;
-	json_array_foreach(find_job(cl, "pods")->items, k, item)
+	json_t *pod;
+	json_array_foreach(pods, k, pod)
 	{
-		long w = pod_workload(cl, item, parents);
-		if (w >= 0 && json_array_append(json_array_get(cl->pods_of, (size_t)w), item)) {
-			json_decref(parents);
-			return cli_error_nomem();
+		const char *chain[4] = {probecheck_json_string(probecheck_json_object(pod, "metadata"), "uid"),
+		                        probecheck_owner_uid(pod), NULL, NULL};
+		for (int depth = 2; depth < 4 && chain[depth - 1]; depth++)
+			for (size_t p = 0; p < parent_count && !chain[depth]; p++)
+				chain[depth] = probecheck_json_string(parents[p], chain[depth - 1]);
+		for (int depth = 0; depth < 4 && (depth < 1 || chain[depth]); depth++) {
+			if (!chain[depth] || (selected && !json_object_get(selected, chain[depth])))
+				continue;
+			if (append_pod(cl, chain[depth], pod))
+				return cli_error_nomem();
+			if (selected)
+				break;
 		}
-	}
-	json_decref(parents);
-
-	char key[512];
-	json_array_foreach(find_job(cl, "events")->items, k, item)
-	{
-		const json_t *involved = probecheck_json_object(item, "involvedObject");
-		const char *kind = probecheck_json_string(involved, "kind");
-		const char *name = probecheck_json_string(involved, "name");
-		const char *ns = probecheck_json_string(involved, "namespace");
-		if (!ns)
-			ns = meta_string(item, "namespace");
-		if (!kind || strcmp(kind, "Pod") != 0 || !name || !ns)
-			continue;
-		(void)snprintf(key, sizeof(key), "%s/%s", ns, name);
-		json_t *list = json_object_get(cl->events_by_pod, key);
-		if (!list && (!(list = json_array()) || json_object_set_new(cl->events_by_pod, key, list)))
-			return cli_error_nomem();
-		if (json_array_append(list, item))
-			return cli_error_nomem();
 	}
 	return 0;
 }
@@ -451,10 +543,16 @@ static int index_evidence(struct cluster *cl)
 static int live_hook(probecheck_ctx *ctx, void *user)
 {
 	struct cluster *cl = user;
-	int rc = probecheck_check_live(ctx, json_array_get(cl->pods_of, cl->current), cl->events_by_pod);
+	int rc = probecheck_check_live(ctx, cl->current_pods, cl->events_by_pod);
 	if (!rc && cl->exercise)
 		rc = probecheck_check_active(ctx, &cl->exercised, cl->current);
 	return rc;
+}
+
+static const json_t *pods_of(struct cluster *cl, const json_t *workload)
+{
+	const char *uid = meta_string(workload, "uid");
+	return uid ? json_object_get(cl->pods_by_uid, uid) : NULL;
 }
 
 /* --exercise: every probe of the selected workloads' running pods, run
@@ -464,10 +562,10 @@ static int live_hook(probecheck_ctx *ctx, void *user)
 static int exercise(struct cluster *cl)
 {
 	long samples = cli_flag_long(cl->args, "samples", 3);
-	for (size_t w = 0; w < json_array_size(cl->pods_of); w++) {
+	for (size_t w = 0; w < json_array_size(cl->workloads); w++) {
 		size_t k;
 		json_t *pod;
-		json_array_foreach(json_array_get(cl->pods_of, w), k, pod)
+		json_array_foreach(pods_of(cl, json_array_get(cl->workloads, w)), k, pod)
 		{
 			if (probecheck_exercise_add_pod(&cl->exercised, w, pod))
 				return cli_error_nomem();
@@ -502,51 +600,100 @@ static int exercise(struct cluster *cl)
 	return 0;
 }
 
-static int feed(struct cluster *cl, probecheck_engine *engine)
+/* Services and PDBs first: the engine resolves what depends on them at the end. */
+static int feed_context(struct cluster *cl)
 {
 	char err[1024];
-	const char *context[] = {"services", "poddisruptionbudgets"};
 	probecheck_source source = {NULL, 0, NULL, 0};
-	for (size_t c = 0; c < 2; c++) {
+	for (size_t i = 0; i < cl->job_count; i++) {
+		if (!(cl->jobs[i].roles & ROLE_CONTEXT))
+			continue;
 		size_t k;
 		json_t *item;
-		json_array_foreach(find_job(cl, context[c])->items, k, item)
+		json_array_foreach(cl->jobs[i].compact, k, item)
 		{
-			int rc = probecheck_engine_add(engine, item, &source, err, sizeof(err));
+			int rc = probecheck_engine_add(cl->engine, item, &source, err, sizeof(err));
 			if (rc == KUBE_ENOMEM)
 				return cli_error_nomem();
 			if (rc)
 				cli_warning("%s", err);
 		}
 	}
-	size_t k;
-	json_t *item;
-	json_array_foreach(cl->workloads, k, item)
-	{
-		cl->current = k;
-		int rc = probecheck_engine_add(engine, item, &source, err, sizeof(err));
-		if (rc == KUBE_ENOMEM)
-			return cli_error_nomem();
-		if (rc)
-			cli_warning("%s/%s: %s", meta_string(item, "namespace"), meta_string(item, "name"), err);
+	return 0;
+}
+
+static int audit_item(struct cluster *cl, struct target *t, const json_t *item)
+{
+	char err[1024];
+	probecheck_source source = {NULL, 0, NULL, 0};
+	if (t) { /* streamed: select here */
+		const char *name = meta_string(item, "name");
+		int wanted = t->all;
+		for (size_t n = 0; n < t->name_count; n++)
+			if (name && strcmp(name, t->names[n]) == 0)
+				wanted = t->found[n] = 1;
+		if (!wanted)
+			return 0;
+	}
+	cl->current_pods = pods_of(cl, item);
+	int rc = probecheck_engine_add(cl->engine, item, &source, err, sizeof(err));
+	if (rc == KUBE_ENOMEM)
+		return rc;
+	if (rc)
+		cli_warning("%s/%s: %s", meta_string(item, "namespace"), meta_string(item, "name"), err);
+	return 0;
+}
+
+/* Streamed: a name the list did not have is exit 4, as when buffered. */
+static int check_found(struct cluster *cl)
+{
+	const struct target *t = cl->stream->target;
+	for (size_t n = 0; n < t->name_count; n++) {
+		if (!t->found[n]) {
+			cli_error("%s%s%s \"%s\" not found", t->res.resource, *t->res.group ? "." : "", t->res.group,
+			          t->names[n]);
+			return CLI_EXIT_API;
+		}
 	}
 	return 0;
 }
 
+static int feed(struct cluster *cl)
+{
+	int rc = feed_context(cl);
+	size_t k;
+	json_t *item;
+	json_array_foreach(cl->workloads, k, item)
+	{
+		if (rc)
+			break;
+		cl->current = k;
+		if (audit_item(cl, NULL, item))
+			rc = cli_error_nomem();
+	}
+	return rc;
+}
+
 static void cluster_dispose(struct cluster *cl)
 {
-	for (size_t i = 0; i < cl->job_count; i++)
+	for (size_t i = 0; i < cl->job_count; i++) {
 		json_decref(cl->jobs[i].items);
-	for (size_t i = 0; i < cl->target_count; i++)
+		json_decref(cl->jobs[i].compact);
+		json_decref(cl->jobs[i].map);
+	}
+	for (size_t i = 0; i < cl->target_count; i++) {
 		kube_free(cl->targets[i].names);
+		kube_free(cl->targets[i].found);
+	}
 	for (size_t i = 0; i <= MAX_LISTS; i++)
 		kube_client_free(cl->clients[i]);
 	json_decref(cl->workloads);
 	json_decref(cl->uid_index);
-	json_decref(cl->pods_of);
-	json_decref(cl->events_by_pod);
+	json_decref(cl->pods_by_uid);
 	probecheck_exercise_set_dispose(&cl->exercised);
 	kube_config_free(cl->config);
+	pthread_mutex_destroy(&cl->lock);
+	pthread_cond_destroy(&cl->cond);
 }
 
 int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, probecheck_engine **out)
@@ -555,12 +702,14 @@ int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, 
 	int rc;
 	*out = NULL;
 	memset(&cl, 0, sizeof(cl));
+	pthread_mutex_init(&cl.lock, NULL);
+	pthread_cond_init(&cl.cond, NULL);
 	cl.args = args;
+	cl.exercise = cli_flag_bool(args, "exercise");
 	cl.workloads = json_array();
 	cl.uid_index = json_object();
-	cl.pods_of = json_array();
-	cl.events_by_pod = json_object();
-	if (!cl.workloads || !cl.uid_index || !cl.pods_of || !cl.events_by_pod) {
+	cl.pods_by_uid = json_object();
+	if (!cl.workloads || !cl.uid_index || !cl.pods_by_uid) {
 		rc = cli_error_nomem();
 		goto done;
 	}
@@ -573,29 +722,37 @@ int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, 
 		goto done;
 	}
 	cl.ns = args->all_namespaces ? "" : kube_config_namespace(cl.config);
-	if ((rc = parse_targets(&cl)) || (rc = plan_lists(&cl)) || (rc = run_lists(&cl)) ||
-	    (rc = select_workloads(&cl)) || (rc = index_evidence(&cl)))
-		goto done;
-	cl.exercise = cli_flag_bool(args, "exercise");
-	if (cl.exercise && (rc = exercise(&cl)))
+	if ((rc = parse_targets(&cl)) || (rc = plan_lists(&cl)))
 		goto done;
 	options->default_namespace = cl.ns;
 	options->hook = live_hook;
 	options->hook_user = &cl;
-	if (probecheck_engine_new(out, options)) {
+	if (probecheck_engine_new(&cl.engine, options)) {
 		rc = cli_error_nomem();
 		goto done;
 	}
-	rc = feed(&cl, *out);
-	if (!rc && probecheck_engine_finish(*out))
+	if ((rc = run_lists(&cl)))
+		goto done;
+	if (cl.stream) {
+		rc = check_found(&cl);
+	} else if (!(rc = select_workloads(&cl)) && !(rc = index_pods(&cl, cl.uid_index)) &&
+	           !(cl.exercise && (rc = exercise(&cl)))) {
+		rc = feed(&cl);
+	}
+	if (!rc && probecheck_engine_finish(cl.engine))
 		rc = cli_error_nomem();
 	if (!rc && cl.exercise &&
-	    !(probecheck_engine_report(*out)->exercised = probecheck_exercise_json(&cl.exercised, cl.workloads)))
+	    !(probecheck_engine_report(cl.engine)->exercised = probecheck_exercise_json(&cl.exercised, cl.workloads)))
 		rc = cli_error_nomem();
 done:
 	options->hook = NULL;
 	options->hook_user = NULL;
 	options->default_namespace = NULL;
+	if (rc) {
+		probecheck_engine_free(cl.engine);
+		cl.engine = NULL;
+	}
+	*out = cl.engine;
 	cluster_dispose(&cl);
 	return rc;
 }

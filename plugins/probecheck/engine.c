@@ -58,6 +58,20 @@ void probecheck_engine_free(probecheck_engine *engine)
 	kube_free(engine);
 }
 
+size_t probecheck_engine_workload_count(const probecheck_engine *engine)
+{
+	return engine->report.workload_count;
+}
+
+void probecheck_engine_truncate(probecheck_engine *engine, size_t count)
+{
+	probecheck_report *report = &engine->report;
+	if (count >= report->workload_count)
+		return;
+	report->finding_count = report->workloads[count].first_finding;
+	report->workload_count = count;
+}
+
 probecheck_report *probecheck_engine_report(probecheck_engine *engine)
 {
 	return &engine->report;

@@ -50,6 +50,13 @@ int probecheck_engine_add(probecheck_engine *engine, const json_t *object, const
  * report. Returns 0 or KUBE_ENOMEM. */
 int probecheck_engine_finish(probecheck_engine *engine);
 
+/* The number of workloads audited so far. */
+size_t probecheck_engine_workload_count(const probecheck_engine *engine);
+
+/* Forgets the workloads audited after the first count, and their findings
+ * (a listing that started over). Their arena strings stay until the end. */
+void probecheck_engine_truncate(probecheck_engine *engine, size_t count);
+
 /* The report (borrowed from the engine). */
 probecheck_report *probecheck_engine_report(probecheck_engine *engine);
 
