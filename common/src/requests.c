@@ -1,5 +1,6 @@
 /* Typed requests on resources: paths, get, paginated list, create, update,
  * patch, delete, logs and eviction. */
+#include <pthread.h>
 #include <string.h>
 
 #include "client_internal.h"
@@ -69,6 +70,37 @@ static int list_path(kube_buf *path, const kube_resource *res, const char *ns, c
 	return rc;
 }
 
+/* The process-wide bound on decoded list pages (kube_list_set_max_pages). */
+static pthread_mutex_t pages_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pages_freed = PTHREAD_COND_INITIALIZER;
+static int pages_max;
+static int pages_in_memory;
+
+void kube_list_set_max_pages(int max_pages)
+{
+	(void)pthread_mutex_lock(&pages_lock);
+	pages_max = max_pages > 0 ? max_pages : 0;
+	(void)pthread_cond_broadcast(&pages_freed);
+	(void)pthread_mutex_unlock(&pages_lock);
+}
+
+static void page_acquire(void)
+{
+	(void)pthread_mutex_lock(&pages_lock);
+	while (pages_max && pages_in_memory >= pages_max)
+		(void)pthread_cond_wait(&pages_freed, &pages_lock);
+	pages_in_memory++;
+	(void)pthread_mutex_unlock(&pages_lock);
+}
+
+static void page_release(void)
+{
+	(void)pthread_mutex_lock(&pages_lock);
+	pages_in_memory--;
+	(void)pthread_cond_signal(&pages_freed);
+	(void)pthread_mutex_unlock(&pages_lock);
+}
+
 int kube_client_list_pages(kube_client *client, const kube_resource *res, const char *ns, const kube_list_options *opts,
                            kube_list_page_fn fn, void *user, char **out_resource_version)
 {
@@ -103,7 +135,10 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 		}
 		if (rc == 0) {
 			json_error_t err;
+			page_acquire();
 			page = json_loadb(kube_buf_cstr(&resp.body), resp.body.len, 0, &err);
+			if (!page)
+				page_release();
 			if (!page)
 				rc = kube_error_set(KUBE_EPROTOCOL, "GET %s: response is not JSON: %s", path.ptr,
 				                    err.text);
@@ -137,10 +172,14 @@ int kube_client_list_pages(kube_client *client, const kube_resource *res, const 
 		continue_token = next && *next ? kube_strdup(next) : NULL;
 		json_decref(page);
 		page = NULL;
+		page_release();
 		if (!continue_token)
 			break;
 	}
-	json_decref(page);
+	if (page) {
+		json_decref(page);
+		page_release();
+	}
 	kube_free(continue_token);
 	kube_buf_dispose(&path);
 	if (rc && out_resource_version) {

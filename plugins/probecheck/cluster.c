@@ -399,6 +399,10 @@ static int release_stream(struct cluster *cl, int failed)
 /* Runs every list at once, one thread and one client each. */
 static int run_lists(struct cluster *cl)
 {
+	/* Six lists at once would hold six decoded 500-object pages: bound it.
+	 * 2, not 1: the streamed workload list keeps its page while it waits
+	 * for the other lists (wait_evidence), and they need a slot. */
+	kube_list_set_max_pages(2);
 	pthread_t threads[MAX_LISTS];
 	int started[MAX_LISTS] = {0};
 	int rc = 0, failed = 0;

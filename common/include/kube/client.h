@@ -124,6 +124,13 @@ typedef int (*kube_list_page_fn)(const json_t *items, int first_page, void *user
 int kube_client_list_pages(kube_client *client, const kube_resource *res, const char *ns, const kube_list_options *opts,
                            kube_list_page_fn fn, void *user, char **out_resource_version);
 
+/* Bounds how many list pages, across every client and thread of the
+ * process, are decoded and in memory at once (0, the default: no bound).
+ * A list waiting for its turn holds only its raw response body; programs
+ * that run many lists concurrently (probecheck) keep their peak memory
+ * near max_pages decoded pages. */
+void kube_list_set_max_pages(int max_pages);
+
 /* Lists across all pages into one List object (*out, owned) whose items
  * hold every page's items. */
 int kube_client_list(kube_client *client, json_t **out, const kube_resource *res, const char *ns,
