@@ -59,12 +59,6 @@ static void set_detail(probecheck_exercise_sample *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libcurl before 8.0.0 connect()s the socket it was given: use the listener. */
-static int curl_needs_listener(void)
-{
-	return curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
-}
-
 /* Opens a tunnel to port and measures its round trip (0 when the ping fails). */
 static int open_tunnel(kube_client *client, const probecheck_exercise *x, long port, int listen, kube_portforward **pf,
                        long long *rtt)
@@ -119,29 +113,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
 	return n;
 }
 
-static curl_socket_t tunnel_socket(void *user, curlsocktype purpose, struct curl_sockaddr *address)
-{
-	(void)purpose;
-	(void)address;
-	return (curl_socket_t)kube_portforward_fd(user);
-}
-
-static int already_connected(void *user, curl_socket_t fd, curlsocktype purpose)
-{
-	(void)user;
-	(void)fd;
-	(void)purpose;
-	return CURL_SOCKOPT_ALREADY_CONNECTED;
-}
-
-static int keep_socket(void *user, curl_socket_t fd)
-{
-	(void)user;
-	(void)fd;
-	return 0; /* the tunnel owns it */
-}
-
-static CURL *easy_over(kube_portforward *pf, int listen, const char *url, struct curl_slist *headers, long timeout_ms,
+static CURL *easy_over(kube_portforward *pf, const char *url, struct curl_slist *headers, long timeout_ms,
                        struct reply *r)
 {
 	CURL *easy = curl_easy_init();
@@ -159,14 +131,7 @@ static CURL *easy_over(kube_portforward *pf, int listen, const char *url, struct
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
-	if (listen) {
-		curl_easy_setopt(easy, CURLOPT_ABSTRACT_UNIX_SOCKET, kube_portforward_socket_name(pf));
-	} else {
-		curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, tunnel_socket);
-		curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, pf);
-		curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, already_connected);
-		curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, keep_socket);
-	}
+	kube_portforward_curl_attach(pf, easy);
 	return easy;
 }
 
@@ -257,7 +222,7 @@ static int http_sample(kube_client *client, probecheck_exercise *x, probecheck_e
                        const char *user_agent)
 {
 	char host[80], url[2400];
-	int listen = curl_needs_listener();
+	int listen = kube_portforward_curl_needs_listen();
 	struct curl_slist *headers = http_headers(x, user_agent);
 	if (!headers)
 		return KUBE_ENOMEM;
@@ -282,7 +247,7 @@ static int http_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 			break;
 		}
 		s->tunnel_ms += rtt;
-		CURL *easy = easy_over(pf, listen, url, headers, x->probe.timeout * 1000 + (long)rtt, &r);
+		CURL *easy = easy_over(pf, url, headers, x->probe.timeout * 1000 + (long)rtt, &r);
 		if (!easy) {
 			kube_portforward_free(pf);
 			rc = KUBE_ENOMEM;
@@ -345,7 +310,7 @@ static int grpc_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 	struct reply r = {KUBE_BUF_INIT, 65536, 0, -1, ""};
 	struct curl_slist *headers = NULL;
 	kube_portforward *pf = NULL;
-	int listen = curl_needs_listener(), failed = 0;
+	int listen = kube_portforward_curl_needs_listen(), failed = 0;
 	long long rtt;
 	host_part(host, sizeof(host), x);
 	(void)snprintf(url, sizeof(url), "http://%s:%ld/grpc.health.v1.Health/Check", host, x->probe.port);
@@ -363,7 +328,7 @@ static int grpc_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 	if (rc)
 		goto done;
 	s->tunnel_ms = rtt;
-	CURL *easy = easy_over(pf, listen, url, headers, x->probe.timeout * 1000 + (long)rtt, &r);
+	CURL *easy = easy_over(pf, url, headers, x->probe.timeout * 1000 + (long)rtt, &r);
 	if (!easy) {
 		rc = KUBE_ENOMEM;
 		goto done;

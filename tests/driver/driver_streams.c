@@ -64,27 +64,6 @@ static int parse_port(const cli_args *args, const char *text, int *out)
 }
 
 /* The tunnel's socket, handed to libcurl as an already-connected socket. */
-static curl_socket_t tunnel_socket(void *user, curlsocktype purpose, struct curl_sockaddr *address)
-{
-	(void)purpose;
-	(void)address;
-	return (curl_socket_t)kube_portforward_fd(user);
-}
-
-static int already_connected(void *user, curl_socket_t fd, curlsocktype purpose)
-{
-	(void)user;
-	(void)fd;
-	(void)purpose;
-	return CURL_SOCKOPT_ALREADY_CONNECTED;
-}
-
-static int keep_socket(void *user, curl_socket_t fd)
-{
-	(void)user;
-	(void)fd;
-	return 0; /* the tunnel owns it */
-}
 
 /* As the kubelet's HTTP probe: the body is read up to 10 KiB. */
 static size_t probe_body(char *data, size_t size, size_t count, void *user)
@@ -95,13 +74,6 @@ static size_t probe_body(char *data, size_t size, size_t count, void *user)
 	if (kube_buf_put(body, data, n < room ? n : room) != 0 || n > room)
 		return 0; /* stop reading, as the kubelet does */
 	return n;
-}
-
-/* libcurl before 8.0.0 calls connect() on a socket its CURLOPT_SOCKOPTFUNCTION
- * called connected (curl/curl#10626): it gets the abstract-socket listener. */
-static int curl_can_take_socket(void)
-{
-	return curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
 }
 
 static int open_tunnel(const cli_args *args, kube_client *client, int port, int listen, kube_portforward **pf,
@@ -191,7 +163,7 @@ static int run_portforward_http(const cli_args *args)
 	if (!rc)
 		rc = driver_connect(args, &config, &client);
 	int raw = cli_flag_bool(args, "raw");
-	int listen = !raw && !curl_can_take_socket();
+	int listen = !raw && kube_portforward_curl_needs_listen();
 	if (!rc)
 		rc = open_tunnel(args, client, port, listen, &pf, &rtt);
 	if (!rc && raw) {
@@ -213,14 +185,7 @@ static int run_portforward_http(const cli_args *args)
 		curl_easy_setopt(easy, CURLOPT_VERBOSE, getenv("DRIVER_CURL_VERBOSE") ? 1L : 0L);
 		curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
 		curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, cli_flag_duration_ms(args, "request-time", 10000));
-		if (listen) {
-			curl_easy_setopt(easy, CURLOPT_ABSTRACT_UNIX_SOCKET, kube_portforward_socket_name(pf));
-		} else {
-			curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, tunnel_socket);
-			curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, pf);
-			curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, already_connected);
-			curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, keep_socket);
-		}
+		kube_portforward_curl_attach(pf, easy);
 		curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, probe_body);
 		curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
 		if (cli_flag_bool(args, "http2"))

@@ -155,6 +155,18 @@ int kube_portforward_check(kube_portforward *pf, long wait_ms);
  * NULL is fine. */
 void kube_portforward_free(kube_portforward *pf);
 
+/* libcurl through a tunnel. libcurl before 8.0.0 connect()s even a socket
+ * it is told is connected (curl/curl#10626): with it, open tunnels in
+ * listen mode. Returns 1 when this process's libcurl needs that. */
+int kube_portforward_curl_needs_listen(void);
+
+/* Sends a libcurl easy handle's transfer (a CURL *, passed as void * so this
+ * header needs no curl.h) through pf: to its abstract socket in listen
+ * mode, else over its socketpair end as an already-connected socket that
+ * the tunnel keeps owning. Set the URL's host to anything; the port is
+ * ignored. */
+void kube_portforward_curl_attach(kube_portforward *pf, void *easy);
+
 #ifdef __cplusplus
 }
 #endif
