@@ -110,31 +110,15 @@ rs=$("$K8S_BIN/kubectl" get rs -A --no-headers | grep -c '^pcbench-' || true)
 events=$("$K8S_BIN/kubectl" get events -A --no-headers 2>/dev/null | wc -l || true)
 echo "cluster: $deploys Deployments, $rs ReplicaSets, $pods pods ($running Running), $events Events" >&2
 
-python3 - "$runs" "$build/kubectl-probecheck" "$K8S_BIN/kubectl" <<'PY'
-import os, statistics, subprocess, sys, time
-runs, ours, kubectl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def measure(argv):
-    start = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
-    if status != 0:
-        sys.exit(f"{argv[0]} failed: status {status}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024.0
-commands = {
+python3 - "$root/bench" "$runs" "$build/kubectl-probecheck" "$K8S_BIN/kubectl" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import pairbench
+runs, ours, kubectl = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+summary = pairbench.run("cluster audit (-A)", runs, {
     "kubectl-probecheck": [ours, "deploy", "-A", "-o", "json", "--fail-on", "never"],
     "kubectl get deploy": [kubectl, "get", "deploy", "-A", "-o", "json"],
-}
-results = {name: [] for name in commands}
-for _ in range(runs):
-    for name, argv in commands.items():
-        results[name].append(measure(argv))
-print(f"cluster audit (-A): median of {runs} interleaved runs")
-summary = {}
-for name, samples in results.items():
-    wall = statistics.median(s[0] for s in samples)
-    rss = statistics.median(s[1] for s in samples)
-    summary[name] = (wall, rss)
-    print(f"  {name:20s} {wall:7.3f} s   peak RSS {rss:8.1f} MiB")
+}, check=True)
 ours_wall, ours_rss = summary["kubectl-probecheck"]
 k_wall, k_rss = summary["kubectl get deploy"]
 print(f"  time: {ours_wall / k_wall:.2f} of kubectl get's (budget <= 1.00); "
