@@ -4,137 +4,14 @@
 # verdicts must match what this suite's own servers did. The pods' ports
 # lead to servers on loopback (kwok's namespaced PortForward objects, one
 # per pod) and their exec probes run on this host (kwok's Exec objects):
-# an HTTP server (/ok, /fail, /slow, /redirect to another host, /samehost
-# redirect, /big with 20 KiB), a TCP listener, a port nobody listens on,
-# and a gRPC health server speaking HTTP/2 by hand. Also: -f is a usage
+# e2e/servers/targets.py (HTTP /ok, /fail, /slow, a redirect to another
+# host, a same-host redirect, a 20 KiB body; a TCP listener, a port nobody
+# listens on, and a gRPC health server speaking HTTP/2 by hand). Also: -f is a usage
 # error, and a viewer without pods/portforward and pods/exec gets exit 4.
 . "$(dirname "$0")/../lib.sh"
 PC=$BIN/kubectl-probecheck
 
-cat >"$E2E_TMP/servers.py" <<'PY'
-import http.server, os, socket, socketserver, struct, sys, threading, time, urllib.parse
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, code, body, extra=()):
-        self.send_response(code)
-        for name, value in extra:
-            self.send_header(name, value)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        url = urllib.parse.urlparse(self.path)
-        query = urllib.parse.parse_qs(url.query)
-        with open(sys.argv[1] + ".requests", "a") as log:
-            log.write("%s %s ua=%s accept=%s conn=%s x-probe=%s\n" % (
-                url.path, self.headers.get("Host"), self.headers.get("User-Agent"),
-                self.headers.get("Accept"), self.headers.get("Connection"), self.headers.get("X-Probe")))
-        if url.path == "/ok":
-            self.reply(200, b"ok")
-        elif url.path == "/fail":
-            self.reply(500, b"boom")
-        elif url.path == "/slow":
-            time.sleep(int(query.get("ms", ["300"])[0]) / 1000)
-            self.reply(200, b"slow")
-        elif url.path == "/redirect":
-            self.reply(302, b"", [("Location", "http://elsewhere.example/ok")])
-        elif url.path == "/samehost":
-            self.reply(301, b"", [("Location", "/ok")])
-        elif url.path == "/big":
-            self.reply(200, b"x" * 20480)
-        else:
-            self.reply(404, b"no such path")
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-def greet(listener):
-    while True:
-        conn, _ = listener.accept()
-        conn.sendall(b"hello\n")
-        conn.close()
-
-# gRPC health over HTTP/2 with prior knowledge, by hand: enough of RFC 9113
-# for one unary call per connection. The request's HealthCheckRequest
-# service "down" answers NOT_SERVING, any other SERVING.
-def frame(kind, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-
-def literal(name, value):
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-
-def read_exact(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-def grpc_conn(conn):
-    try:
-        read_exact(conn, 24)  # the client preface
-        conn.sendall(frame(4, 0, 0))
-        data = {}
-        while True:
-            head = read_exact(conn, 9)
-            length = int.from_bytes(head[:3], "big")
-            kind, flags, stream = head[3], head[4], int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
-            payload = read_exact(conn, length)
-            if kind == 4 and not flags & 1:
-                conn.sendall(frame(4, 1, 0))
-            elif kind == 6 and not flags & 1:
-                conn.sendall(frame(6, 1, 0, payload))
-            elif kind == 7:
-                return
-            elif kind in (0, 1):
-                if kind == 0:
-                    data[stream] = data.get(stream, b"") + payload
-                if flags & 1:
-                    message = data.get(stream, b"")[5:]
-                    service = message[2:2 + message[1]] if message[:1] == b"\x0a" else b""
-                    status = 2 if service == b"down" else 1
-                    conn.sendall(frame(1, 4, stream, b"\x88" + literal(b"content-type", b"application/grpc")) +
-                                 frame(0, 0, stream, b"\x00\x00\x00\x00\x02\x08" + bytes([status])) +
-                                 frame(1, 5, stream, literal(b"grpc-status", b"0")))
-    except (EOFError, OSError):
-        pass
-    finally:
-        conn.close()
-
-def grpc_serve(listener):
-    while True:
-        conn, _ = listener.accept()
-        threading.Thread(target=grpc_conn, args=(conn,), daemon=True).start()
-
-http_server = Server(("127.0.0.1", 0), Handler)
-tcp = socket.socket()
-tcp.bind(("127.0.0.1", 0))
-tcp.listen(16)
-grpc = socket.socket()
-grpc.bind(("127.0.0.1", 0))
-grpc.listen(16)
-dead = socket.socket()
-dead.bind(("127.0.0.1", 0))
-dead_port = dead.getsockname()[1]
-dead.close()
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d %d %d %d\n" % (http_server.server_address[1], tcp.getsockname()[1], dead_port,
-                               grpc.getsockname()[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-threading.Thread(target=greet, args=(tcp,), daemon=True).start()
-threading.Thread(target=grpc_serve, args=(grpc,), daemon=True).start()
-http_server.serve_forever()
-PY
-python3 "$E2E_TMP/servers.py" "$E2E_TMP/ports" &
+python3 "$e2e_root/e2e/servers/targets.py" "$E2E_TMP/ports" &
 SERVERS_PID=$!
 exercise_cleanup() {
 	kill "$SERVERS_PID" 2>/dev/null
@@ -210,8 +87,8 @@ spec:
       - name: app
         image: registry.example/app:1.0
         ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {httpGet: {path: /redirect, port: http}, timeoutSeconds: 2}
-        livenessProbe: {httpGet: {path: /big, port: http}, timeoutSeconds: 2}
+        readinessProbe: {httpGet: {path: "/redirect?to=http://elsewhere.example/ok", port: http}, timeoutSeconds: 2}
+        livenessProbe: {httpGet: {path: "/big?kib=20", port: http}, timeoutSeconds: 2}
         startupProbe: {httpGet: {path: /samehost, port: http}, timeoutSeconds: 2}
 ---
 apiVersion: apps/v1

@@ -6,68 +6,10 @@
 # Also: forbidden for the viewer, a missing pod, no credentials in -v 10.
 . "$(dirname "$0")/../lib.sh"
 
-# --- the servers the pod's ports lead to: HTTP (200, 500, slow, redirect,
-# a big body), a plain TCP listener that greets, and a port nobody listens on
-cat >"$E2E_TMP/servers.py" <<'PY'
-import http.server, socket, socketserver, sys, threading, time, urllib.parse
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, code, body, extra=()):
-        self.send_response(code)
-        for name, value in extra:
-            self.send_header(name, value)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        url = urllib.parse.urlparse(self.path)
-        query = urllib.parse.parse_qs(url.query)
-        if url.path == "/ok":
-            self.reply(200, ("ok agent=" + self.headers.get("User-Agent", "")).encode())
-        elif url.path == "/fail":
-            self.reply(500, b"boom")
-        elif url.path == "/slow":
-            time.sleep(int(query.get("ms", ["300"])[0]) / 1000)
-            self.reply(200, b"slow")
-        elif url.path == "/redirect":
-            self.reply(302, b"", [("Location", "/ok")])
-        elif url.path == "/big":
-            self.reply(200, b"x" * 65536)
-        else:
-            self.reply(404, b"no such path")
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-def greet(listener):
-    while True:
-        conn, _ = listener.accept()
-        conn.sendall(b"hello\n")
-        conn.close()
-
-http_server = Server(("127.0.0.1", 0), Handler)
-tcp = socket.socket()
-tcp.bind(("127.0.0.1", 0))
-tcp.listen(16)
-dead = socket.socket()
-dead.bind(("127.0.0.1", 0))
-dead_port = dead.getsockname()[1]
-dead.close()
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d %d %d\n" % (http_server.server_address[1], tcp.getsockname()[1], dead_port))
-import os
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-threading.Thread(target=greet, args=(tcp,), daemon=True).start()
-http_server.serve_forever()
-PY
-python3 "$E2E_TMP/servers.py" "$E2E_TMP/ports" &
+# --- the servers the pod's ports lead to (e2e/servers/targets.py): HTTP
+# (200, 500, slow, redirect, a big body), a TCP listener that greets, and a
+# port nobody listens on
+python3 "$e2e_root/e2e/servers/targets.py" "$E2E_TMP/ports" &
 SERVERS_PID=$!
 VIEWER_POD=e2e-streams-$$
 streams_cleanup() {
@@ -78,7 +20,7 @@ streams_cleanup() {
 }
 trap streams_cleanup EXIT
 for _ in $(seq 1 50); do [ -s "$E2E_TMP/ports" ] && break; sleep 0.1; done
-read -r HTTP_PORT TCP_PORT DEAD_PORT <"$E2E_TMP/ports" || { echo "$SUITE: the servers did not start" >&2; exit 1; }
+read -r HTTP_PORT TCP_PORT DEAD_PORT _ <"$E2E_TMP/ports" || { echo "$SUITE: the servers did not start" >&2; exit 1; }
 
 # --- a pod on a kwok node, with its exec and port-forward routed to this host
 kubectl -n "$NS" run web --image=busybox --restart=Never >/dev/null
