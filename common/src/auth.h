@@ -36,4 +36,18 @@ int kube_auth_get(struct kube_auth *auth, struct kube_credentials *creds);
  * or a refreshable credential), 0 otherwise. */
 int kube_auth_unauthorized(struct kube_auth *auth);
 
+/* Size of a kube_auth_fingerprint: 64 lowercase hex digits and a NUL. */
+#define KUBE_AUTH_FINGERPRINT_SIZE 65
+
+/* Writes to out a SHA-256 digest, in hex, of the credential the next
+ * request sends: its kind, the bearer token (static, tokenFile, exec or
+ * oidc), the basic-auth user and password, and the client certificate (an
+ * exec plugin's, inline data, or the file's contents). The same credential
+ * gives the same digest in every process, a different one another digest,
+ * so caches can be keyed by who is asking without keeping the credential;
+ * nothing of it is logged. Like kube_auth_get it may run the exec plugin or
+ * refresh an oidc token. Errors: those of kube_auth_get; KUBE_ERROR when
+ * the digest fails; KUBE_ENOMEM. */
+int kube_auth_fingerprint(struct kube_auth *auth, char out[KUBE_AUTH_FINGERPRINT_SIZE]);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <kube/version.h>
 
@@ -128,6 +129,50 @@ unsigned long kube_client_request_count(const kube_client *client)
 	return client->requests;
 }
 
+void kube_client_note_header(kube_client *client, const char *line, size_t len)
+{
+	static const char date[] = "Date:";
+	char value[64];
+	if (len <= sizeof(date) - 1 || strncasecmp(line, date, sizeof(date) - 1) != 0)
+		return;
+	const char *start = line + sizeof(date) - 1;
+	size_t n = len - (sizeof(date) - 1);
+	while (n && (*start == ' ' || *start == '\t'))
+		start++, n--;
+	while (n && (start[n - 1] == '\r' || start[n - 1] == '\n' || start[n - 1] == ' '))
+		n--;
+	if (n == 0 || n >= sizeof(value))
+		return;
+	memcpy(value, start, n);
+	value[n] = '\0';
+	time_t seconds = curl_getdate(value, NULL);
+	if (seconds == (time_t)-1)
+		return;
+	long long date_ms = (long long)seconds * 1000;
+	long long local_ms = kube_now_ms();
+	if (client->has_server_date) {
+		/* Date is cut to the second. While the previous anchor still
+		 * falls inside this second it is the finer estimate: keeping it
+		 * also keeps the server's now from stepping back between two
+		 * replies of the same second. */
+		long long previous = client->server_date_ms + (local_ms - client->server_date_local_ms);
+		if (previous >= date_ms && previous < date_ms + 1000)
+			return;
+	}
+	client->server_date_ms = date_ms;
+	client->server_date_local_ms = local_ms;
+	client->has_server_date = 1;
+}
+
+long long kube_client_server_now_ms(const kube_client *client)
+{
+	if (client->has_server_date)
+		return client->server_date_ms + (kube_now_ms() - client->server_date_local_ms);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 void kube_response_dispose(kube_response *resp)
 {
 	if (!resp)
@@ -146,10 +191,18 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
 	return kube_buf_put(body, data, n) == 0 ? n : 0;
 }
 
+/* Where one request's header callback writes. */
+struct header_target {
+	kube_client *client;
+	kube_response *resp;
+};
+
 static size_t on_header(char *data, size_t size, size_t count, void *user)
 {
-	kube_response *resp = user;
+	struct header_target *target = user;
+	kube_response *resp = target->resp;
 	size_t n = size * count;
+	kube_client_note_header(target->client, data, n);
 	static const char retry_after[] = "Retry-After:";
 	static const char content_type[] = "Content-Type:";
 	if (n > sizeof(retry_after) && strncasecmp(data, retry_after, sizeof(retry_after) - 1) == 0) {
@@ -209,6 +262,7 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
                         const char *content_type, const char *body, size_t body_len, CURLcode *out_code)
 {
 	struct curl_slist *headers = NULL;
+	struct header_target header_target = {client, resp};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int rc = kube_http_prepare(client, client->easy, &headers, verb, url, accept, content_type);
 	if (rc)
@@ -220,7 +274,7 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
 	curl_easy_setopt(client->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(client->easy, CURLOPT_WRITEDATA, &resp->body);
 	curl_easy_setopt(client->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(client->easy, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(client->easy, CURLOPT_HEADERDATA, &header_target);
 	curl_easy_setopt(client->easy, CURLOPT_ERRORBUFFER, errbuf);
 	if (body) {
 		curl_easy_setopt(client->easy, CURLOPT_POSTFIELDS, body);

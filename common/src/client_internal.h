@@ -30,6 +30,11 @@ struct kube_client {
 	char *url_host;                /* host used in URLs (tls-server-name when set) */
 	struct curl_slist *connect_to; /* CURLOPT_CONNECT_TO when tls-server-name is set */
 	char *host_header;             /* Host header value when tls-server-name is set */
+	/* The server's clock: the Date header of the last reply (ms since the
+	 * epoch) and the local monotonic time it arrived at. */
+	int has_server_date;
+	long long server_date_ms;
+	long long server_date_local_ms;
 };
 
 /* Headers and settings for one request on easy. *out_headers must be freed
@@ -40,6 +45,12 @@ int kube_http_prepare(kube_client *client, CURL *easy, struct curl_slist **out_h
 /* kube_client_request with an explicit Accept header (NULL = JSON). */
 int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path, const char *accept,
                      const char *content_type, const char *body, size_t body_len);
+
+/* Given one response header line (as libcurl's header callback sees it),
+ * records a Date header's time as the server's clock; other lines are
+ * ignored. Used by every transfer on the client's behalf (requests and
+ * watch streams). */
+void kube_client_note_header(kube_client *client, const char *line, size_t len);
 
 /* Builds the absolute URL of path on the client's server (owned). */
 char *kube_http_url(const kube_client *client, const char *path);

@@ -1,5 +1,6 @@
 /* Watch streams: newline-delimited JSON events read incrementally through a
- * curl multi handle, resumed and relisted as client-go's reflector does. */
+ * curl multi handle, resumed and relisted as client-go's reflector does
+ * (with a LIST, or through the watch itself with sendInitialEvents). */
 #include <string.h>
 
 #include <kube/watch.h>
@@ -11,6 +12,9 @@
 /* One event line larger than this is refused. */
 #define KUBE_WATCH_MAX_LINE (64UL * 1024 * 1024)
 
+/* The annotation of the bookmark that ends a watch's initial events. */
+#define INITIAL_EVENTS_END "k8s.io/initial-events-end"
+
 struct kube_watch {
 	kube_client *client;
 	kube_resource res;
@@ -20,6 +24,9 @@ struct kube_watch {
 	char *resource_version;
 	int relist_on_gone;
 	int need_relist;
+	int initial_events;    /* relist through the watch (sendInitialEvents) */
+	int initial_refused;   /* the server refused that: LIST and WATCH from then on */
+	json_t *initial_items; /* while a relist through the watch runs: the items so far */
 	long long deadline_ms; /* 0 = none */
 	CURLM *multi;
 	CURL *easy;
@@ -30,6 +37,7 @@ struct kube_watch {
 	int idle_streams;    /* streams in a row that ended with no event: back off */
 	CURLcode result;     /* how it ended */
 	long status;         /* the stream's HTTP status once its headers arrived */
+	int logged;          /* the stream's request line is logged (-v6) */
 	int reauthenticated; /* a 401 already made us refresh credentials once */
 	kube_buf stream;
 	char last_error[256]; /* why the last stream ended, for the deadline message */
@@ -49,6 +57,7 @@ static void close_stream(kube_watch *watch)
 	kube_buf_clear(&watch->stream);
 	watch->finished = 0;
 	watch->status = 0;
+	watch->logged = 0;
 }
 
 static size_t on_stream(char *data, size_t size, size_t count, void *user)
@@ -58,6 +67,27 @@ static size_t on_stream(char *data, size_t size, size_t count, void *user)
 	if (!watch->status)
 		curl_easy_getinfo(watch->easy, CURLINFO_RESPONSE_CODE, &watch->status);
 	return kube_buf_put(&watch->stream, data, n) == 0 ? n : 0;
+}
+
+/* Notes the server's clock from its Date header and, once the headers of a
+ * stream that is on its way are in, logs the request at -v6 as kubectl
+ * does: a stream may run for minutes before it ends. Error replies are
+ * logged when they end, with their body. */
+static size_t on_stream_header(char *data, size_t size, size_t count, void *user)
+{
+	kube_watch *watch = user;
+	size_t n = size * count;
+	kube_client_note_header(watch->client, data, n);
+	if ((n == 2 && data[0] == '\r' && data[1] == '\n') || (n == 1 && data[0] == '\n')) {
+		long status = 0;
+		curl_easy_getinfo(watch->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300 && !watch->logged) {
+			watch->logged = 1;
+			kube_http_log_request("GET", watch->url, status, (double)(kube_now_ms() - watch->started_ms),
+			                      NULL, 0, NULL);
+		}
+	}
+	return n;
 }
 
 static int add_query(kube_buf *path, const char *key, const char *value)
@@ -87,9 +117,14 @@ static int open_stream(kube_watch *watch)
 	char timeout[32];
 	snprintf(timeout, sizeof(timeout), "%ld", timeout_s);
 	int rc = kube_resource_path(&path, &watch->res, watch->ns, NULL, NULL);
-	if (!rc)
+	/* The initial events start from the newest version, read consistently
+	 * as a LIST would be. */
+	if (!rc && watch->initial_items)
+		rc = kube_buf_puts(&path, "?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+		                          "&allowWatchBookmarks=true");
+	else if (!rc)
 		rc = kube_buf_puts(&path, "?watch=1&allowWatchBookmarks=true");
-	if (!rc && watch->resource_version && *watch->resource_version)
+	if (!rc && !watch->initial_items && watch->resource_version && *watch->resource_version)
 		rc = add_query(&path, "resourceVersion", watch->resource_version);
 	if (!rc && watch->label_selector)
 		rc = add_query(&path, "labelSelector", watch->label_selector);
@@ -112,6 +147,8 @@ static int open_stream(kube_watch *watch)
 		curl_easy_setopt(watch->easy, CURLOPT_TIMEOUT_MS, 0L);
 		curl_easy_setopt(watch->easy, CURLOPT_WRITEFUNCTION, on_stream);
 		curl_easy_setopt(watch->easy, CURLOPT_WRITEDATA, watch);
+		curl_easy_setopt(watch->easy, CURLOPT_HEADERFUNCTION, on_stream_header);
+		curl_easy_setopt(watch->easy, CURLOPT_HEADERDATA, watch);
 		watch->stream.limit = KUBE_WATCH_MAX_LINE;
 		if (curl_multi_add_handle(watch->multi, watch->easy) != CURLM_OK)
 			rc = kube_error_set(KUBE_ENOMEM, "cannot start the watch transfer");
@@ -120,7 +157,9 @@ static int open_stream(kube_watch *watch)
 		watch->client->requests++;
 		watch->started_ms = kube_now_ms();
 		kube_log(KUBE_LOG_DECISION, "watch %s from resourceVersion %s", path.ptr,
-		         watch->resource_version ? watch->resource_version : "(latest)");
+		         watch->initial_items      ? "(latest, with the initial events)"
+		         : watch->resource_version ? watch->resource_version
+		                                   : "(latest)");
 	} else {
 		close_stream(watch);
 	}
@@ -162,6 +201,112 @@ static int relist(kube_watch *watch, kube_watch_event *event)
 	return 0;
 }
 
+/* Starts a relist through the watch itself: the next stream starts at the
+ * newest version and first sends every current item as ADDED, then a
+ * bookmark marking their end. */
+static int begin_initial_events(kube_watch *watch)
+{
+	close_stream(watch);
+	json_decref(watch->initial_items);
+	if (!(watch->initial_items = json_array()))
+		return kube_error_set(KUBE_ENOMEM, "out of memory");
+	watch->need_relist = 0;
+	return 0;
+}
+
+/* The initial items as the List a LIST would have returned. */
+static int initial_list(kube_watch *watch, json_t **out, const char *resource_version)
+{
+	char kind[sizeof(watch->res.kind) + 4];
+	char api_version[sizeof(watch->res.group) + sizeof(watch->res.version) + 1];
+	(void)snprintf(kind, sizeof(kind), "%sList", watch->res.kind);
+	if (watch->res.group[0])
+		(void)snprintf(api_version, sizeof(api_version), "%s/%s", watch->res.group, watch->res.version);
+	else
+		(void)snprintf(api_version, sizeof(api_version), "%s", watch->res.version);
+	/* "o" steals the items, also when packing fails */
+	*out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", api_version, "kind", kind, "metadata",
+	                 "resourceVersion", resource_version, "items", watch->initial_items);
+	watch->initial_items = NULL;
+	return *out ? 0 : kube_error_set(KUBE_ENOMEM, "out of memory");
+}
+
+static int same_object(const json_t *a, const json_t *b)
+{
+	const json_t *meta_a = json_object_get(a, "metadata"), *meta_b = json_object_get(b, "metadata");
+	const char *ns_a = json_string_value(json_object_get(meta_a, "namespace"));
+	const char *ns_b = json_string_value(json_object_get(meta_b, "namespace"));
+	const char *name_a = json_string_value(json_object_get(meta_a, "name"));
+	const char *name_b = json_string_value(json_object_get(meta_b, "name"));
+	return name_a && name_b && strcmp(name_a, name_b) == 0 && strcmp(ns_a ? ns_a : "", ns_b ? ns_b : "") == 0;
+}
+
+/* One event while the initial events arrive. They are gathered, not
+ * delivered, and no resume point is taken from them (until their end an
+ * interrupted stream must start over); the bookmark that ends them turns
+ * them into one KUBE_WATCH_RELIST event in *event. Returns 1 with *event
+ * replaced, 0 when the event was absorbed, or an error. */
+static int initial_event(kube_watch *watch, kube_watch_event *event)
+{
+	json_t *meta = json_object_get(event->object, "metadata");
+	int rc = 0;
+	if (event->type == KUBE_WATCH_BOOKMARK) {
+		const char *end =
+		        json_string_value(json_object_get(json_object_get(meta, "annotations"), INITIAL_EVENTS_END));
+		const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+		if (!end || strcmp(end, "true") != 0) {
+			kube_watch_event_dispose(event);
+			return 0;
+		}
+		if (!rv || !*rv) {
+			kube_watch_event_dispose(event);
+			watch->need_relist = 1;
+			return kube_error_set(KUBE_EPROTOCOL,
+			                      "watch: the end of the initial events has no resourceVersion");
+		}
+		json_t *list = NULL;
+		size_t count = json_array_size(watch->initial_items);
+		rc = set_resource_version(watch, rv);
+		if (!rc)
+			rc = initial_list(watch, &list, rv);
+		kube_watch_event_dispose(event);
+		if (rc) {
+			watch->need_relist = 1; /* the items are lost: they come again */
+			return rc;
+		}
+		kube_log(KUBE_LOG_DECISION, "watch: %zu initial items up to resourceVersion %s", count,
+		         watch->resource_version);
+		event->type = KUBE_WATCH_RELIST;
+		event->object = list;
+		return 1;
+	}
+	/* The server sends only ADDED before the end; the others are applied
+	 * all the same, so the List is right whatever comes. */
+	size_t i, found = (size_t)-1;
+	json_t *item;
+	if (event->type != KUBE_WATCH_ADDED) {
+		json_array_foreach(watch->initial_items, i, item)
+		{
+			if (same_object(item, event->object))
+				found = i;
+		}
+	}
+	if (event->type == KUBE_WATCH_DELETED) {
+		if (found != (size_t)-1)
+			json_array_remove(watch->initial_items, found);
+	} else if (found != (size_t)-1) {
+		rc = json_array_set(watch->initial_items, found, event->object);
+	} else {
+		rc = json_array_append(watch->initial_items, event->object);
+	}
+	kube_watch_event_dispose(event);
+	if (rc) {
+		watch->need_relist = 1; /* an item is lost: they all come again */
+		return kube_error_set(KUBE_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int kube_watch_open(kube_watch **out, kube_client *client, const kube_resource *res, const char *ns,
                     const kube_watch_options *opts)
 {
@@ -175,6 +320,7 @@ int kube_watch_open(kube_watch **out, kube_client *client, const kube_resource *
 	watch->client = client;
 	watch->res = *res;
 	watch->relist_on_gone = opts->relist_on_gone;
+	watch->initial_events = opts->initial_events;
 	watch->need_relist = opts->resource_version == NULL;
 	if (opts->timeout_ms > 0)
 		watch->deadline_ms = kube_now_ms() + opts->timeout_ms;
@@ -249,6 +395,8 @@ static int parse_line(kube_watch *watch, const char *line, size_t len, kube_watc
 	}
 	if (rc)
 		return rc;
+	if (watch->initial_items)
+		return initial_event(watch, event);
 	rc = set_resource_version(watch, json_string_value(json_object_get(json_object_get(event->object, "metadata"),
 	                                                                   "resourceVersion")));
 	if (rc) {
@@ -263,9 +411,31 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 {
 	long status = 0;
 	curl_easy_getinfo(watch->easy, CURLINFO_RESPONSE_CODE, &status);
-	kube_http_log_request("GET", watch->url, status, (double)(kube_now_ms() - watch->started_ms), NULL, 0,
-	                      status >= 300 ? &watch->stream : NULL);
+	if (!watch->logged)
+		kube_http_log_request("GET", watch->url, status, (double)(kube_now_ms() - watch->started_ms), NULL, 0,
+		                      status >= 300 ? &watch->stream : NULL);
 	int rc = 0;
+	if (watch->initial_items && (status == 400 || status == 422)) {
+		/* An older server (resourceVersionMatch is refused on watches) or
+		 * one without the WatchList feature: LIST and WATCH instead, for
+		 * the life of this watch. */
+		kube_http_status_error(status, &watch->stream, "GET", watch->url);
+		kube_log(KUBE_LOG_DECISION, "watch: the server refused the initial events (%s); listing instead",
+		         kube_error_last()->message);
+		kube_error_clear();
+		json_decref(watch->initial_items);
+		watch->initial_items = NULL;
+		watch->initial_refused = 1;
+		watch->need_relist = 1;
+		watch->idle_streams = 0;
+		close_stream(watch);
+		return 0;
+	}
+	if (watch->initial_items && json_array_size(watch->initial_items)) {
+		/* cut short before their end: the next stream sends them all again */
+		kube_log(KUBE_LOG_DECISION, "watch: the stream ended within the initial events; starting them over");
+		json_array_clear(watch->initial_items);
+	}
 	if (code != CURLE_OK && status < 300) {
 		rc = kube_http_curl_error(code, NULL, "GET", watch->url);
 		/* A dropped connection is resumed from the last version. */
@@ -311,10 +481,12 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 				watch->idle_streams = 0;
 				return 0;
 			}
-			if (rc < 0)
-				return rc;
+			/* a relist is due (410, or initial events that must come
+			 * again): this stream has nothing more to give */
 			if (watch->need_relist)
 				close_stream(watch);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		if (watch->finished) {
@@ -330,8 +502,13 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 			                      watch->last_error[0] ? "; last stream ended: " : "", watch->last_error);
 		if (call_deadline && kube_now_ms() >= call_deadline)
 			return kube_error_set(KUBE_ETIMEOUT, "watch: no event within %ld ms", wait_ms);
-		if (watch->need_relist)
-			return relist(watch, event);
+		if (watch->need_relist) {
+			if (!watch->initial_events || watch->initial_refused)
+				return relist(watch, event);
+			int rc = begin_initial_events(watch);
+			if (rc)
+				return rc;
+		}
 		if (!watch->easy) {
 			if (watch->idle_streams > 0) {
 				/* a stream that ends at once, again and again (a server
@@ -395,6 +572,7 @@ void kube_watch_free(kube_watch *watch)
 	if (watch->multi)
 		curl_multi_cleanup(watch->multi);
 	kube_buf_dispose(&watch->stream);
+	json_decref(watch->initial_items);
 	kube_free(watch->ns);
 	kube_free(watch->label_selector);
 	kube_free(watch->field_selector);

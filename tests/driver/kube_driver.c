@@ -1,7 +1,8 @@
 /* kube-driver: a small test-only program that exercises libkube against a
  * real API server from the e2e suite (whoami, resolve, list, get, apply,
- * delete, watch, raw, exec, port-forward). Never installed. It uses the same CLI core as the
- * plugins, so connection flags, -v and exit codes behave as theirs do. */
+ * delete, watch, raw, exec, port-forward, leases, events). Never installed.
+ * It uses the same CLI core as the plugins, so connection flags, -v and exit
+ * codes behave as theirs do. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,11 @@
 #include <kube/config.h>
 #include <kube/discovery.h>
 #include <kube/error.h>
+#include <kube/event.h>
+#include <kube/lease.h>
 #include <kube/stream.h>
 #include <kube/watch.h>
+#include <kube/whoami.h>
 #include <kube/yaml.h>
 
 #include "cli/command.h"
@@ -264,6 +268,7 @@ static int run_watch(const cli_args *args)
 	opts.timeout_ms = cli_flag_duration_ms(args, "timeout", 30000);
 	opts.label_selector = cli_flag_string(args, "selector");
 	opts.resource_version = cli_flag_string(args, "resource-version");
+	opts.initial_events = cli_flag_bool(args, "initial-events");
 	int rc = driver_connect(args, &config, &client);
 	if (!rc)
 		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
@@ -297,7 +302,175 @@ static int run_watch(const cli_args *args)
 		if (done)
 			break;
 	}
+	fprintf(stderr, "kube-driver: %lu requests\n", client ? kube_client_request_count(client) : 0UL);
 	kube_watch_free(watch);
+	disconnect(config, client);
+	return rc;
+}
+
+/* whoami-cached: kube_whoami (the SelfSubjectReview cached on disk), and
+ * how many requests it took. */
+static int run_whoami_cached(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_identity me;
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_whoami(client, &me));
+	if (!rc)
+		printf("%s\n", me.username);
+	if (client)
+		fprintf(stderr, "kube-driver: uid=%s %lu requests\n", rc ? "" : me.uid,
+		        kube_client_request_count(client));
+	disconnect(config, client);
+	return rc;
+}
+
+/* Prints who holds a Lease that could not be taken, for the e2e suite. */
+static void print_holder(const kube_lease_holder *held)
+{
+	fprintf(stderr, "kube-driver: held by %s for %ds, expires in %lld ms (resourceVersion %s)\n",
+	        held->holder[0] ? held->holder : "(nobody)", held->duration_s, held->expires_in_ms,
+	        held->resource_version);
+}
+
+/* NS NAME HOLDER [DURATION]: one kube_lease_acquire; --hold keeps it
+ * (kube_lease_keep) for a while, then releases it; --owner names the
+ * object it serves. */
+static int lease_take(const cli_args *args, kube_client *client, kube_lease **lease, const char *owner_ref)
+{
+	kube_lease_options opts = KUBE_LEASE_OPTIONS_INIT;
+	kube_lease_holder held;
+	json_t *owner = NULL;
+	json_t *labels = json_pack("{s:s}", "app.kubernetes.io/managed-by", "rollguard");
+	int rc = labels ? 0 : KUBE_ENOMEM;
+	opts.holder = args->positional[2];
+	opts.labels = labels;
+	if (args->positional_count > 3) {
+		char *end;
+		long duration = strtol(args->positional[3], &end, 10);
+		if (*end || end == args->positional[3] || duration < 1 || duration > 3600)
+			rc = cli_usage_error(args, "DURATION must be a number of seconds from 1 to 3600");
+		opts.duration_s = (int)duration;
+	}
+	if (!rc && owner_ref) {
+		/* RESOURCE/NAME in the Lease's namespace */
+		const char *slash = strchr(owner_ref, '/');
+		char type[128];
+		kube_resource res;
+		if (!slash || slash == owner_ref || (size_t)(slash - owner_ref) >= sizeof(type))
+			rc = cli_usage_error(args, "--owner must be RESOURCE/NAME");
+		if (!rc) {
+			(void)snprintf(type, sizeof(type), "%.*s", (int)(slash - owner_ref), owner_ref);
+			rc = report(kube_discovery_resolve(client, &res, type));
+		}
+		if (!rc)
+			rc = report(kube_client_get(client, &owner, &res, args->positional[0], slash + 1, NULL));
+		opts.owner = owner;
+	}
+	if (!rc) {
+		rc = report(kube_lease_acquire(lease, client, args->positional[0], args->positional[1], &opts, &held));
+		if (rc == KUBE_ECONFLICT)
+			print_holder(&held);
+	}
+	json_decref(owner);
+	json_decref(labels);
+	return rc;
+}
+
+static int run_lease_acquire(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_lease *lease = NULL;
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = lease_take(args, client, &lease, cli_flag_string(args, "owner"));
+	if (!rc) {
+		printf("lease %s/%s acquired by %s\n", args->positional[0], args->positional[1],
+		       kube_lease_holder_identity(lease));
+		fflush(stdout);
+	}
+	long hold_ms = cli_flag_duration_ms(args, "hold", 0);
+	for (long long until = now_ms() + hold_ms; !rc && hold_ms > 0 && now_ms() < until;) {
+		struct timespec pause = {0, 200 * 1000 * 1000L};
+		nanosleep(&pause, NULL);
+		rc = report(kube_lease_keep(client, lease));
+	}
+	if (!rc && hold_ms > 0) {
+		rc = report(kube_lease_release(client, lease));
+		if (!rc)
+			printf("lease %s/%s released\n", args->positional[0], args->positional[1]);
+	}
+	if (client)
+		fprintf(stderr, "kube-driver: %lu requests\n", kube_client_request_count(client));
+	kube_lease_free(lease);
+	disconnect(config, client);
+	return rc;
+}
+
+/* NS NAME HOLDER: releases a Lease HOLDER holds (taking it again first, as
+ * a process that still held it would have its handle). */
+static int run_lease_release(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_lease *lease = NULL;
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = lease_take(args, client, &lease, NULL);
+	if (!rc)
+		rc = report(kube_lease_release(client, lease));
+	if (!rc)
+		printf("lease %s/%s released\n", args->positional[0], args->positional[1]);
+	kube_lease_free(lease);
+	disconnect(config, client);
+	return rc;
+}
+
+static int run_lease_holder(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_lease_holder held;
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_lease_get_holder(&held, client, args->positional[0], args->positional[1]));
+	if (!rc)
+		printf("%s %d %lld\n", held.holder[0] ? held.holder : "-", held.duration_s, held.expires_in_ms);
+	disconnect(config, client);
+	return rc;
+}
+
+/* RESOURCE NAME --reason R --message M: an Event about the object. */
+static int run_event(const cli_args *args)
+{
+	kube_config *config = NULL;
+	kube_client *client = NULL;
+	kube_resource res;
+	kube_event_options opts = KUBE_EVENT_OPTIONS_INIT;
+	json_t *object = NULL;
+	opts.reason = cli_flag_string(args, "reason");
+	opts.message = cli_flag_string(args, "message");
+	opts.type = cli_flag_string(args, "type");
+	opts.action = cli_flag_string(args, "action");
+	opts.component = "kube-driver";
+	opts.dry_run = cli_flag_given(args, "dry-run");
+	if (!opts.reason || !opts.message)
+		return cli_usage_error(args, "--reason and --message are required");
+	int rc = driver_connect(args, &config, &client);
+	if (!rc)
+		rc = report(kube_discovery_resolve(client, &res, args->positional[0]));
+	if (!rc)
+		rc = report(
+		        kube_client_get(client, &object, &res, namespace_of(args, client), args->positional[1], NULL));
+	if (!rc)
+		rc = report(kube_event_record(client, object, &opts));
+	if (!rc)
+		printf("event %s recorded on %s/%s%s\n", opts.reason, res.resource, args->positional[1],
+		       opts.dry_run ? " (dry run)" : "");
+	json_decref(object);
 	disconnect(config, client);
 	return rc;
 }
@@ -462,6 +635,20 @@ static const cli_flag watch_flags[] = {
         {"until", 0, CLI_FLAG_STRING, "NAME", "stop after an event on this object", NULL},
         {"selector", 'l', CLI_FLAG_STRING, "SELECTOR", "label selector", NULL},
         {"resource-version", 0, CLI_FLAG_STRING, "RV", "start after this version", NULL},
+        {"initial-events", 0, CLI_FLAG_BOOL, NULL, "relist through the watch (sendInitialEvents)", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag lease_flags[] = {
+        {"hold", 0, CLI_FLAG_DURATION, "DUR", "keep the Lease this long, then release it", NULL},
+        {"owner", 0, CLI_FLAG_STRING, "RESOURCE/NAME", "the object the Lease serves", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+static const cli_flag event_flags[] = {
+        {"reason", 0, CLI_FLAG_STRING, "REASON", "the Event's reason", NULL},
+        {"message", 0, CLI_FLAG_STRING, "TEXT", "the Event's message", NULL},
+        {"type", 0, CLI_FLAG_STRING, "TYPE", "Normal or Warning", NULL},
+        {"action", 0, CLI_FLAG_STRING, "ACTION", "the Event's action", NULL},
+        {"dry-run", 0, CLI_FLAG_STRING, "MODE", "server: dryRun=All", "server"},
         {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -482,6 +669,36 @@ static const cli_command cmd_watch = {
         "watch", "watch RESOURCE", "print watch events", NULL, NULL, watch_flags, 0, CLI_CMD_ALL_NAMESPACES, 1,
         1,       run_watch};
 static const cli_command cmd_raw = {"raw", "raw VERB PATH", "one raw request", NULL, NULL, NULL, 0, 0, 2, 2, run_raw};
+static const cli_command cmd_whoami_cached = {
+        "whoami-cached",  "whoami-cached", "kube_whoami (cached SelfSubjectReview)", NULL, NULL, NULL, 0, 0, 0, 0,
+        run_whoami_cached};
+static const cli_command cmd_lease_acquire = {"lease-acquire",
+                                              "lease-acquire NS NAME HOLDER [DURATION] [--hold DUR] [--owner R/N]",
+                                              "take a Lease",
+                                              NULL,
+                                              NULL,
+                                              lease_flags,
+                                              0,
+                                              0,
+                                              3,
+                                              4,
+                                              run_lease_acquire};
+static const cli_command cmd_lease_release = {
+        "lease-release",  "lease-release NS NAME HOLDER", "release a Lease HOLDER holds", NULL, NULL, NULL, 0, 0, 3, 3,
+        run_lease_release};
+static const cli_command cmd_lease_holder = {
+        "lease-holder", "lease-holder NS NAME", "who holds a Lease", NULL, NULL, NULL, 0, 0, 2, 2, run_lease_holder};
+static const cli_command cmd_event = {"event",
+                                      "event RESOURCE NAME --reason R --message M",
+                                      "record an Event about an object",
+                                      NULL,
+                                      NULL,
+                                      event_flags,
+                                      0,
+                                      0,
+                                      2,
+                                      2,
+                                      run_event};
 
 static const cli_flag patch_flags[] = {
         {"type", 0, CLI_FLAG_STRING, "TYPE", "json, merge or strategic", NULL},
@@ -525,6 +742,11 @@ static const cli_command *const commands[] = {&cmd_whoami,
                                               &cmd_update,
                                               &cmd_logs,
                                               &cmd_evict,
+                                              &cmd_whoami_cached,
+                                              &cmd_lease_acquire,
+                                              &cmd_lease_release,
+                                              &cmd_lease_holder,
+                                              &cmd_event,
                                               &driver_exec_command,
                                               &driver_portforward_http_command,
                                               &driver_portforward_tcp_command,

@@ -383,6 +383,57 @@ static void test_client__watch_deadline(void **state)
 	fixture_stop(&fx);
 }
 
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define DATED(date) "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" date "Connection: close\r\n\r\n{}"
+
+static void test_client__server_time_from_the_date_header(void **state)
+{
+	(void)state;
+	static const long long at_2031 = 1924992000000LL, at_2020 = 1577836800000LL;
+	static const char *const replies[] = {
+	        DATED("Date: Wed, 01 Jan 2031 00:00:00 GMT\r\n"),
+	        DATED(""), /* no Date: the last one still counts */
+	        DATED("Date: Wed, 01 Jan 2031 00:00:00 GMT\r\n"),
+	        DATED("date: Wed, 01 Jan 2020 00:00:00 GMT\r\n"), /* the server's clock was set back */
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, 0, replies);
+	/* no reply yet: our own wall clock */
+	long long before = wall_ms();
+	long long now = kube_client_server_now_ms(fx.client);
+	assert_true(now >= before && now <= wall_ms());
+
+	json_t *out = NULL;
+	assert_int_equal(kube_client_request_json(fx.client, &out, "GET", "/version", NULL, NULL), 0);
+	json_decref(out);
+	long long first = kube_client_server_now_ms(fx.client);
+	assert_true(first >= at_2031 && first < at_2031 + 1000);
+	nanosleep(&(struct timespec){0, 300 * 1000 * 1000L}, NULL);
+	long long later = kube_client_server_now_ms(fx.client);
+	assert_true(later - first >= 300 && later - first < 1300); /* the local monotonic time since */
+
+	assert_int_equal(kube_client_request_json(fx.client, &out, "GET", "/version", NULL, NULL), 0);
+	json_decref(out);
+	assert_true(kube_client_server_now_ms(fx.client) >= later);
+	/* the same second again: never a step back */
+	assert_int_equal(kube_client_request_json(fx.client, &out, "GET", "/version", NULL, NULL), 0);
+	json_decref(out);
+	assert_true(kube_client_server_now_ms(fx.client) >= later);
+
+	assert_int_equal(kube_client_request_json(fx.client, &out, "GET", "/version", NULL, NULL), 0);
+	json_decref(out);
+	now = kube_client_server_now_ms(fx.client);
+	assert_true(now >= at_2020 && now < at_2020 + 1000);
+	fixture_stop(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +445,7 @@ int main(void)
 	        cmocka_unit_test(test_client__list_pages_and_restarts_on_expired_continue),
 	        cmocka_unit_test(test_client__watch_resumes_and_relists),
 	        cmocka_unit_test(test_client__watch_deadline),
+	        cmocka_unit_test(test_client__server_time_from_the_date_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,16 +1,27 @@
 /* Unit tests of the watch stream's line parser, table-driven from
  * fixtures/watch/stream.jsonl (one event per line) and stream.expected
- * (per line: "0 TYPE NAME RV" or "CODE HTTP REASON MESSAGE"). */
+ * (per line: "0 TYPE NAME RV" or "CODE HTTP REASON MESSAGE"); and of
+ * relisting through the watch itself (sendInitialEvents) against a canned
+ * server on 127.0.0.1, which can refuse it as an older server or one
+ * without the WatchList feature does, and cut a stream short on demand.
+ * e2e/suites/test_coordination.sh runs it against the real API server. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include <kube/client.h>
+#include <kube/config.h>
 #include <kube/error.h>
+#include <kube/log.h>
 #include <kube/watch.h>
 
 #include "test_support.h"
@@ -80,11 +91,348 @@ static void test_watch__allocation_failure_never_leaks(void **state)
 	fail_msg("parse never succeeded");
 }
 
+#define MAX_STEPS 16
+
+/* ---- a canned API server (as in test_lease.c)
+ * ------------------------------------------------------------------------------------- */
+
+struct server {
+	int fd, port;
+	pthread_t thread;
+	atomic_int stop;
+	const char *replies[MAX_STEPS];        /* in order, NULL-ended; or: */
+	const char *(*route)(const char *req); /* a reply chosen by the request */
+	atomic_int served;
+	char requests[MAX_STEPS][8192]; /* the first MAX_STEPS requests, whole */
+};
+
+static void serve_one(void *server, int conn)
+{
+	struct server *srv = server;
+	char req[8192];
+	if (!test_http_read_request(conn, req, sizeof(req)))
+		return;
+	int i = atomic_load(&srv->served);
+	const char *reply = srv->route ? srv->route(req) : i < MAX_STEPS ? srv->replies[i] : NULL;
+	if (!reply)
+		return;
+	if (i < MAX_STEPS)
+		(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%s", req);
+	atomic_store(&srv->served, i + 1);
+	send(conn, reply, strlen(reply), MSG_NOSIGNAL);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *srv = arg;
+	test_serve_until(srv->fd, &srv->stop, serve_one, srv);
+	return NULL;
+}
+
+struct fixture {
+	struct server srv;
+	char kubeconfig[512];
+	kube_config *config;
+	kube_client *client;
+};
+
+static void fixture_start(struct fixture *fx, const char *const *replies, const char *(*route)(const char *))
+{
+	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
+	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
+	char text[512];
+	memset(fx, 0, sizeof(*fx));
+	for (int i = 0; replies && replies[i] && i < MAX_STEPS - 1; i++)
+		fx->srv.replies[i] = replies[i];
+	fx->srv.route = route;
+	fx->srv.fd = test_listen_loopback(&fx->srv.port);
+	assert_int_equal(pthread_create(&fx->srv.thread, NULL, server_main, &fx->srv), 0);
+	(void)snprintf(text, sizeof(text),
+	               "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+	               "\"http://127.0.0.1:%d\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: "
+	               "{cluster: c, user: u, namespace: ns}\ncurrent-context: x\n",
+	               fx->srv.port);
+	test_write_text(test_tmp_path(fx->kubeconfig, sizeof(fx->kubeconfig), "kubeconfig"), text);
+	opts.kubeconfig = fx->kubeconfig;
+	client_opts.max_retries = 0;
+	client_opts.qps = 1e6; /* allocation-failure loops send thousands of requests */
+	client_opts.burst = 1000000;
+	client_opts.cache_dir = "/nonexistent/rollguard-test";
+	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
+	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
+}
+
+static void fixture_stop(struct fixture *fx)
+{
+	kube_client_free(fx->client);
+	kube_config_free(fx->config);
+	atomic_store(&fx->srv.stop, 1);
+	pthread_join(fx->srv.thread, NULL);
+	close(fx->srv.fd);
+}
+
+/* The request line of request i. */
+static const char *request_line(const struct fixture *fx, int i)
+{
+	static char line[1024];
+	const char *req = fx->srv.requests[i];
+	(void)snprintf(line, sizeof(line), "%.*s", (int)strcspn(req, "\r"), req);
+	return line;
+}
+
+#define STREAM_HEAD                                                                                                    \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Wed, 01 Jan 2031 00:00:00 GMT\r\n"                 \
+	"Connection: close\r\n\r\n"
+#define EVENT(type, name, rv)                                                                                          \
+	"{\"type\":\"" type "\",\"object\":{\"metadata\":{\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"}}}\n"
+#define BOOKMARK(rv) "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"" rv "\"}}}\n"
+#define INITIAL_END(rv)                                                                                                \
+	"{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"resourceVersion\":\"" rv "\","      \
+	"\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n"
+#define REFUSED(code, message)                                                                                         \
+	"HTTP/1.1 " #code " X\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"                          \
+	"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Invalid\","                    \
+	"\"message\":\"" message "\",\"code\":" #code "}"
+#define PAGE(items, rv)                                                                                                \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"                               \
+	"{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"" rv "\"},\"items\":[" items "]}"
+#define ITEM(name)    "{\"metadata\":{\"name\":\"" name "\"}}"
+#define INITIAL_QUERY "?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&"
+
+static const kube_resource configmaps = {"", "v1", "configmaps", "ConfigMap", 1};
+
+static void next_event(kube_watch *watch, kube_watch_event *event, int type)
+{
+	int rc = kube_watch_next(watch, event, 5000);
+	if (rc)
+		fail_msg("kube_watch_next: %s", kube_error_last()->message);
+	assert_int_equal(event->type, type);
+}
+
+static const char *item_name(const json_t *list, size_t i)
+{
+	return json_string_value(json_object_get(
+	        json_object_get(json_array_get(json_object_get(list, "items"), i), "metadata"), "name"));
+}
+
+struct request_log {
+	int requests; /* -v6 lines naming a request */
+};
+
+static void count_requests(int level, const char *line, void *user)
+{
+	struct request_log *log = user;
+	if (level == KUBE_LOG_REQUEST && strncmp(line, "GET http", 8) == 0)
+		log->requests++;
+}
+
+static void test_watch__initial_events_in_one_request(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        STREAM_HEAD EVENT("ADDED", "a", "5") BOOKMARK("6") EVENT("ADDED", "b", "7") INITIAL_END("10")
+	                EVENT("MODIFIED", "a", "11"),
+	        NULL,
+	};
+	struct fixture fx;
+	struct request_log log = {0};
+	fixture_start(&fx, replies, NULL);
+	kube_log_set(count_requests, KUBE_LOG_REQUEST, &log);
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.initial_events = 1;
+	opts.timeout_ms = 10000;
+	opts.label_selector = "app=web";
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	kube_watch_event event;
+	/* the items so far, as one List, once their end is known */
+	next_event(watch, &event, KUBE_WATCH_RELIST);
+	assert_string_equal(json_string_value(json_object_get(event.object, "kind")), "ConfigMapList");
+	assert_string_equal(json_string_value(json_object_get(event.object, "apiVersion")), "v1");
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(event.object, "metadata"), "resourceVersion")), "10");
+	assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+	assert_string_equal(item_name(event.object, 0), "a");
+	assert_string_equal(item_name(event.object, 1), "b");
+	assert_string_equal(kube_watch_resource_version(watch), "10");
+	kube_watch_event_dispose(&event);
+	/* then the stream goes on */
+	next_event(watch, &event, KUBE_WATCH_MODIFIED);
+	kube_watch_event_dispose(&event);
+	assert_string_equal(kube_watch_resource_version(watch), "11");
+
+	/* one request, and one -v6 line for it */
+	assert_int_equal(kube_client_request_count(fx.client), 1);
+	assert_int_equal(atomic_load(&fx.srv.served), 1);
+	assert_int_equal(log.requests, 1);
+	static const char want[] =
+	        "GET /api/v1/namespaces/ns/configmaps" INITIAL_QUERY "labelSelector=app%3Dweb&timeoutSeconds=";
+	assert_memory_equal(request_line(&fx, 0), want, sizeof(want) - 1);
+	/* the stream's Date set the server's clock */
+	long long server_now = kube_client_server_now_ms(fx.client);
+	assert_true(server_now >= 1924992000000LL && server_now < 1924992000000LL + 5000);
+	kube_log_set(NULL, 0, NULL);
+	kube_watch_free(watch);
+	fixture_stop(&fx);
+}
+
+static void test_watch__initial_events_fall_back_when_refused(void **state)
+{
+	(void)state;
+	/* 422: a server without the WatchList feature; 400: one so old that
+	 * resourceVersionMatch is refused on watches */
+	static const char *const refusals[] = {
+	        REFUSED(422, "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"),
+	        REFUSED(400, "resourceVersionMatch is forbidden for watch"),
+	};
+	for (size_t i = 0; i < 2; i++) {
+		const char *const replies[] = {
+		        refusals[i],
+		        PAGE(ITEM("a") "," ITEM("b"), "7"),
+		        STREAM_HEAD EVENT("ADDED", "c", "8"),
+		        NULL,
+		};
+		struct fixture fx;
+		fixture_start(&fx, replies, NULL);
+		kube_watch *watch = NULL;
+		kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+		opts.initial_events = 1;
+		opts.timeout_ms = 10000;
+		assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+		kube_watch_event event;
+		next_event(watch, &event, KUBE_WATCH_RELIST);
+		assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+		kube_watch_event_dispose(&event);
+		next_event(watch, &event, KUBE_WATCH_ADDED);
+		kube_watch_event_dispose(&event);
+		assert_int_equal(atomic_load(&fx.srv.served), 3);
+		assert_non_null(strstr(request_line(&fx, 0), INITIAL_QUERY));
+		assert_string_equal(request_line(&fx, 1), "GET /api/v1/namespaces/ns/configmaps?limit=500 HTTP/1.1");
+		assert_non_null(strstr(request_line(&fx, 2), "?watch=1&allowWatchBookmarks=true&resourceVersion=7&"));
+		assert_null(strstr(request_line(&fx, 2), "sendInitialEvents"));
+		kube_watch_free(watch);
+		fixture_stop(&fx);
+	}
+}
+
+static void test_watch__initial_events_start_over_when_cut(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        /* cut short before the end of the initial events */
+	        STREAM_HEAD EVENT("ADDED", "a", "5"),
+	        STREAM_HEAD EVENT("ADDED", "a", "5") EVENT("ADDED", "b", "6") INITIAL_END("9"),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.initial_events = 1;
+	opts.timeout_ms = 10000;
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	kube_watch_event event;
+	next_event(watch, &event, KUBE_WATCH_RELIST);
+	/* "a" once: the first stream's items were dropped */
+	assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+	assert_string_equal(item_name(event.object, 0), "a");
+	assert_string_equal(item_name(event.object, 1), "b");
+	kube_watch_event_dispose(&event);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	/* neither stream resumed from an item's version */
+	assert_non_null(strstr(request_line(&fx, 0), INITIAL_QUERY));
+	assert_non_null(strstr(request_line(&fx, 1), INITIAL_QUERY));
+	assert_null(strstr(request_line(&fx, 1), "&resourceVersion="));
+	kube_watch_free(watch);
+	fixture_stop(&fx);
+}
+
+static void test_watch__relist_after_gone_uses_initial_events(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        STREAM_HEAD "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\","
+	                    "\"message\":\"too old resource version\"}}\n",
+	        STREAM_HEAD EVENT("ADDED", "x", "20") INITIAL_END("21") EVENT("MODIFIED", "x", "22"),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.initial_events = 1;
+	opts.resource_version = "10";
+	opts.timeout_ms = 10000;
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	kube_watch_event event;
+	next_event(watch, &event, KUBE_WATCH_RELIST);
+	assert_int_equal(json_array_size(json_object_get(event.object, "items")), 1);
+	kube_watch_event_dispose(&event);
+	next_event(watch, &event, KUBE_WATCH_MODIFIED);
+	kube_watch_event_dispose(&event);
+	assert_string_equal(kube_watch_resource_version(watch), "22");
+	/* a watch from a version sends no initial events; its relist does,
+	 * without a LIST */
+	assert_non_null(strstr(request_line(&fx, 0), "?watch=1&allowWatchBookmarks=true&resourceVersion=10&"));
+	assert_non_null(strstr(request_line(&fx, 1), INITIAL_QUERY));
+	assert_null(strstr(request_line(&fx, 1), "resourceVersion=10"));
+	assert_int_equal(kube_client_request_count(fx.client), 2);
+	kube_watch_free(watch);
+	fixture_stop(&fx);
+}
+
+static const char *route_initial_events(const char *req)
+{
+	(void)req;
+	return STREAM_HEAD EVENT("ADDED", "a", "5") EVENT("ADDED", "b", "7") INITIAL_END("10")
+	        EVENT("MODIFIED", "a", "11");
+}
+
+static void test_watch__initial_events_allocation_failures(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_start(&fx, NULL, route_initial_events);
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.initial_events = 1;
+	opts.timeout_ms = 10000;
+	long n;
+	for (n = 1;; n++) {
+		kube_watch *watch = NULL;
+		kube_watch_event event = {0, NULL};
+		test_alloc_fail_at(n);
+		int rc = kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts);
+		if (!rc)
+			rc = kube_watch_next(watch, &event, 5000);
+		long used = test_alloc_count();
+		test_alloc_fail_at(0);
+		if (rc == 0) {
+			/* whatever failed on the way, the List is whole */
+			assert_int_equal(event.type, KUBE_WATCH_RELIST);
+			assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+		} else if (rc != KUBE_ENOMEM && rc != KUBE_EPROTOCOL) {
+			fail_msg("allocation %ld: %s: %s", n, kube_error_name(rc), kube_error_last()->message);
+		}
+		kube_watch_event_dispose(&event);
+		kube_watch_free(watch);
+		if (rc == 0 && used < n)
+			break;
+		assert_true(n < 5000);
+	}
+	assert_true(n > 10);
+	fixture_stop(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_watch__parses_each_event_kind),
 	        cmocka_unit_test(test_watch__allocation_failure_never_leaks),
+	        cmocka_unit_test(test_watch__initial_events_in_one_request),
+	        cmocka_unit_test(test_watch__initial_events_fall_back_when_refused),
+	        cmocka_unit_test(test_watch__initial_events_start_over_when_cut),
+	        cmocka_unit_test(test_watch__relist_after_gone_uses_initial_events),
+	        cmocka_unit_test(test_watch__initial_events_allocation_failures),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -42,6 +42,13 @@ const char *kube_client_namespace(const kube_client *client);
 /* Number of HTTP requests sent so far (each retry counts). */
 unsigned long kube_client_request_count(const kube_client *client);
 
+/* The API server's clock now, in milliseconds since the epoch: the Date
+ * header of the last reply this client received (second resolution) plus
+ * the local monotonic time elapsed since, or the local wall clock when no
+ * reply has carried a Date yet. Commands that store times in the cluster
+ * use this so that machines with skewed clocks agree. */
+long long kube_client_server_now_ms(const kube_client *client);
+
 /* A resource type as discovery describes it. */
 typedef struct kube_resource {
 	char group[256]; /* "" for the core group; a DNS subdomain (<= 253) */

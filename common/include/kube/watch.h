@@ -23,11 +23,17 @@ typedef struct kube_watch_options {
 	const char *resource_version;
 	long timeout_ms;    /* overall deadline from open; 0 = none */
 	int relist_on_gone; /* on 410 Gone: relist (KUBE_WATCH_RELIST) instead of failing; default 1 */
+	/* With resource_version NULL (and on relists): get the current items
+	 * through the watch itself (sendInitialEvents, the API server's
+	 * WatchList) in one request instead of a LIST and a WATCH; they are
+	 * still delivered as one KUBE_WATCH_RELIST event. Falls back to
+	 * LIST+WATCH when the server refuses it. Default 0. */
+	int initial_events;
 } kube_watch_options;
 
 #define KUBE_WATCH_OPTIONS_INIT                                                                                        \
 	{                                                                                                              \
-		NULL, NULL, NULL, 0, 1                                                                                 \
+		NULL, NULL, NULL, 0, 1, 0                                                                              \
 	}
 
 enum kube_watch_event_type {

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# kubectl-canary with the replicas router on the real cluster: a full
+# ladder (start, promote, promote --to, promote --full) with the pod split
+# and the state checked at each rung; abort; history and list; promote's
+# request budget counted from -v=6; two concurrent promotes (one wins, one
+# exits 6); and bad input (unknown Deployment, a run already in progress,
+# a missing container, malformed --steps/--pause, the viewer user, a
+# D-canary rollguard did not create), each leaving the objects as they were.
+. "$(dirname "$0")/../lib.sh"
+CANARY=$BIN/kubectl-canary
+K="kubectl -n $NS"
+
+# app NAME REPLICAS: a Deployment with a Service selecting it.
+app() {
+	cat <<EOF | $K apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: $2
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec:
+      containers:
+      - {name: app, image: "registry.example/$1:1.0"}
+      - {name: sidecar, image: "registry.example/proxy:1.0"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $1}
+spec: {selector: {app: $1}, ports: [{port: 80}]}
+EOF
+	$K rollout status deploy/"$1" --timeout=60s >/dev/null
+}
+
+# replicas NAME: spec.replicas of a Deployment ("absent" when missing).
+replicas() { $K get deploy "$1" -o jsonpath='{.spec.replicas}' 2>/dev/null || echo absent; }
+state() { $K get deploy "$1" -o jsonpath='{.metadata.annotations.rollguard\.io/canary}'; }
+# snapshot: what must not change when a command is refused: every
+# Deployment's metadata, spec and generation (the status moves on its own).
+snapshot() {
+	$K get deploy -o json | jq -cS '[.items[] | {name: .metadata.name, generation: .metadata.generation,
+		labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}]'
+}
+
+app web 4
+
+# --- start: canary at 5% = 1 of 4 pods, stable at 3.
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:2.0 --steps 5,25,50,100 --pause 0
+expect_rc 0 "start"
+expect_out "canary run" "start"
+expect_eq "$(replicas web-canary)" 1 "start: canary replicas"
+expect_eq "$(replicas web)" 3 "start: stable replicas"
+expect_eq "$(state web | jq -r .phase)" Paused "start: phase"
+expect_eq "$(state web | jq -r .stepIndex)" 0 "start: step index"
+expect_eq "$($K get deploy web -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" true "start: active label"
+expect_eq "$($K get deploy web-canary -o jsonpath='{.metadata.ownerReferences[0].name}')" web "start: owner"
+expect_eq "$($K get deploy web-canary -o jsonpath='{.metadata.labels.app\.kubernetes\.io/managed-by}')" rollguard "start: managed-by"
+expect_eq "$($K get deploy web-canary -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/web:2.0 "start: canary image"
+expect_eq "$($K get deploy web-canary -o jsonpath='{.spec.template.spec.containers[1].image}')" registry.example/proxy:1.0 "start: sidecar untouched"
+expect_eq "$($K get pods -l app=web,rollguard.io/track=canary --no-headers | wc -l)" 1 "start: the Service's selector reaches the canary pod"
+expect_eq "$($K get events --field-selector reason=CanaryStarted,involvedObject.name=web --no-headers | wc -l)" 1 "start: Event recorded"
+
+# --- status.
+run "$CANARY" -n "$NS" status web -o json
+expect_rc 0 "status -o json"
+expect_eq "$(jq -r .kind <<<"$OUT")" CanaryStatus "status: kind"
+expect_eq "$(jq -r '.observed.traffic.requestedWeight' <<<"$OUT")" 5 "status: requested weight"
+expect_eq "$(jq -r '.observed.traffic.reachedWeight' <<<"$OUT")" 25 "status: reached weight"
+expect_eq "$(jq -r '.gates[0].verdict' <<<"$OUT")" PASS "status: health gate"
+run "$CANARY" -n "$NS" status web
+expect_out "5% requested, 1/4 pods = 25%" "status table"
+
+# --- a second start while the run is in progress: refused, nothing changed.
+before=$(snapshot)
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:3.0
+expect_rc 5 "start during a run"
+expect_one_error_line "start during a run"
+expect_err "already in a canary run" "start during a run"
+expect_eq "$(snapshot)" "$before" "start during a run: nothing changed"
+
+# --- promote: the request budget (<= 8, SPEC §7), counted from -v=6.
+run "$CANARY" -n "$NS" promote web -v=6
+expect_rc 0 "promote to 25%"
+requests=$(grep -cE '\] (GET|POST|PUT|PATCH|DELETE) https' <<<"$ERR")
+if [ "$requests" -le 8 ] && [ "$requests" -ge 5 ]; then ok "promote sent $requests requests (<= 8)"; else fail "promote sent $requests requests"; fi
+expect_eq "$(replicas web-canary)" 1 "25%: canary replicas"
+expect_eq "$(replicas web)" 3 "25%: stable replicas"
+expect_eq "$(state web | jq -r .weight)" 25 "25%: weight"
+
+run "$CANARY" -n "$NS" promote web --to 50
+expect_rc 0 "promote --to 50"
+expect_eq "$(replicas web-canary)" 2 "50%: canary replicas"
+expect_eq "$(replicas web)" 2 "50%: stable replicas"
+
+# --- a bad --to, and promote --dry-run, change nothing.
+before=$(snapshot)
+run "$CANARY" -n "$NS" promote web --to 40
+expect_rc 2 "promote --to below the current weight"
+run "$CANARY" -n "$NS" promote web --full --dry-run
+expect_rc 0 "promote --full --dry-run"
+expect_out "would" "promote --dry-run prints the plan"
+expect_eq "$(snapshot)" "$before" "dry run: nothing changed"
+
+# --- finish: D gets the new template at 4 replicas; the canary goes away.
+run "$CANARY" -n "$NS" promote web --full
+expect_rc 0 "promote --full"
+expect_eq "$(replicas web)" 4 "finish: stable replicas back to N"
+expect_eq "$($K get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/web:2.0 "finish: D has the new image"
+expect_eq "$($K get deploy web -o jsonpath='{.spec.template.metadata.labels}' | jq -r 'has("rollguard.io/track")')" false "finish: no track label in D"
+expect_eq "$(replicas web-canary)" absent "finish: canary removed"
+expect_eq "$(state web | jq -r .phase)" Succeeded "finish: phase"
+expect_eq "$($K get deploy web -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "finish: active label removed"
+expect_eq "$($K get lease rollguard-canary-web 2>/dev/null | wc -l)" 0 "finish: Lease released"
+
+# --- abort: a second run, aborted; stable back to 4 with its template.
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:3.0 --steps 50,100
+expect_rc 0 "start a second run"
+expect_eq "$(replicas web)" 2 "second run: stable at 2"
+run "$CANARY" -n "$NS" list
+expect_rc 0 "list"
+expect_out "web" "list shows the run"
+run "$CANARY" list -A -o json
+expect_eq "$(jq -r --arg ns "$NS" '[.items[] | select(.metadata.namespace == $ns)] | length' <<<"$OUT")" 1 "list -A -o json"
+run "$CANARY" -n "$NS" abort web --reason "latency regression"
+expect_rc 0 "abort"
+expect_eq "$(replicas web)" 4 "abort: stable back to 4"
+expect_eq "$(replicas web-canary)" absent "abort: canary removed"
+expect_eq "$($K get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/web:2.0 "abort: stable template kept"
+expect_eq "$(state web | jq -r .phase)" Aborted "abort: phase"
+expect_eq "$(state web | jq -r .reason)" "latency regression" "abort: reason"
+run "$CANARY" -n "$NS" abort web
+expect_rc 0 "abort again is harmless"
+run "$CANARY" -n "$NS" promote web
+expect_rc 5 "promote with no run"
+expect_one_error_line "promote with no run"
+
+# --- history.
+run "$CANARY" -n "$NS" history web -o json
+expect_rc 0 "history"
+expect_eq "$(jq -r '.kind' <<<"$OUT")" CanaryHistory "history: kind"
+expect_eq "$(jq -r '[.items[].phase] | join(",")' <<<"$OUT")" "Succeeded,Aborted" "history: two runs in order"
+expect_eq "$(jq -r '.items[1].reason' <<<"$OUT")" "latency regression" "history: abort reason"
+
+# --- two promotes at once: one wins, the other exits 6.
+app duel 4
+run "$CANARY" -n "$NS" start duel --image app=registry.example/duel:2.0 --steps 25,50,100
+expect_rc 0 "duel: start"
+"$CANARY" -n "$NS" promote duel >"$E2E_TMP/p1.out" 2>"$E2E_TMP/p1.err" &
+p1=$!
+"$CANARY" -n "$NS" promote duel >"$E2E_TMP/p2.out" 2>"$E2E_TMP/p2.err" &
+p2=$!
+wait $p1; rc1=$?
+wait $p2; rc2=$?
+codes=$(printf '%s\n%s\n' "$rc1" "$rc2" | sort | tr '\n' ' ')
+expect_eq "$codes" "0 6 " "two concurrent promotes"
+expect_eq "$(state duel | jq -r .weight)" 50 "duel: promoted once"
+cat "$E2E_TMP/p1.err" "$E2E_TMP/p2.err" >"$E2E_TMP/err"
+ERR=$(cat "$E2E_TMP/err")
+expect_err "holds the lock" "duel: the loser names the lock"
+
+# --- bad input: each refused with one error line, nothing changed.
+before=$(snapshot)
+run "$CANARY" -n "$NS" start nosuch --image x:1
+expect_rc 4 "unknown Deployment"
+expect_one_error_line "unknown Deployment"
+expect_err 'deployments.apps "nosuch" not found' "unknown Deployment"
+
+app solo 2
+before=$(snapshot)
+run "$CANARY" -n "$NS" start solo --image nosuch=registry.example/solo:2.0
+expect_rc 2 "missing container"
+expect_one_error_line "missing container"
+expect_err 'container "nosuch" not found' "missing container"
+run "$CANARY" -n "$NS" start solo --image registry.example/solo:2.0
+expect_rc 2 "two containers, none named"
+run "$CANARY" -n "$NS" start solo --image app=r/solo:2 --steps 50,25
+expect_rc 2 "malformed --steps"
+expect_one_error_line "malformed --steps"
+run "$CANARY" -n "$NS" start solo --image app=r/solo:2 --steps 5,x
+expect_rc 2 "non-numeric --steps"
+run "$CANARY" -n "$NS" start solo --image app=r/solo:2 --pause 5q
+expect_rc 2 "malformed --pause"
+expect_one_error_line "malformed --pause"
+run "$CANARY" -n "$NS" start solo --image app=r/solo:2 --router nosuch
+expect_rc 2 "unknown router"
+run "$CANARY" -n "$NS" start solo
+expect_rc 2 "no change given"
+expect_eq "$(snapshot)" "$before" "bad input: nothing changed"
+
+# The viewer may read only team-a: forbidden there, nothing changed.
+kubectl -n team-a create deployment viewer-app --image=registry.example/v:1 --replicas=2 >/dev/null 2>&1 || true
+vbefore=$(kubectl -n team-a get deploy viewer-app -o jsonpath='{.metadata.resourceVersion}')
+run "$CANARY" --context viewer -n team-a start viewer-app --image v=registry.example/v:2
+expect_rc 4 "viewer: forbidden"
+expect_one_error_line "viewer: forbidden"
+expect_err "forbidden" "viewer: forbidden"
+expect_eq "$(kubectl -n team-a get deploy viewer-app -o jsonpath='{.metadata.resourceVersion}')" "$vbefore" "viewer: nothing changed"
+expect_eq "$(kubectl -n team-a get deploy viewer-app-canary 2>/dev/null | wc -l)" 0 "viewer: no canary created"
+kubectl -n team-a delete deployment viewer-app >/dev/null 2>&1
+
+# A D-canary rollguard did not create: exit 5, untouched.
+app other 2
+$K create deployment other-canary --image=registry.example/someone:1 >/dev/null
+before=$(snapshot)
+run "$CANARY" -n "$NS" start other --image app=registry.example/other:2
+expect_rc 5 "foreign D-canary"
+expect_one_error_line "foreign D-canary"
+expect_err "was not created by rollguard" "foreign D-canary"
+expect_eq "$(snapshot)" "$before" "foreign D-canary: nothing changed"
+
+finish

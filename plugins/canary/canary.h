@@ -1,0 +1,141 @@
+/* What every kubectl canary command shares: the connection, the stable
+ * Deployment D and its canary as last read, the run state, the acting
+ * user, the plan a --dry-run prints, and the helpers that read and write
+ * those objects. One canary_ctx lives for one command. */
+#ifndef CANARY_CANARY_H
+#define CANARY_CANARY_H
+
+#include <jansson.h>
+#include <kube/buf.h>
+#include <kube/client.h>
+#include <kube/config.h>
+#include <kube/lease.h>
+#include <kube/whoami.h>
+
+#include "cli/cli.h"
+#include "state.h"
+
+#define CANARY_COMPONENT                  "kubectl-canary"
+#define CANARY_FIELD_MANAGER              "kubectl-canary"
+#define CANARY_LABEL_ACTIVE               "rollguard.io/canary-active"
+#define CANARY_LABEL_MANAGED_BY           "app.kubernetes.io/managed-by"
+#define CANARY_MANAGED_BY                 "rollguard"
+/* On D-canary: the step being carried out (written in the same patch that
+ * scales the canary, so the intent is on record before anything moves). */
+#define CANARY_ANNOTATION_INTENT          "rollguard.io/step-intent"
+/* On D-canary: the Deployment it serves. */
+#define CANARY_ANNOTATION_OF              "rollguard.io/canary-of"
+/* On D while it carries the canary's template (phase Promoting): the
+ * stable template, so an abort can put it back exactly. */
+#define CANARY_ANNOTATION_STABLE_TEMPLATE "rollguard.io/canary-stable-template"
+/* On D when the user may not use Leases: the lock (SPEC §3.4). */
+#define CANARY_ANNOTATION_LOCK            "rollguard.io/canary-lock"
+
+enum canary_dry_run {
+	CANARY_DRY_RUN_NONE,
+	CANARY_DRY_RUN_CLIENT,
+	CANARY_DRY_RUN_SERVER,
+};
+
+struct canary_router;
+
+typedef struct canary_ctx {
+	const cli_args *args;
+	kube_config *config;
+	kube_client *client;
+	const char *ns;
+	const char *name;      /* D */
+	char canary_name[254]; /* D-canary */
+	json_t *deploy;        /* D as last read (owned) */
+	json_t *canary;        /* D-canary as last read, NULL when absent (owned) */
+	canary_state state;    /* parsed from D's annotation (phase NONE when absent) */
+	kube_identity user;    /* the acting user (kube_whoami), "" until known */
+	enum canary_dry_run dry_run;
+	kube_buf plan;       /* the steps a dry run would carry out, one per line */
+	kube_lease *lease;   /* held Lease, or NULL */
+	int annotation_lock; /* holding the annotation lock on D instead of a Lease */
+	char holder[320];    /* this process's lock identity */
+	const struct canary_router *router;
+} canary_ctx;
+
+/* Built-in resource types (no discovery request needed). */
+extern const kube_resource canary_res_deployments;
+extern const kube_resource canary_res_pods;
+extern const kube_resource canary_res_events;
+extern const kube_resource canary_res_hpas;
+
+/* Loads the configuration, connects, and names D (args->positional[0]).
+ * Returns 0 or the exit code (printed). */
+int canary_ctx_open(canary_ctx *ctx, const cli_args *args);
+void canary_ctx_close(canary_ctx *ctx);
+
+/* Parses --dry-run into ctx->dry_run. Returns 0 or CLI_EXIT_USAGE (printed). */
+int canary_ctx_dry_run(canary_ctx *ctx);
+
+/* GETs D (KUBE_ENOTFOUND printed as kubectl does: exit 4) and parses its
+ * state annotation into ctx->state (a state that does not parse: exit 5,
+ * nothing changed, with a hint to inspect or remove it). */
+int canary_read_deploy(canary_ctx *ctx);
+
+/* GETs D-canary into ctx->canary (NULL when absent). When it exists but
+ * rollguard did not create it for D (no managed-by label, or no
+ * ownerReference to D's uid): exit 5, untouched. */
+int canary_read_canary(canary_ctx *ctx);
+
+/* Fills ctx->user (kube_whoami). A failure leaves "unknown" and is only
+ * logged: the audit trail must not block an abort. */
+void canary_whoami(canary_ctx *ctx);
+
+/* D's spec.replicas, spec.progressDeadlineSeconds (600 when unset). */
+int canary_deploy_replicas(const json_t *deploy);
+long canary_progress_deadline_s(const json_t *deploy);
+/* metadata.resourceVersion / uid of an object, "" when absent (borrowed). */
+const char *canary_object_rv(const json_t *object);
+const char *canary_object_uid(const json_t *object);
+
+/* The label selector of the canary pods of revision: "rollguard.io/track=canary,rollguard.io/revision=REV". */
+int canary_pod_selector(kube_buf *out, const char *revision);
+
+/* Merge-patches D with patch (owned by the caller), conditional on the
+ * resourceVersion last read (KUBE_ECONFLICT: exit 6, "D changed since it
+ * was read"). Replaces ctx->deploy with the reply. With a dry run, appends
+ * what to the plan instead (server: sends it with dryRun=All). Returns 0
+ * or the exit code (printed). */
+int canary_patch_deploy(canary_ctx *ctx, json_t *patch, const char *what);
+
+/* Writes ctx->state into the patch's metadata.annotations (creating the
+ * path), for canary_patch_deploy. Returns 0 or KUBE_ENOMEM. */
+int canary_patch_set_state(json_t *patch, const canary_state *state);
+
+/* Merge-patches D-canary; replaces ctx->canary with the reply. */
+int canary_patch_canary(canary_ctx *ctx, json_t *patch, const char *what);
+
+/* Records a Kubernetes Event on D (failures only logged). */
+void canary_record_event(canary_ctx *ctx, const char *type, const char *reason, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* Appends one line to the plan ("create deployment/web-canary ..."). */
+void canary_plan(canary_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the plan of a dry run: "deployment/web: would ..." lines. */
+int canary_print_plan(const canary_ctx *ctx);
+
+/* A fresh run id: "YYYYMMDD-HHMMSS-xxxx" from the server's clock. */
+void canary_new_run_id(char *buf, size_t size, long long now_ms);
+
+/* The HPA that targets D (scaleTargetRef kind Deployment, name D) into
+ * name ("" when none). One LIST. Forbidden: assumes none, warns. */
+int canary_find_hpa(canary_ctx *ctx, char *name, size_t size);
+
+/* Waits until the Deployment named deploy_name has at least ready Ready
+ * replicas of its current generation (and, with complete, has finished its
+ * rollout: updated = available = replicas, no old pods), watching it from
+ * the object last read. Fails with exit 1 and reason when the Deployment's
+ * Progressing condition says ProgressDeadlineExceeded or timeout_ms
+ * passes, and stops (returns CLI_EXIT_FAIL with reason "abort requested")
+ * when watching D shows abortRequested and stop_on_abort is set. Keeps the
+ * Lease alive. Returns 0 or the exit code; reason (may be NULL) gets why. */
+int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int complete, long timeout_ms, char *reason,
+                      size_t reason_size);
+
+#endif

@@ -1,0 +1,487 @@
+/* The per-command context of kubectl canary: connecting, reading D and
+ * its canary, conditional patches, the dry-run plan, Events and the
+ * acting user. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kube/error.h>
+#include <kube/event.h>
+#include <kube/log.h>
+#include <kube/watch.h>
+
+#include "canary.h"
+#include "lock.h"
+#include "template.h"
+
+const kube_resource canary_res_deployments = {"apps", "v1", "deployments", "Deployment", 1};
+const kube_resource canary_res_pods = {"", "v1", "pods", "Pod", 1};
+const kube_resource canary_res_events = {"", "v1", "events", "Event", 1};
+const kube_resource canary_res_hpas = {"autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", 1};
+
+int canary_ctx_open(canary_ctx *ctx, const cli_args *args)
+{
+	int rc;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->args = args;
+	canary_state_init(&ctx->state);
+	if ((rc = canary_ctx_dry_run(ctx)))
+		return rc;
+	if ((rc = kube_config_load(&ctx->config, &args->config)))
+		return cli_error_kube(NULL, rc);
+	if ((rc = kube_client_new(&ctx->client, ctx->config, NULL)))
+		return cli_error_kube(NULL, rc);
+	ctx->ns = kube_config_namespace(ctx->config);
+	if (args->positional_count > 0) {
+		ctx->name = args->positional[0];
+		if (snprintf(ctx->canary_name, sizeof(ctx->canary_name), "%s-canary", ctx->name) >=
+		    (int)sizeof(ctx->canary_name))
+			return cli_usage_error(args, "deployment name \"%s\" is too long", ctx->name);
+	}
+	char host[128] = "";
+	if (gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "unknown");
+	snprintf(ctx->holder, sizeof(ctx->holder), "%s/%ld", host, (long)getpid());
+	return 0;
+}
+
+void canary_ctx_close(canary_ctx *ctx)
+{
+	canary_lock_release(ctx);
+	json_decref(ctx->deploy);
+	json_decref(ctx->canary);
+	kube_buf_dispose(&ctx->plan);
+	kube_client_free(ctx->client);
+	kube_config_free(ctx->config);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int canary_ctx_dry_run(canary_ctx *ctx)
+{
+	ctx->dry_run = CANARY_DRY_RUN_NONE;
+	const cli_command *cmd = ctx->args->command;
+	int declared = 0;
+	for (const cli_flag *f = cmd ? cmd->flags : NULL; f && f->name; f++)
+		if (!strcmp(f->name, "dry-run"))
+			declared = 1;
+	if (!declared || !cli_flag_given(ctx->args, "dry-run"))
+		return 0;
+	const char *value = cli_flag_string(ctx->args, "dry-run");
+	if (!strcmp(value, "client") || !strcmp(value, "true"))
+		ctx->dry_run = CANARY_DRY_RUN_CLIENT;
+	else if (!strcmp(value, "server"))
+		ctx->dry_run = CANARY_DRY_RUN_SERVER;
+	else if (strcmp(value, "none") && strcmp(value, "false"))
+		return cli_usage_error(ctx->args,
+		                       "invalid --dry-run value \"%s\": must be \"none\", \"server\", or \"client\"",
+		                       value);
+	return 0;
+}
+
+int canary_deploy_replicas(const json_t *deploy)
+{
+	json_t *r = json_object_get(json_object_get(deploy, "spec"), "replicas");
+	return json_is_integer(r) ? (int)json_integer_value(r) : 1;
+}
+
+long canary_progress_deadline_s(const json_t *deploy)
+{
+	json_t *d = json_object_get(json_object_get(deploy, "spec"), "progressDeadlineSeconds");
+	return json_is_integer(d) && json_integer_value(d) > 0 ? (long)json_integer_value(d) : 600;
+}
+
+static const char *meta_string(const json_t *object, const char *key)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(object, "metadata"), key));
+	return s ? s : "";
+}
+
+const char *canary_object_rv(const json_t *object)
+{
+	return meta_string(object, "resourceVersion");
+}
+
+const char *canary_object_uid(const json_t *object)
+{
+	return meta_string(object, "uid");
+}
+
+int canary_read_deploy(canary_ctx *ctx)
+{
+	json_decref(ctx->deploy);
+	ctx->deploy = NULL;
+	int rc = kube_client_get(ctx->client, &ctx->deploy, &canary_res_deployments, ctx->ns, ctx->name, NULL);
+	if (rc) {
+		if (rc == KUBE_ENOTFOUND)
+			cli_error("deployments.apps \"%s\" not found in namespace \"%s\"", ctx->name, ctx->ns);
+		else
+			return cli_error_kube(NULL, rc);
+		return CLI_EXIT_API;
+	}
+	canary_state_init(&ctx->state);
+	json_t *annotations = json_object_get(json_object_get(ctx->deploy, "metadata"), "annotations");
+	json_t *text = json_object_get(annotations, CANARY_ANNOTATION_STATE);
+	if (json_is_string(text)) {
+		char err[256];
+		if (canary_state_parse(&ctx->state, json_string_value(text), json_string_length(text), err,
+		                       sizeof(err))) {
+			cli_error("deployment/%s: annotation %s is not a canary state: %s", ctx->name,
+			          CANARY_ANNOTATION_STATE, err);
+			cli_hint("inspect it with 'kubectl get deploy %s -o yaml'; remove it only if no run is in "
+			         "progress",
+			         ctx->name);
+			return CLI_EXIT_REFUSED;
+		}
+	}
+	return 0;
+}
+
+/* 1 when object carries rollguard's managed-by label and an ownerReference
+ * to the object with uid. */
+static int ours(const json_t *object, const char *owner_uid)
+{
+	const char *managed = json_string_value(json_object_get(
+	        json_object_get(json_object_get(object, "metadata"), "labels"), CANARY_LABEL_MANAGED_BY));
+	if (!managed || strcmp(managed, CANARY_MANAGED_BY))
+		return 0;
+	size_t i;
+	json_t *ref;
+	json_array_foreach(json_object_get(json_object_get(object, "metadata"), "ownerReferences"), i, ref)
+	{
+		const char *uid = json_string_value(json_object_get(ref, "uid"));
+		if (uid && !strcmp(uid, owner_uid))
+			return 1;
+	}
+	return 0;
+}
+
+int canary_read_canary(canary_ctx *ctx)
+{
+	json_decref(ctx->canary);
+	ctx->canary = NULL;
+	int rc = kube_client_get(ctx->client, &ctx->canary, &canary_res_deployments, ctx->ns, ctx->canary_name, NULL);
+	if (rc == KUBE_ENOTFOUND)
+		return 0;
+	if (rc)
+		return cli_error_kube(NULL, rc);
+	if (!ours(ctx->canary, canary_object_uid(ctx->deploy))) {
+		cli_error(
+		        "deployment/%s exists and was not created by rollguard for deployment/%s: refusing to touch it",
+		        ctx->canary_name, ctx->name);
+		cli_hint("rename or remove deployment/%s, or canary another Deployment", ctx->canary_name);
+		return CLI_EXIT_REFUSED;
+	}
+	return 0;
+}
+
+void canary_whoami(canary_ctx *ctx)
+{
+	if (ctx->user.username[0])
+		return;
+	if (kube_whoami(ctx->client, &ctx->user)) {
+		kube_log(KUBE_LOG_DECISION, "could not learn the acting user: %s", kube_error_last()->message);
+		snprintf(ctx->user.username, sizeof(ctx->user.username), "unknown");
+	}
+}
+
+int canary_pod_selector(kube_buf *out, const char *revision)
+{
+	return kube_buf_printf(out, "%s=canary,%s=%s", CANARY_LABEL_TRACK, CANARY_LABEL_REVISION, revision);
+}
+
+/* The patch's metadata object, created when missing; NULL on ENOMEM. */
+static json_t *patch_metadata(json_t *patch, const char *key)
+{
+	json_t *meta = json_object_get(patch, "metadata");
+	if (!meta && (!(meta = json_object()) || json_object_set_new(patch, "metadata", meta)))
+		return NULL;
+	if (!key)
+		return meta;
+	json_t *sub = json_object_get(meta, key);
+	if (!sub && (!(sub = json_object()) || json_object_set_new(meta, key, sub)))
+		return NULL;
+	return sub;
+}
+
+int canary_patch_set_state(json_t *patch, const canary_state *state)
+{
+	kube_buf text = {0};
+	json_t *annotations = patch_metadata(patch, "annotations");
+	int rc = annotations ? canary_state_format(&text, state) : KUBE_ENOMEM;
+	if (!rc && json_object_set_new(annotations, CANARY_ANNOTATION_STATE, json_string(kube_buf_cstr(&text))))
+		rc = KUBE_ENOMEM;
+	kube_buf_dispose(&text);
+	return rc;
+}
+
+static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json_t *patch, const char *what,
+                        int conditional)
+{
+	json_t *meta = patch_metadata(patch, NULL);
+	if (!meta)
+		return cli_error_nomem();
+	if (conditional && *object &&
+	    json_object_set_new(meta, "resourceVersion", json_string(canary_object_rv(*object))))
+		return cli_error_nomem();
+	if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
+		canary_plan(ctx, "%s", what);
+		return 0;
+	}
+	kube_write_options opts = KUBE_WRITE_OPTIONS_INIT;
+	opts.field_manager = CANARY_FIELD_MANAGER;
+	opts.dry_run = ctx->dry_run == CANARY_DRY_RUN_SERVER;
+	json_t *reply = NULL;
+	kube_log(KUBE_LOG_DECISION, "deployment/%s: %s", name, what);
+	int rc = kube_client_patch(ctx->client, &reply, &canary_res_deployments, ctx->ns, name, KUBE_PATCH_MERGE, patch,
+	                           &opts);
+	/* The resourceVersion guards the run's state, but the Deployment
+	 * controller bumps it with every status update: when only the status
+	 * moved (same state, labels and spec), try again on the new version. */
+	for (int retry = 0; conditional && rc == KUBE_ECONFLICT && retry < 5; retry++) {
+		json_t *fresh = NULL;
+		json_decref(reply);
+		reply = NULL;
+		if (kube_client_get(ctx->client, &fresh, &canary_res_deployments, ctx->ns, name, NULL)) {
+			rc = KUBE_ECONFLICT;
+			break;
+		}
+		json_t *old_meta = json_object_get(*object, "metadata"), *new_meta = json_object_get(fresh, "metadata");
+		int same = json_equal(json_object_get(*object, "spec"), json_object_get(fresh, "spec")) &&
+		           json_equal(json_object_get(old_meta, "annotations"),
+		                      json_object_get(new_meta, "annotations")) &&
+		           json_equal(json_object_get(old_meta, "labels"), json_object_get(new_meta, "labels"));
+		if (!same) {
+			json_decref(fresh);
+			break;
+		}
+		kube_log(KUBE_LOG_DECISION, "deployment/%s: only its status changed; patching again", name);
+		json_decref(*object);
+		*object = fresh;
+		if (json_object_set_new(meta, "resourceVersion", json_string(canary_object_rv(fresh))))
+			return cli_error_nomem();
+		rc = kube_client_patch(ctx->client, &reply, &canary_res_deployments, ctx->ns, name, KUBE_PATCH_MERGE,
+		                       patch, &opts);
+	}
+	if (rc == KUBE_ECONFLICT) {
+		json_decref(reply);
+		cli_error("deployment/%s changed since it was read: %s", name, kube_error_last()->server_message);
+		cli_hint("run the command again");
+		return CLI_EXIT_CONFLICT;
+	}
+	if (rc) {
+		json_decref(reply);
+		char label[320];
+		snprintf(label, sizeof(label), "deployment/%s", name);
+		return cli_error_kube(label, rc);
+	}
+	if (ctx->dry_run == CANARY_DRY_RUN_SERVER) {
+		canary_plan(ctx, "%s", what);
+		json_decref(reply);
+		return 0;
+	}
+	json_decref(*object);
+	*object = reply;
+	return 0;
+}
+
+int canary_patch_deploy(canary_ctx *ctx, json_t *patch, const char *what)
+{
+	return patch_object(ctx, &ctx->deploy, ctx->name, patch, what, 1);
+}
+
+int canary_patch_canary(canary_ctx *ctx, json_t *patch, const char *what)
+{
+	return patch_object(ctx, &ctx->canary, ctx->canary_name, patch, what, 0);
+}
+
+void canary_record_event(canary_ctx *ctx, const char *type, const char *reason, const char *fmt, ...)
+{
+	if (ctx->dry_run)
+		return;
+	char message[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	kube_event_options opts = KUBE_EVENT_OPTIONS_INIT;
+	opts.type = type;
+	opts.reason = reason;
+	opts.message = message;
+	opts.component = CANARY_COMPONENT;
+	if (kube_event_record(ctx->client, ctx->deploy, &opts))
+		kube_log(KUBE_LOG_DECISION, "could not record the event %s: %s", reason, kube_error_last()->message);
+}
+
+void canary_plan(canary_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kube_buf_vprintf(&ctx->plan, fmt, ap);
+	va_end(ap);
+	kube_buf_puts(&ctx->plan, "\n");
+}
+
+int canary_print_plan(const canary_ctx *ctx)
+{
+	const char *mode = ctx->dry_run == CANARY_DRY_RUN_SERVER ? "server dry run" : "dry run";
+	const char *p = kube_buf_cstr(&ctx->plan);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		printf("deployment/%s: would %.*s (%s)\n", ctx->name, (int)len, p, mode);
+		p += len + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+void canary_new_run_id(char *buf, size_t size, long long now_ms)
+{
+	time_t seconds = (time_t)(now_ms / 1000);
+	struct tm tm;
+	gmtime_r(&seconds, &tm);
+	unsigned char random[2] = {0, 0};
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (f) {
+		if (fread(random, 1, sizeof(random), f) != sizeof(random))
+			random[0] = (unsigned char)getpid();
+		fclose(f);
+	}
+	snprintf(buf, size, "%04d%02d%02d-%02d%02d%02d-%02x%02x", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, random[0], random[1]);
+}
+
+int canary_find_hpa(canary_ctx *ctx, char *name, size_t size)
+{
+	json_t *list = NULL;
+	name[0] = '\0';
+	int rc = kube_client_list(ctx->client, &list, &canary_res_hpas, ctx->ns, NULL);
+	if (rc == KUBE_EFORBIDDEN || rc == KUBE_ENOTFOUND) {
+		cli_warning("cannot list HorizontalPodAutoscalers in namespace %s (%s): assuming none targets "
+		            "deployment/%s",
+		            ctx->ns, kube_error_last()->message, ctx->name);
+		return 0;
+	}
+	if (rc)
+		return cli_error_kube("listing HorizontalPodAutoscalers", rc);
+	size_t i;
+	json_t *hpa;
+	json_array_foreach(json_object_get(list, "items"), i, hpa)
+	{
+		json_t *ref = json_object_get(json_object_get(hpa, "spec"), "scaleTargetRef");
+		const char *kind = json_string_value(json_object_get(ref, "kind"));
+		const char *target = json_string_value(json_object_get(ref, "name"));
+		if (kind && target && !strcmp(kind, "Deployment") && !strcmp(target, ctx->name)) {
+			snprintf(name, size, "%s", meta_string(hpa, "name"));
+			break;
+		}
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* Ready replicas of deploy's current generation, and whether its rollout
+ * is complete (as `kubectl rollout status` judges it). */
+static void rollout_progress(const json_t *deploy, int *ready, int *complete, int *deadline_exceeded)
+{
+	json_t *spec = json_object_get(deploy, "spec"), *status = json_object_get(deploy, "status");
+	long long generation = json_integer_value(json_object_get(json_object_get(deploy, "metadata"), "generation"));
+	long long observed = json_integer_value(json_object_get(status, "observedGeneration"));
+	long long replicas = json_is_integer(json_object_get(spec, "replicas"))
+	                             ? json_integer_value(json_object_get(spec, "replicas"))
+	                             : 1;
+	long long updated = json_integer_value(json_object_get(status, "updatedReplicas"));
+	long long total = json_integer_value(json_object_get(status, "replicas"));
+	long long available = json_integer_value(json_object_get(status, "availableReplicas"));
+	*ready = (int)json_integer_value(json_object_get(status, "readyReplicas"));
+	*complete = observed >= generation && updated == replicas && total == replicas && available == replicas;
+	*deadline_exceeded = 0;
+	size_t i;
+	json_t *cond;
+	json_array_foreach(json_object_get(status, "conditions"), i, cond)
+	{
+		const char *type = json_string_value(json_object_get(cond, "type"));
+		const char *reason = json_string_value(json_object_get(cond, "reason"));
+		if (type && reason && !strcmp(type, "Progressing") && !strcmp(reason, "ProgressDeadlineExceeded"))
+			*deadline_exceeded = 1;
+	}
+	if (observed < generation)
+		*ready = 0;
+}
+
+int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int complete, long timeout_ms, char *reason,
+                      size_t reason_size)
+{
+	json_t *current = !strcmp(deploy_name, ctx->name) ? ctx->deploy : ctx->canary;
+	int have_ready, is_complete, exceeded;
+	if (reason_size)
+		reason[0] = '\0';
+	if (current) {
+		rollout_progress(current, &have_ready, &is_complete, &exceeded);
+		if (have_ready >= ready && (!complete || is_complete))
+			return 0;
+	}
+	kube_buf selector = {0};
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	if (kube_buf_printf(&selector, "metadata.name=%s", deploy_name))
+		return cli_error_nomem();
+	opts.field_selector = kube_buf_cstr(&selector);
+	opts.resource_version = current ? canary_object_rv(current) : NULL;
+	opts.initial_events = 1;
+	long long deadline = kube_client_server_now_ms(ctx->client) + timeout_ms;
+	int rc = kube_watch_open(&watch, ctx->client, &canary_res_deployments, ctx->ns, &opts);
+	if (rc) {
+		kube_buf_dispose(&selector);
+		return cli_error_kube("watching the rollout", rc);
+	}
+	int result = -1;
+	while (result < 0) {
+		if (ctx->lease)
+			kube_lease_keep(ctx->client, ctx->lease);
+		long long now = kube_client_server_now_ms(ctx->client);
+		if (now >= deadline) {
+			snprintf(reason, reason_size, "deployment/%s: %d/%d pods Ready after %lds", deploy_name,
+			         current ? have_ready : 0, ready, timeout_ms / 1000);
+			result = CLI_EXIT_FAIL;
+			break;
+		}
+		kube_watch_event ev = {0};
+		rc = kube_watch_next(watch, &ev, 1000);
+		if (rc == KUBE_ETIMEOUT)
+			continue;
+		if (rc) {
+			result = cli_error_kube("watching the rollout", rc);
+			break;
+		}
+		json_t *object = ev.object;
+		if (ev.type == KUBE_WATCH_RELIST)
+			object = json_array_get(json_object_get(ev.object, "items"), 0);
+		if (object &&
+		    (ev.type == KUBE_WATCH_ADDED || ev.type == KUBE_WATCH_MODIFIED || ev.type == KUBE_WATCH_RELIST)) {
+			rollout_progress(object, &have_ready, &is_complete, &exceeded);
+			json_t **slot = !strcmp(deploy_name, ctx->name) ? &ctx->deploy : &ctx->canary;
+			json_decref(*slot);
+			*slot = json_incref(object);
+			current = object;
+			if (have_ready >= ready && (!complete || is_complete))
+				result = 0;
+			else if (exceeded) {
+				snprintf(reason, reason_size,
+				         "deployment/%s exceeded its progress deadline (%d/%d pods Ready)", deploy_name,
+				         have_ready, ready);
+				result = CLI_EXIT_FAIL;
+			}
+		} else if (ev.type == KUBE_WATCH_DELETED) {
+			snprintf(reason, reason_size, "deployment/%s was deleted", deploy_name);
+			result = CLI_EXIT_FAIL;
+		}
+		kube_watch_event_dispose(&ev);
+	}
+	kube_watch_free(watch);
+	kube_buf_dispose(&selector);
+	return result;
+}

@@ -1,0 +1,433 @@
+/* The steps of a canary run: first rung, next rung, finish, abort. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kube/error.h>
+#include <kube/log.h>
+
+#include "engine.h"
+#include "lock.h"
+#include "router.h"
+#include "template.h"
+
+const canary_gate *const canary_default_gates[] = {&canary_gate_health, NULL};
+
+int canary_check_template(canary_ctx *ctx)
+{
+	char hash[16];
+	json_t *tpl = json_object_get(json_object_get(ctx->deploy, "spec"), "template");
+	if (canary_template_hash(hash, tpl))
+		return cli_error_nomem();
+	if (!strcmp(hash, ctx->state.stable_revision))
+		return 0;
+	if (ctx->state.phase == CANARY_PHASE_PROMOTING && !strcmp(hash, ctx->state.revision))
+		return 0;
+	cli_error("deployment/%s: its pod template changed since canary run %s started (revision %s, now %s)",
+	          ctx->name, ctx->state.run_id, ctx->state.stable_revision, hash);
+	cli_hint("abort the run with 'kubectl canary abort %s', then start a new one", ctx->name);
+	return CLI_EXIT_CONFLICT;
+}
+
+int canary_current_canary_replicas(const canary_ctx *ctx)
+{
+	if (ctx->state.step_index < 0)
+		return 0;
+	canary_split split;
+	ctx->router->split(ctx, ctx->state.original_replicas, ctx->state.weight, &split);
+	return split.canary;
+}
+
+json_t *canary_build_canary(const canary_ctx *ctx, const json_t *pod_template, int replicas)
+{
+	json_t *spec = json_object_get(ctx->deploy, "spec");
+	json_t *tpl = json_deep_copy(pod_template);
+	json_t *selector = json_deep_copy(json_object_get(spec, "selector"));
+	json_t *object = json_pack(
+	        "{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, s:{s:s}, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}}", "apiVersion",
+	        "apps/v1", "kind", "Deployment", "metadata", "name", ctx->canary_name, "namespace", ctx->ns, "labels",
+	        CANARY_LABEL_MANAGED_BY, CANARY_MANAGED_BY, CANARY_LABEL_TRACK, "canary", "annotations",
+	        CANARY_ANNOTATION_OF, ctx->name, "ownerReferences", "apiVersion", "apps/v1", "kind", "Deployment",
+	        "name", ctx->name, "uid", canary_object_uid(ctx->deploy), "controller", 0, "blockOwnerDeletion", 0);
+	json_t *new_spec = json_object();
+	if (!tpl || !selector || !object || !new_spec)
+		goto fail;
+	json_t *labels = json_object_get(json_object_get(tpl, "metadata"), "labels");
+	json_t *match = json_object_get(selector, "matchLabels");
+	if (!json_is_object(labels) || !json_is_object(match))
+		goto fail;
+	if (json_object_set_new(labels, CANARY_LABEL_TRACK, json_string("canary")) ||
+	    json_object_set_new(labels, CANARY_LABEL_REVISION, json_string(ctx->state.revision)) ||
+	    json_object_set_new(match, CANARY_LABEL_TRACK, json_string("canary")) ||
+	    json_object_set_new(match, CANARY_LABEL_REVISION, json_string(ctx->state.revision)))
+		goto fail;
+	static const char *const copied[] = {"minReadySeconds", "progressDeadlineSeconds", "strategy", NULL};
+	for (int i = 0; copied[i]; i++) {
+		json_t *v = json_object_get(spec, copied[i]);
+		if (v && json_object_set(new_spec, copied[i], v))
+			goto fail;
+	}
+	if (json_object_set_new(new_spec, "replicas", json_integer(replicas)) ||
+	    json_object_set_new(new_spec, "revisionHistoryLimit", json_integer(1)) ||
+	    json_object_set_new(new_spec, "selector", selector) || json_object_set_new(new_spec, "template", tpl) ||
+	    json_object_set_new(object, "spec", new_spec))
+		goto fail_owned;
+	return object;
+fail:
+	json_decref(tpl);
+	json_decref(selector);
+	json_decref(new_spec);
+	json_decref(object);
+	return NULL;
+fail_owned:
+	json_decref(object);
+	return NULL;
+}
+
+/* Writes the intent {runId, action, fromStep, toStep, toWeight} into the
+ * annotations of patch (D-canary's). */
+static int set_intent(json_t *patch, const canary_ctx *ctx, const char *action, int to_step, int weight)
+{
+	json_t *intent = json_pack("{s:s, s:s, s:i, s:i, s:i}", "runId", ctx->state.run_id, "action", action,
+	                           "fromStep", ctx->state.step_index, "toStep", to_step, "toWeight", weight);
+	char *text = intent ? json_dumps(intent, JSON_COMPACT) : NULL;
+	json_decref(intent);
+	if (!text)
+		return KUBE_ENOMEM;
+	json_t *meta = json_object_get(patch, "metadata");
+	if (!meta && (json_object_set_new(patch, "metadata", meta = json_object()) || !meta)) {
+		free(text);
+		return KUBE_ENOMEM;
+	}
+	json_t *annotations = json_object_get(meta, "annotations");
+	if (!annotations && (json_object_set_new(meta, "annotations", annotations = json_object()) || !annotations)) {
+		free(text);
+		return KUBE_ENOMEM;
+	}
+	int rc = json_object_set_new(annotations, CANARY_ANNOTATION_INTENT, json_string(text)) ? KUBE_ENOMEM : 0;
+	free(text);
+	return rc;
+}
+
+/* Commits ctx->state (with the acting user) into D in one conditional
+ * patch, together with whatever patch already holds. Takes patch. */
+static int commit(canary_ctx *ctx, json_t *patch, const char *what)
+{
+	int rc;
+	canary_whoami(ctx);
+	snprintf(ctx->state.user, sizeof(ctx->state.user), "%.255s", ctx->user.username);
+	if (!patch)
+		return cli_error_nomem();
+	if (canary_patch_set_state(patch, &ctx->state)) {
+		json_decref(patch);
+		return cli_error_nomem();
+	}
+	rc = canary_patch_deploy(ctx, patch, what);
+	json_decref(patch);
+	return rc;
+}
+
+enum canary_verdict canary_evaluate_gates(canary_ctx *ctx, canary_pods *pods, int desired, int *out_error)
+{
+	json_t *events = NULL;
+	*out_error = canary_events_list(&events, ctx, canary_pods_items(pods));
+	if (*out_error)
+		return CANARY_WAIT;
+	canary_gate_input in = {0};
+	in.pods = canary_pods_items(pods);
+	in.events = events;
+	in.desired = desired;
+	in.now_ms = kube_client_server_now_ms(ctx->client);
+	in.step_started_ms = ctx->state.step_started_ms;
+	in.progress_deadline_s = canary_progress_deadline_s(ctx->deploy);
+	enum canary_verdict verdict =
+	        canary_gates_evaluate(canary_default_gates, &in, ctx->state.gates, &ctx->state.gate_count);
+	ctx->state.gates_ms = in.now_ms;
+	for (int i = 0; i < ctx->state.gate_count; i++)
+		kube_log(KUBE_LOG_DECISION, "gate %s: %s: %s", ctx->state.gates[i].name,
+		         canary_verdict_name(ctx->state.gates[i].verdict), ctx->state.gates[i].message);
+	json_decref(events);
+	return verdict;
+}
+
+int canary_step_create(canary_ctx *ctx, const json_t *canary_object)
+{
+	if (!ctx->canary) {
+		if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
+			canary_plan(
+			        ctx, "create deployment/%s with %lld replica(s) of revision %s", ctx->canary_name,
+			        json_integer_value(json_object_get(json_object_get(canary_object, "spec"), "replicas")),
+			        ctx->state.revision);
+			return 0;
+		}
+		kube_write_options opts = KUBE_WRITE_OPTIONS_INIT;
+		opts.field_manager = CANARY_FIELD_MANAGER;
+		opts.dry_run = ctx->dry_run == CANARY_DRY_RUN_SERVER;
+		json_t *created = NULL;
+		int rc = kube_client_create(ctx->client, &created, &canary_res_deployments, ctx->ns, canary_object,
+		                            &opts);
+		if (rc) {
+			json_decref(created);
+			char what[320];
+			snprintf(what, sizeof(what), "creating deployment/%s", ctx->canary_name);
+			return cli_error_kube(what, rc);
+		}
+		if (ctx->dry_run) {
+			canary_plan(ctx, "create deployment/%s with revision %s", ctx->canary_name,
+			            ctx->state.revision);
+			json_decref(created);
+			return 0;
+		}
+		ctx->canary = created;
+	}
+	canary_kill_point("start-after-create");
+	return 0;
+}
+
+int canary_step_weight(canary_ctx *ctx, canary_pods *pods, int to_step, int weight)
+{
+	canary_split split;
+	char reason[512];
+	int total = ctx->state.original_replicas, rc;
+	ctx->router->split(ctx, total, weight, &split);
+	int current = (int)json_integer_value(json_object_get(json_object_get(ctx->canary, "spec"), "replicas"));
+	if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
+		canary_plan(ctx, "scale deployment/%s to %d and wait for its pods Ready", ctx->canary_name,
+		            split.canary);
+		canary_plan(ctx, "scale deployment/%s to %d (weight %d%%, reached %.0f%%)", ctx->name, split.stable,
+		            weight, split.weight_reached);
+		return 0;
+	}
+	if (current != split.canary) {
+		json_t *patch = json_pack("{s:{s:i}}", "spec", "replicas", split.canary);
+		char what[128];
+		snprintf(what, sizeof(what), "scale to %d for %d%%", split.canary, weight);
+		if (!patch || set_intent(patch, ctx, "promote", to_step, weight)) {
+			json_decref(patch);
+			return cli_error_nomem();
+		}
+		rc = canary_patch_canary(ctx, patch, what);
+		json_decref(patch);
+		if (rc)
+			return rc;
+	}
+	canary_kill_point("promote-after-canary-scale");
+	if (ctx->dry_run)
+		return 0;
+	long timeout_ms = canary_progress_deadline_s(ctx->deploy) * 1000;
+	if ((rc = canary_pods_wait_ready(pods, split.canary, timeout_ms, reason, sizeof(reason)))) {
+		if (rc == CLI_EXIT_FAIL)
+			snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", reason);
+		return rc;
+	}
+	if (ctx->router->route && (rc = ctx->router->route(ctx, weight)))
+		return rc;
+	/* Stable down and the new rung committed in one patch. */
+	ctx->state.step_index = to_step;
+	ctx->state.weight = weight;
+	ctx->state.step_started_ms = kube_client_server_now_ms(ctx->client);
+	ctx->state.intent.active = 0;
+	ctx->state.phase = CANARY_PHASE_PAUSED;
+	json_t *patch = ctx->state.hpa[0] ? json_object() : json_pack("{s:{s:i}}", "spec", "replicas", split.stable);
+	char what[160];
+	snprintf(what, sizeof(what), "scale to %d, commit %d%% (rung %d of %d)", split.stable, weight, to_step + 1,
+	         ctx->state.ladder.count);
+	if ((rc = commit(ctx, patch, what)))
+		return rc;
+	canary_kill_point("promote-after-commit");
+	return 0;
+}
+
+/* D's template with the canary's change: the canary's template without
+ * rollguard's two labels (owned). */
+static json_t *promoted_template(const canary_ctx *ctx)
+{
+	json_t *tpl = json_deep_copy(json_object_get(json_object_get(ctx->canary, "spec"), "template"));
+	json_t *labels = json_object_get(json_object_get(tpl, "metadata"), "labels");
+	json_object_del(labels, CANARY_LABEL_TRACK);
+	json_object_del(labels, CANARY_LABEL_REVISION);
+	return tpl;
+}
+
+/* Deletes D-canary (absent counts as done). */
+static int delete_canary(canary_ctx *ctx)
+{
+	if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
+		canary_plan(ctx, "delete deployment/%s", ctx->canary_name);
+		return 0;
+	}
+	kube_delete_options opts = KUBE_DELETE_OPTIONS_INIT;
+	opts.propagation_policy = "Background";
+	opts.dry_run = ctx->dry_run == CANARY_DRY_RUN_SERVER;
+	int rc = kube_client_delete(ctx->client, NULL, &canary_res_deployments, ctx->ns, ctx->canary_name, &opts);
+	if (rc && rc != KUBE_ENOTFOUND) {
+		char what[320];
+		snprintf(what, sizeof(what), "deleting deployment/%s", ctx->canary_name);
+		return cli_error_kube(what, rc);
+	}
+	if (ctx->dry_run)
+		canary_plan(ctx, "delete deployment/%s", ctx->canary_name);
+	json_decref(ctx->canary);
+	ctx->canary = NULL;
+	return 0;
+}
+
+/* Ends the run in phase with the state moved to the history, the active
+ * label removed and the saved template dropped, in one patch of D. */
+static int end_run(canary_ctx *ctx, enum canary_phase phase, json_t *patch)
+{
+	kube_buf history = {0};
+	int dropped = 0;
+	ctx->state.phase = phase;
+	ctx->state.intent.active = 0;
+	ctx->state.abort_requested = 0;
+	ctx->state.finished_ms = kube_client_server_now_ms(ctx->client);
+	json_t *annotations = json_object_get(json_object_get(ctx->deploy, "metadata"), "annotations");
+	const char *old = json_string_value(json_object_get(annotations, CANARY_ANNOTATION_HISTORY));
+	if (!patch)
+		return cli_error_nomem();
+	if (canary_history_append(&history, old, &ctx->state, &dropped)) {
+		json_decref(patch);
+		return cli_error_nomem();
+	}
+	if (dropped)
+		cli_warning("deployment/%s: annotation %s was not a history; starting a new one", ctx->name,
+		            CANARY_ANNOTATION_HISTORY);
+	json_t *meta = json_object_get(patch, "metadata");
+	if (!meta)
+		json_object_set_new(patch, "metadata", meta = json_object());
+	json_t *ann = json_pack("{s:s, s:n}", CANARY_ANNOTATION_HISTORY, kube_buf_cstr(&history),
+	                        CANARY_ANNOTATION_STABLE_TEMPLATE);
+	json_t *labels = json_pack("{s:n}", CANARY_LABEL_ACTIVE);
+	kube_buf_dispose(&history);
+	if (!meta || !ann || !labels || json_object_set_new(meta, "annotations", ann) ||
+	    json_object_set_new(meta, "labels", labels)) {
+		json_decref(patch);
+		return cli_error_nomem();
+	}
+	char what[64];
+	snprintf(what, sizeof(what), "end the run: %s", canary_phase_name(phase));
+	return commit(ctx, patch, what);
+}
+
+int canary_step_finish(canary_ctx *ctx)
+{
+	int rc;
+	char reason[512];
+	int total = ctx->state.original_replicas;
+	if (ctx->state.phase != CANARY_PHASE_PROMOTING) {
+		/* Save the stable template, then D gets the new one and N pods:
+		 * one patch, so the intent and the act land together. */
+		json_t *stable_tpl = json_object_get(json_object_get(ctx->deploy, "spec"), "template");
+		char *saved = json_dumps(stable_tpl, JSON_COMPACT);
+		json_t *tpl = promoted_template(ctx);
+		json_t *patch = (saved && tpl) ? json_pack("{s:{s:{s:s}, s:{s:s}}, s:{s:o}}", "metadata", "annotations",
+		                                           CANARY_ANNOTATION_STABLE_TEMPLATE, saved, "labels",
+		                                           CANARY_LABEL_ACTIVE, "true", "spec", "template", tpl)
+		                               : NULL;
+		free(saved);
+		if (!patch)
+			return cli_error_nomem();
+		if (!ctx->state.hpa[0] &&
+		    json_object_set_new(json_object_get(patch, "spec"), "replicas", json_integer(total))) {
+			json_decref(patch);
+			return cli_error_nomem();
+		}
+		ctx->state.phase = CANARY_PHASE_PROMOTING;
+		ctx->state.intent.active = 1;
+		snprintf(ctx->state.intent.action, sizeof(ctx->state.intent.action), "finish");
+		ctx->state.intent.from_step = ctx->state.step_index;
+		ctx->state.intent.to_step = ctx->state.ladder.count - 1;
+		ctx->state.intent.to_weight = 100;
+		ctx->state.intent.at_ms = kube_client_server_now_ms(ctx->client);
+		char what[160];
+		snprintf(what, sizeof(what), "write the canary's template and %d replicas into deployment/%s", total,
+		         ctx->name);
+		if ((rc = commit(ctx, patch, what)))
+			return rc;
+		canary_kill_point("finish-after-template");
+	}
+	if (ctx->dry_run) {
+		canary_plan(ctx, "wait for deployment/%s to roll out, then delete deployment/%s", ctx->name,
+		            ctx->canary_name);
+		return 0;
+	}
+	long timeout_ms = canary_progress_deadline_s(ctx->deploy) * 1000 + 60000;
+	if ((rc = canary_wait_ready(ctx, ctx->name, total, 1, timeout_ms, reason, sizeof(reason)))) {
+		if (rc == CLI_EXIT_FAIL)
+			snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", reason);
+		return rc;
+	}
+	if (ctx->router->cleanup && (rc = ctx->router->cleanup(ctx)))
+		return rc;
+	if ((rc = delete_canary(ctx)))
+		return rc;
+	canary_kill_point("finish-after-delete");
+	ctx->state.step_index = ctx->state.ladder.count - 1;
+	ctx->state.weight = 100;
+	return end_run(ctx, CANARY_PHASE_SUCCEEDED, json_object());
+}
+
+int canary_step_abort(canary_ctx *ctx, const char *reason)
+{
+	int rc;
+	char why[512];
+	int total = ctx->state.original_replicas;
+	if (reason && reason[0])
+		snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", reason);
+	/* Traffic back to stable first: the router, then D at N pods (with
+	 * its template restored when Promoting had replaced it). */
+	if (ctx->router->restore && (rc = ctx->router->restore(ctx)))
+		return rc;
+	json_t *patch = json_object();
+	json_t *spec = json_object();
+	if (!patch || !spec || json_object_set_new(patch, "spec", spec)) {
+		json_decref(patch);
+		return cli_error_nomem();
+	}
+	if (!ctx->state.hpa[0] && json_object_set_new(spec, "replicas", json_integer(total))) {
+		json_decref(patch);
+		return cli_error_nomem();
+	}
+	json_t *annotations = json_object_get(json_object_get(ctx->deploy, "metadata"), "annotations");
+	const char *saved = json_string_value(json_object_get(annotations, CANARY_ANNOTATION_STABLE_TEMPLATE));
+	if (saved) {
+		json_t *tpl = json_loads(saved, 0, NULL);
+		if (!tpl || json_object_set_new(spec, "template", tpl)) {
+			json_decref(patch);
+			cli_error("deployment/%s: annotation %s does not hold a pod template", ctx->name,
+			          CANARY_ANNOTATION_STABLE_TEMPLATE);
+			return CLI_EXIT_FAIL;
+		}
+	}
+	ctx->state.intent.active = 1;
+	snprintf(ctx->state.intent.action, sizeof(ctx->state.intent.action), "abort");
+	ctx->state.intent.from_step = ctx->state.step_index;
+	ctx->state.intent.to_step = -1;
+	ctx->state.intent.to_weight = 0;
+	ctx->state.intent.at_ms = kube_client_server_now_ms(ctx->client);
+	char what[160];
+	snprintf(what, sizeof(what), "scale to %d%s (abort)", total, saved ? " with the stable template restored" : "");
+	if ((rc = commit(ctx, patch, what)))
+		return rc;
+	canary_kill_point("abort-after-stable-scale");
+	if (!ctx->dry_run) {
+		long timeout_ms = canary_progress_deadline_s(ctx->deploy) * 1000 + 60000;
+		rc = canary_wait_ready(ctx, ctx->name, total, saved != NULL, timeout_ms, why, sizeof(why));
+		if (rc == CLI_EXIT_FAIL) {
+			/* Keep the canary: removing it now would lose capacity. */
+			cli_error("deployment/%s: stable did not come back to %d Ready pods: %s; the canary is kept",
+			          ctx->name, total, why);
+			cli_hint("fix the stable pods, then run 'kubectl canary abort %s' again", ctx->name);
+			return CLI_EXIT_FAIL;
+		}
+		if (rc)
+			return rc;
+	} else {
+		canary_plan(ctx, "wait for deployment/%s to have %d Ready pods", ctx->name, total);
+	}
+	if ((rc = delete_canary(ctx)))
+		return rc;
+	canary_kill_point("abort-after-delete");
+	return end_run(ctx, CANARY_PHASE_ABORTED, json_object());
+}

@@ -1,0 +1,179 @@
+/* The health gate (SPEC §3.5) and the evaluation of a list of gates. */
+#include <stdio.h>
+#include <string.h>
+
+#include <kube/error.h>
+
+#include "gate.h"
+
+/* A waiting reason that means the pod will not come up by itself. */
+static int fatal_waiting(const char *reason)
+{
+	static const char *const reasons[] = {
+	        "CrashLoopBackOff",           "ImagePullBackOff",     "ErrImagePull",      "InvalidImageName",
+	        "CreateContainerConfigError", "CreateContainerError", "RunContainerError", NULL};
+	for (int i = 0; reason && reasons[i]; i++)
+		if (!strcmp(reason, reasons[i]))
+			return 1;
+	return 0;
+}
+
+static int ready_condition(const json_t *pod)
+{
+	size_t i;
+	json_t *cond;
+	json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cond)
+	{
+		const char *type = json_string_value(json_object_get(cond, "type"));
+		const char *status = json_string_value(json_object_get(cond, "status"));
+		if (type && status && !strcmp(type, "Ready"))
+			return !strcmp(status, "True");
+	}
+	return 0;
+}
+
+/* Writes why pod fails into msg and returns 1, or returns 0. */
+static int pod_failure(const char *name, const json_t *pod, char *msg, size_t size)
+{
+	static const char *const lists[] = {"initContainerStatuses", "containerStatuses"};
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *cs;
+		json_array_foreach(json_object_get(json_object_get(pod, "status"), lists[l]), i, cs)
+		{
+			const char *container = json_string_value(json_object_get(cs, "name"));
+			json_t *state = json_object_get(cs, "state");
+			json_t *last = json_object_get(json_object_get(cs, "lastState"), "terminated");
+			const char *waiting =
+			        json_string_value(json_object_get(json_object_get(state, "waiting"), "reason"));
+			const char *term =
+			        json_string_value(json_object_get(json_object_get(state, "terminated"), "reason"));
+			const char *last_reason = json_string_value(json_object_get(last, "reason"));
+			long long restarts = json_integer_value(json_object_get(cs, "restartCount"));
+			if (fatal_waiting(waiting)) {
+				snprintf(msg, size, "pod %s container %s is %s", name, container ? container : "?",
+				         waiting);
+				return 1;
+			}
+			if ((term && !strcmp(term, "OOMKilled")) ||
+			    (last_reason && !strcmp(last_reason, "OOMKilled"))) {
+				snprintf(msg, size, "pod %s container %s was OOMKilled", name,
+				         container ? container : "?");
+				return 1;
+			}
+			if (restarts > 0) {
+				snprintf(msg, size, "pod %s container %s restarted %lld time%s%s%s%s", name,
+				         container ? container : "?", restarts, restarts == 1 ? "" : "s",
+				         last_reason ? " (last: " : "", last_reason ? last_reason : "",
+				         last_reason ? ")" : "");
+				return 1;
+			}
+		}
+	}
+	const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+	if (phase && !strcmp(phase, "Failed")) {
+		snprintf(msg, size, "pod %s failed", name);
+		return 1;
+	}
+	return 0;
+}
+
+static int evaluate_health(const canary_gate *gate, const canary_gate_input *in, canary_gate_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", gate->name);
+	const char *name;
+	json_t *pod;
+	int ready = 0, live = 0;
+	json_object_foreach((json_t *)in->pods, name, pod)
+	{
+		if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+			continue;
+		live++;
+		if (pod_failure(name, pod, out->message, sizeof(out->message))) {
+			out->verdict = CANARY_FAIL;
+			return 0;
+		}
+		ready += ready_condition(pod);
+	}
+	size_t i;
+	json_t *event;
+	json_array_foreach((json_t *)in->events, i, event)
+	{
+		const char *reason = json_string_value(json_object_get(event, "reason"));
+		if (!reason || (strcmp(reason, "Unhealthy") && strcmp(reason, "BackOff")))
+			continue;
+		const char *pod_name =
+		        json_string_value(json_object_get(json_object_get(event, "involvedObject"), "name"));
+		const char *message = json_string_value(json_object_get(event, "message"));
+		snprintf(out->message, sizeof(out->message), "pod %s: %s: %s", pod_name ? pod_name : "?", reason,
+		         message ? message : "");
+		/* kubelet messages end with a newline at times */
+		size_t len = strlen(out->message);
+		while (len && (out->message[len - 1] == '\n' || out->message[len - 1] == ' '))
+			out->message[--len] = '\0';
+		out->verdict = CANARY_FAIL;
+		return 0;
+	}
+	long long waited_s = (in->now_ms - in->step_started_ms) / 1000;
+	if (ready >= in->desired) {
+		out->verdict = CANARY_PASS;
+		snprintf(out->message, sizeof(out->message), "%d/%d canary pods Ready, no restarts or probe failures",
+		         ready, in->desired);
+	} else if (in->progress_deadline_s > 0 && waited_s > in->progress_deadline_s) {
+		out->verdict = CANARY_FAIL;
+		snprintf(out->message, sizeof(out->message),
+		         "%d/%d canary pods Ready after %llds (progress deadline %lds)", ready, in->desired, waited_s,
+		         in->progress_deadline_s);
+	} else {
+		out->verdict = CANARY_WAIT;
+		snprintf(out->message, sizeof(out->message), "%d/%d canary pods Ready (%d running)", ready, in->desired,
+		         live);
+	}
+	return 0;
+}
+
+const canary_gate canary_gate_health = {
+        .name = "health",
+        .evaluate = evaluate_health,
+};
+
+enum canary_verdict canary_gates_evaluate(const canary_gate *const *gates, const canary_gate_input *in,
+                                          canary_gate_record *records, int *count)
+{
+	enum canary_verdict verdict = CANARY_PASS;
+	*count = 0;
+	for (int i = 0; gates[i] && *count < CANARY_MAX_GATES; i++) {
+		canary_gate_record *r = &records[*count];
+		if (gates[i]->evaluate(gates[i], in, r)) {
+			memset(r, 0, sizeof(*r));
+			snprintf(r->name, sizeof(r->name), "%s", gates[i]->name);
+			r->verdict = CANARY_WAIT;
+			snprintf(r->message, sizeof(r->message), "could not be evaluated: %s",
+			         kube_error_last()->message);
+		}
+		(*count)++;
+		if (r->verdict == CANARY_FAIL)
+			verdict = CANARY_FAIL;
+		else if (r->verdict == CANARY_WAIT && verdict == CANARY_PASS)
+			verdict = CANARY_WAIT;
+	}
+	return verdict;
+}
+
+void canary_gates_summary(char *buf, size_t size, const canary_gate_record *records, int count)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < count && used < size; i++) {
+		if (records[i].verdict == CANARY_PASS)
+			continue;
+		int n = snprintf(buf + used, size - used, "%s%s: %s", used ? "; " : "", records[i].name,
+		                 records[i].message);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+}

@@ -1,0 +1,25 @@
+/* The replicas router: the weight is the share of pods. D's Services select
+ * both tracks, so traffic splits by pod count and nothing but replica
+ * counts changes. */
+#include <string.h>
+
+#include "router.h"
+
+static void replicas_split(const canary_ctx *ctx, int total, int weight, canary_split *out)
+{
+	canary_split_replicas(out, total, weight, ctx->state.hpa[0] != '\0');
+}
+
+const canary_router canary_router_replicas = {
+        .name = "replicas",
+        .split = replicas_split,
+};
+
+const canary_router *canary_router_find(const char *name)
+{
+	static const canary_router *const routers[] = {&canary_router_replicas, NULL};
+	for (int i = 0; routers[i]; i++)
+		if (!strcmp(routers[i]->name, name))
+			return routers[i];
+	return NULL;
+}

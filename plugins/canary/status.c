@@ -1,0 +1,208 @@
+/* kubectl canary status: the ladder, the weight requested and reached,
+ * time in step, canary and stable pod health, the gates and the next
+ * action, as a table or a CanaryStatus document. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "engine.h"
+#include "router.h"
+
+json_t *canary_status_json(const canary_ctx *ctx, const canary_pods *pods)
+{
+	const canary_state *st = &ctx->state;
+	json_t *doc = cli_object_new("CanaryStatus");
+	json_t *state = canary_state_to_json(st);
+	if (!doc || !state)
+		goto fail;
+	json_t *meta = json_pack("{s:s, s:s}", "name", ctx->name, "namespace", ctx->ns);
+	if (!meta || json_object_set_new(doc, "metadata", meta))
+		goto fail;
+	/* The state's fields, then what was observed. */
+	if (json_object_update(doc, state))
+		goto fail;
+	json_t *dstatus = json_object_get(ctx->deploy, "status");
+	int stable_desired = canary_deploy_replicas(ctx->deploy);
+	int stable_ready = (int)json_integer_value(json_object_get(dstatus, "readyReplicas"));
+	int canary_desired =
+	        ctx->canary ? (int)json_integer_value(json_object_get(json_object_get(ctx->canary, "spec"), "replicas"))
+	                    : 0;
+	int canary_ready = pods ? canary_pods_ready(pods)
+	                        : (int)json_integer_value(
+	                                  json_object_get(json_object_get(ctx->canary, "status"), "readyReplicas"));
+	double reached =
+	        canary_desired + stable_desired > 0 ? 100.0 * canary_desired / (canary_desired + stable_desired) : 0;
+	if (st->phase == CANARY_PHASE_SUCCEEDED || st->phase == CANARY_PHASE_PROMOTING)
+		reached = st->phase == CANARY_PHASE_SUCCEEDED ? 100 : reached;
+	json_t *observed = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:f}}", "stable", "desired", stable_desired,
+	                             "ready", stable_ready, "canaryPods", "desired", canary_desired, "ready",
+	                             canary_ready, "traffic", "requestedWeight", st->weight, "reachedWeight", reached);
+	if (!observed || json_object_set_new(doc, "observed", observed))
+		goto fail;
+	if (canary_phase_active(st->phase) && st->step_index >= 0 && st->step_index < st->ladder.count - 1) {
+		long pause = st->ladder.pauses_s[st->step_index];
+		long long now = kube_client_server_now_ms(ctx->client);
+		long long left = pause < 0 ? -1 : (st->step_started_ms + pause * 1000 - now) / 1000;
+		if (left < -1)
+			left = 0;
+		if (json_object_set_new(doc, "pauseRemainingSeconds", json_integer(left)))
+			goto fail;
+	}
+	json_decref(state);
+	return doc;
+fail:
+	json_decref(state);
+	json_decref(doc);
+	return NULL;
+}
+
+/* The next action a person (or run) takes, one line. */
+static void next_action(const canary_ctx *ctx, char *buf, size_t size)
+{
+	const canary_state *st = &ctx->state;
+	switch (st->phase) {
+	case CANARY_PHASE_PROGRESSING:
+		snprintf(buf, size,
+		         "a step is in progress (%s); if no rollguard process is working, run "
+		         "'kubectl canary promote %s' to resume or 'abort'",
+		         st->intent.active ? st->intent.action : "start", ctx->name);
+		break;
+	case CANARY_PHASE_PAUSED:
+		if (st->abort_requested)
+			snprintf(buf, size, "abort requested by %s", st->abort_requested_by);
+		else if (st->step_index + 1 < st->ladder.count)
+			snprintf(buf, size, "promote to %d%%", st->ladder.steps[st->step_index + 1]);
+		else
+			snprintf(buf, size, "promote --full");
+		break;
+	case CANARY_PHASE_PROMOTING:
+		snprintf(buf, size, "deployment/%s is rolling out the new template; promote again to finish",
+		         ctx->name);
+		break;
+	case CANARY_PHASE_FAILED:
+		snprintf(buf, size, "needs a person: %s", st->message);
+		break;
+	default:
+		snprintf(buf, size, "none");
+	}
+}
+
+static int print_table(const canary_ctx *ctx, const json_t *doc)
+{
+	const canary_state *st = &ctx->state;
+	char stamp[40], pause[32], next[512];
+	if (st->phase == CANARY_PHASE_NONE) {
+		printf("deployment/%s: no canary run\n", ctx->name);
+		return 0;
+	}
+	json_t *observed = json_object_get(doc, "observed");
+	json_t *stable = json_object_get(observed, "stable"), *canary = json_object_get(observed, "canaryPods");
+	int cd = (int)json_integer_value(json_object_get(canary, "desired"));
+	int sd = (int)json_integer_value(json_object_get(stable, "desired"));
+	printf("Deployment:  %s/%s\n", ctx->ns, ctx->name);
+	printf("Run:         %s (%s router), started by %s\n", st->run_id, st->router, st->started_by);
+	printf("Phase:       %s\n", canary_phase_name(st->phase));
+	printf("Change:      %s (revision %s)\n", st->change, st->revision);
+	printf("Ladder:     ");
+	for (int i = 0; i < st->ladder.count; i++) {
+		const char *mark = i == st->step_index ? "*" : "";
+		printf(" %s%d%%%s", mark, st->ladder.steps[i], mark);
+		if (i < st->ladder.count - 1) {
+			canary_pause_format(pause, sizeof(pause), st->ladder.pauses_s[i]);
+			printf(" (%s) ->", pause);
+		}
+	}
+	printf("\n");
+	printf("Weight:      %d%% requested, %d/%d pods = %.0f%%\n", st->weight, cd, cd + sd,
+	       json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")));
+	printf("Stable:      %lld/%d Ready\n", json_integer_value(json_object_get(stable, "ready")), sd);
+	printf("Canary:      %lld/%d Ready\n", json_integer_value(json_object_get(canary, "ready")), cd);
+	if (st->step_started_ms) {
+		canary_time_format(stamp, sizeof(stamp), st->step_started_ms);
+		long long in_step = (kube_client_server_now_ms(ctx->client) - st->step_started_ms) / 1000;
+		char age[32];
+		cli_format_duration(age, sizeof(age), (long)(in_step * 1000));
+		printf("In step:     %s (since %s)", age, stamp);
+		json_t *left = json_object_get(doc, "pauseRemainingSeconds");
+		if (left && json_integer_value(left) >= 0) {
+			cli_format_duration(age, sizeof(age), (long)json_integer_value(left) * 1000);
+			printf(", pause ends in %s", age);
+		} else if (left) {
+			printf(", paused until a manual promote");
+		}
+		printf("\n");
+	}
+	for (int i = 0; i < st->gate_count; i++)
+		printf("Gate %-7s %s: %s\n", st->gates[i].name, canary_verdict_name(st->gates[i].verdict),
+		       st->gates[i].message);
+	if (st->reason[0])
+		printf("Reason:      %s\n", st->reason);
+	next_action(ctx, next, sizeof(next));
+	printf("Next:        %s\n", next);
+	return 0;
+}
+
+static int run_status(const cli_args *args)
+{
+	canary_ctx ctx;
+	canary_pods *pods = NULL;
+	json_t *doc = NULL;
+	cli_output out = {0};
+	int rc;
+	if ((rc = canary_ctx_open(&ctx, args)) || (rc = canary_read_deploy(&ctx)))
+		goto done;
+	if (canary_phase_active(ctx.state.phase)) {
+		if ((rc = canary_read_canary(&ctx)))
+			goto done;
+		ctx.router = canary_router_find(ctx.state.router);
+		if (ctx.router && ctx.canary && (rc = canary_pods_open(&pods, &ctx, ctx.state.revision)) == 0) {
+			int desired = (int)json_integer_value(
+			        json_object_get(json_object_get(ctx.canary, "spec"), "replicas"));
+			canary_evaluate_gates(&ctx, pods, desired, &rc);
+		}
+		if (rc)
+			goto done;
+	}
+	if (!(doc = canary_status_json(&ctx, pods))) {
+		rc = cli_error_nomem();
+		goto done;
+	}
+	if ((rc = cli_output_open(&out, args->output_file)))
+		goto done;
+	if (args->output == CLI_OUTPUT_JSON || args->output == CLI_OUTPUT_YAML)
+		rc = cli_output_document(out.stream, args->output, doc);
+	else {
+		FILE *saved = stdout;
+		stdout = out.stream;
+		rc = print_table(&ctx, doc);
+		stdout = saved;
+	}
+	rc = cli_output_close(&out, rc);
+done:
+	json_decref(doc);
+	canary_pods_free(pods);
+	canary_ctx_close(&ctx);
+	return rc;
+}
+
+const cli_command canary_status_command = {
+        .name = "status",
+        .usage = "status DEPLOYMENT [flags]",
+        .summary = "Show a canary run: ladder, weight, pod health, gates and the next action",
+        .description = "Show the state of DEPLOYMENT's canary run as any machine sees it: the ladder and the rung\n"
+                       "reached, the weight requested and the weight the pod counts reach, time in step and the\n"
+                       "pause countdown, canary and stable pods Ready, the gates evaluated now, and what comes "
+                       "next.\n"
+                       "\n"
+                       "Exit codes: 0 shown (also when there is no run); 4 API error; 5 the state annotation is\n"
+                       "not readable.",
+        .examples = "  # Show the run\n"
+                    "  kubectl canary status web\n"
+                    "\n"
+                    "  # As JSON (kind CanaryStatus)\n"
+                    "  kubectl canary status web -o json",
+        .outputs = CLI_OUTPUTS_STANDARD,
+        .min_args = 1,
+        .max_args = 1,
+        .run = run_status,
+};

@@ -1,0 +1,546 @@
+/* Unit tests of Leases against a canned API server on 127.0.0.1: creating,
+ * renewing, refusing a held Lease, taking over an expired one (judged by
+ * the server's Date header, never the local clock), losing races,
+ * releasing with a precondition, forbidden users and allocation failures.
+ * The server is canned so that its clock can be set apart from ours and
+ * races can be lost on demand; e2e/suites/test_coordination.sh runs the
+ * same against the real API server. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <kube/client.h>
+#include <kube/config.h>
+#include <kube/error.h>
+#include <kube/lease.h>
+
+#include "test_support.h"
+
+#define MAX_STEPS 16
+
+/* ---- a canned API server ------------------------------------------------------------------------------------- */
+
+struct server {
+	int fd, port;
+	pthread_t thread;
+	atomic_int stop;
+	const char *replies[MAX_STEPS];        /* in order, NULL-ended; or: */
+	const char *(*route)(const char *req); /* a reply chosen by the request */
+	atomic_int served;
+	char requests[MAX_STEPS][8192]; /* the first MAX_STEPS requests, whole */
+};
+
+static void serve_one(void *server, int conn)
+{
+	struct server *srv = server;
+	char req[8192];
+	if (!test_http_read_request(conn, req, sizeof(req)))
+		return;
+	int i = atomic_load(&srv->served);
+	const char *reply = srv->route ? srv->route(req) : i < MAX_STEPS ? srv->replies[i] : NULL;
+	if (!reply)
+		return;
+	if (i < MAX_STEPS)
+		(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%s", req);
+	atomic_store(&srv->served, i + 1);
+	send(conn, reply, strlen(reply), MSG_NOSIGNAL);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *srv = arg;
+	test_serve_until(srv->fd, &srv->stop, serve_one, srv);
+	return NULL;
+}
+
+struct fixture {
+	struct server srv;
+	char kubeconfig[512];
+	kube_config *config;
+	kube_client *client;
+};
+
+static void fixture_start(struct fixture *fx, const char *const *replies, const char *(*route)(const char *))
+{
+	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
+	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
+	char text[512];
+	memset(fx, 0, sizeof(*fx));
+	for (int i = 0; replies && replies[i] && i < MAX_STEPS - 1; i++)
+		fx->srv.replies[i] = replies[i];
+	fx->srv.route = route;
+	fx->srv.fd = test_listen_loopback(&fx->srv.port);
+	assert_int_equal(pthread_create(&fx->srv.thread, NULL, server_main, &fx->srv), 0);
+	(void)snprintf(text, sizeof(text),
+	               "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+	               "\"http://127.0.0.1:%d\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: "
+	               "{cluster: c, user: u, namespace: ns}\ncurrent-context: x\n",
+	               fx->srv.port);
+	test_write_text(test_tmp_path(fx->kubeconfig, sizeof(fx->kubeconfig), "kubeconfig"), text);
+	opts.kubeconfig = fx->kubeconfig;
+	client_opts.max_retries = 0;
+	client_opts.qps = 1e6; /* allocation-failure loops send thousands of requests */
+	client_opts.burst = 1000000;
+	client_opts.cache_dir = "/nonexistent/rollguard-test";
+	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
+	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
+}
+
+static void fixture_stop(struct fixture *fx)
+{
+	kube_client_free(fx->client);
+	kube_config_free(fx->config);
+	atomic_store(&fx->srv.stop, 1);
+	pthread_join(fx->srv.thread, NULL);
+	close(fx->srv.fd);
+}
+
+/* The request line of request i. */
+static const char *request_line(const struct fixture *fx, int i)
+{
+	static char line[1024];
+	const char *req = fx->srv.requests[i];
+	(void)snprintf(line, sizeof(line), "%.*s", (int)strcspn(req, "\r"), req);
+	return line;
+}
+
+/* The JSON body of request i (owned). */
+static json_t *request_body(const struct fixture *fx, int i)
+{
+	const char *body = strstr(fx->srv.requests[i], "\r\n\r\n");
+	json_t *doc = body ? json_loads(body + 4, 0, NULL) : NULL;
+	if (!doc)
+		fail_msg("request %d has no JSON body: %s", i, fx->srv.requests[i]);
+	return doc;
+}
+
+static const char *spec_string(const json_t *lease, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(lease, "spec"), key));
+}
+
+/* ---- replies ------------------------------------------------------------------------------------------------- */
+
+/* The server's clock, years away from ours in either direction. */
+#define DATE_2031 "Date: Wed, 01 Jan 2031 00:00:00 GMT\r\n"
+#define DATE_2020 "Date: Wed, 01 Jan 2020 00:00:00 GMT\r\n"
+
+#define REPLY(status, date, body)                                                                                      \
+	"HTTP/1.1 " status "\r\nContent-Type: application/json\r\n" date "Connection: close\r\n\r\n" body
+#define STATUS(code, reason, message)                                                                                  \
+	"{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"" reason                       \
+	"\",\"message\":\"" message "\",\"code\":" #code "}"
+#define LEASE(holder, acquired, renewed, duration, transitions, rv)                                                    \
+	"{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"lk\","                 \
+	"\"namespace\":\"ns\",\"resourceVersion\":\"" rv "\"},\"spec\":{\"holderIdentity\":\"" holder "\","            \
+	"\"leaseDurationSeconds\":" #duration ",\"acquireTime\":\"" acquired "\",\"renewTime\":\"" renewed "\","       \
+	"\"leaseTransitions\":" #transitions "}}"
+
+#define NOT_FOUND                                                                                                      \
+	REPLY("404 Not Found", DATE_2031, STATUS(404, "NotFound", "leases.coordination.k8s.io \\\"lk\\\" not found"))
+#define CREATED                                                                                                        \
+	REPLY("201 Created", DATE_2031,                                                                                \
+	      LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 10, 0, "7"))
+
+static kube_lease_options options(const char *holder, int duration_s)
+{
+	kube_lease_options opts = KUBE_LEASE_OPTIONS_INIT;
+	opts.holder = holder;
+	opts.duration_s = duration_s;
+	return opts;
+}
+
+/* ---- tests --------------------------------------------------------------------------------------------------- */
+
+static void test_lease__created_when_absent(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {NOT_FOUND, CREATED, NULL};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	json_t *owner = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "apps/v1", "kind", "Deployment",
+	                          "metadata", "name", "web", "namespace", "ns", "uid", "uid-web");
+	json_t *labels = json_pack("{s:s}", "app.kubernetes.io/managed-by", "rollguard");
+	kube_lease_options opts = options("me", 10);
+	opts.owner = owner;
+	opts.labels = labels;
+	kube_lease *lease = NULL;
+	kube_lease_holder held;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), 0);
+	assert_non_null(lease);
+	assert_string_equal(kube_lease_holder_identity(lease), "me");
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	assert_string_equal(request_line(&fx, 0), "GET /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk HTTP/1.1");
+	assert_string_equal(request_line(&fx, 1),
+	                    "POST /apis/coordination.k8s.io/v1/namespaces/ns/leases?fieldManager=rollguard HTTP/1.1");
+	json_t *body = request_body(&fx, 1);
+	assert_string_equal(json_string_value(json_object_get(body, "kind")), "Lease");
+	json_t *meta = json_object_get(body, "metadata");
+	assert_string_equal(json_string_value(json_object_get(meta, "name")), "lk");
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(meta, "labels"), "app.kubernetes.io/managed-by")),
+	        "rollguard");
+	json_t *ref = json_array_get(json_object_get(meta, "ownerReferences"), 0);
+	assert_string_equal(json_string_value(json_object_get(ref, "uid")), "uid-web");
+	assert_string_equal(json_string_value(json_object_get(ref, "kind")), "Deployment");
+	assert_string_equal(json_string_value(json_object_get(ref, "apiVersion")), "apps/v1");
+	assert_string_equal(spec_string(body, "holderIdentity"), "me");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "leaseDurationSeconds")),
+	                 10);
+	/* MicroTime from the server's clock (its Date header), not ours */
+	const char *renew = spec_string(body, "renewTime");
+	assert_non_null(renew);
+	assert_int_equal(strlen(renew), strlen("2031-01-01T00:00:00.000000Z"));
+	assert_memory_equal(renew, "2031-01-01T00:00:0", 18);
+	assert_string_equal(spec_string(body, "acquireTime"), renew);
+	json_decref(body);
+	kube_lease_free(lease);
+	json_decref(owner);
+	json_decref(labels);
+	fixture_stop(&fx);
+}
+
+static void test_lease__renews_its_own(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("me", "2030-12-31T23:00:00.000000Z", "2030-12-31T23:59:58.000000Z", 15, 2, "5")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("me", "2030-12-31T23:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 2, "6")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("me", "2030-12-31T23:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 2, "8")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_lease_options opts = options("me", 15);
+	kube_lease *lease = NULL;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	assert_string_equal(request_line(&fx, 1),
+	                    "PUT /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk?fieldManager=rollguard HTTP/1.1");
+	json_t *body = request_body(&fx, 1);
+	/* conditional on the version read; the holder's acquireTime and the
+	 * transition count stay */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion")),
+	                    "5");
+	assert_string_equal(spec_string(body, "holderIdentity"), "me");
+	assert_string_equal(spec_string(body, "acquireTime"), "2030-12-31T23:00:00.000000Z");
+	assert_memory_equal(spec_string(body, "renewTime"), "2031-01-01T00:00:0", 18);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "leaseTransitions")), 2);
+	json_decref(body);
+
+	/* just renewed: keeping it sends nothing */
+	assert_int_equal(kube_lease_keep(fx.client, lease), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	/* an explicit renewal is conditional on the version the update returned */
+	assert_int_equal(kube_lease_renew(fx.client, lease), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 3);
+	body = request_body(&fx, 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion")),
+	                    "6");
+	json_decref(body);
+	kube_lease_free(lease);
+	fixture_stop(&fx);
+}
+
+static void test_lease__keep_renews_after_a_third_of_the_duration(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        NOT_FOUND,
+	        REPLY("201 Created", DATE_2031,
+	              LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 1, 0, "7")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.500000Z", 1, 0, "9")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_lease_options opts = options("me", 1);
+	kube_lease *lease = NULL;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	assert_int_equal(kube_lease_keep(fx.client, lease), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	nanosleep(&(struct timespec){0, 400 * 1000 * 1000L}, NULL); /* past a third of one second */
+	assert_int_equal(kube_lease_keep(fx.client, lease), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 3);
+	assert_string_equal(request_line(&fx, 2),
+	                    "PUT /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk?fieldManager=rollguard HTTP/1.1");
+	kube_lease_free(lease);
+	fixture_stop(&fx);
+}
+
+static void test_lease__conflict_while_held_names_the_holder(void **state)
+{
+	(void)state;
+	/* On the server's clock (2020) "other" renewed 5 s ago for 15 s. Our
+	 * clock, years later, would call it long expired. */
+	static const char *const replies[] = {
+	        REPLY("200 OK", DATE_2020,
+	              LEASE("other", "2019-12-31T23:00:00.000000Z", "2019-12-31T23:59:55.000000Z", 15, 1, "42")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_lease_options opts = options("me", 15);
+	kube_lease *lease = NULL;
+	kube_lease_holder held;
+	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_ECONFLICT,
+	                  "lease ns/lk is held by \"other\"");
+	assert_null(lease);
+	assert_string_equal(held.holder, "other");
+	assert_int_equal(held.duration_s, 15);
+	assert_true(held.renew_ms == 1577836795000LL);
+	assert_true(held.expires_in_ms > 9000 && held.expires_in_ms <= 10000);
+	assert_string_equal(held.resource_version, "42");
+	assert_int_equal(atomic_load(&fx.srv.served), 1); /* nothing written */
+
+	/* the same read through get_holder */
+	fixture_stop(&fx);
+	fixture_start(&fx, replies, NULL);
+	kube_lease_holder read;
+	assert_int_equal(kube_lease_get_holder(&read, fx.client, "ns", "lk"), 0);
+	assert_string_equal(read.holder, "other");
+	assert_true(read.expires_in_ms > 9000 && read.expires_in_ms <= 10000);
+	fixture_stop(&fx);
+}
+
+static void test_lease__expired_lease_taken_over_by_the_server_clock(void **state)
+{
+	(void)state;
+	/* On the server's clock (2031) "other" renewed 20 s ago for 15 s: it
+	 * expired. Our clock, years earlier, would think it good for years. */
+	static const char *const replies[] = {
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("other", "2030-12-31T23:00:00.000000Z", "2030-12-31T23:59:40.000000Z", 15, 3, "5")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 4, "6")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_lease_options opts = options("me", 15);
+	kube_lease *lease = NULL;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	json_t *body = request_body(&fx, 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion")),
+	                    "5");
+	assert_string_equal(spec_string(body, "holderIdentity"), "me");
+	assert_memory_equal(spec_string(body, "acquireTime"), "2031-01-01T00:00:0", 18);
+	assert_memory_equal(spec_string(body, "renewTime"), "2031-01-01T00:00:0", 18);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "leaseTransitions")), 4);
+	json_decref(body);
+	kube_lease_free(lease);
+	fixture_stop(&fx);
+}
+
+static void test_lease__race_lost_is_a_conflict(void **state)
+{
+	(void)state;
+	/* our update of the expired Lease loses to another process's */
+	static const char *const update_lost[] = {
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("old", "2030-12-31T23:00:00.000000Z", "2030-12-31T23:00:00.000000Z", 15, 0, "5")),
+	        REPLY("409 Conflict", DATE_2031,
+	              STATUS(409, "Conflict",
+	                     "Operation cannot be fulfilled on leases.coordination.k8s.io \\\"lk\\\": "
+	                     "the object has been modified")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("winner", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 1, "6")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, update_lost, NULL);
+	kube_lease_options opts = options("me", 15);
+	kube_lease *lease = NULL;
+	kube_lease_holder held;
+	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_ECONFLICT,
+	                  "another process took it first (now held by \"winner\")");
+	assert_null(lease);
+	assert_int_equal(kube_error_last()->http_status, 409);
+	assert_string_equal(kube_error_last()->reason, "Conflict");
+	assert_non_null(strstr(kube_error_last()->server_message, "the object has been modified"));
+	assert_string_equal(held.holder, "winner");
+	assert_int_equal(atomic_load(&fx.srv.served), 3);
+	fixture_stop(&fx);
+
+	/* our create loses to another process's */
+	static const char *const create_lost[] = {
+	        NOT_FOUND,
+	        REPLY("409 Conflict", DATE_2031,
+	              STATUS(409, "AlreadyExists", "leases.coordination.k8s.io \\\"lk\\\" already exists")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("winner", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 0, "3")),
+	        NULL,
+	};
+	fixture_start(&fx, create_lost, NULL);
+	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_ECONFLICT,
+	                  "already exists");
+	assert_string_equal(kube_error_last()->reason, "AlreadyExists");
+	assert_string_equal(held.holder, "winner");
+	fixture_stop(&fx);
+
+	/* a renewal after someone else took the Lease over */
+	static const char *const renew_lost[] = {
+	        NOT_FOUND,
+	        CREATED,
+	        REPLY("409 Conflict", DATE_2031,
+	              STATUS(409, "Conflict", "Operation cannot be fulfilled on leases.coordination.k8s.io")),
+	        NULL,
+	};
+	fixture_start(&fx, renew_lost, NULL);
+	opts.duration_s = 10;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	test_assert_error(kube_lease_renew(fx.client, lease), KUBE_ECONFLICT, "lease ns/lk was lost");
+	kube_lease_free(lease);
+	fixture_stop(&fx);
+}
+
+static void test_lease__release_deletes_with_a_precondition(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        NOT_FOUND,
+	        CREATED,
+	        REPLY("200 OK", DATE_2031, "{\"kind\":\"Status\",\"status\":\"Success\"}"),
+	        /* a second release: someone took it over, then it is gone */
+	        REPLY("409 Conflict", DATE_2031,
+	              STATUS(409, "Conflict", "Precondition failed: ResourceVersion in precondition: 7")),
+	        REPLY("404 Not Found", DATE_2031, STATUS(404, "NotFound", "not found")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_lease_options opts = options("me", 10);
+	kube_lease *lease = NULL;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	assert_int_equal(kube_lease_release(fx.client, lease), 0);
+	assert_string_equal(request_line(&fx, 2),
+	                    "DELETE /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk HTTP/1.1");
+	json_t *body = request_body(&fx, 2);
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(body, "preconditions"), "resourceVersion")), "7");
+	json_decref(body);
+	/* not ours any more, or gone: released all the same */
+	assert_int_equal(kube_lease_release(fx.client, lease), 0);
+	assert_int_equal(kube_lease_release(fx.client, lease), 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 5);
+	kube_lease_free(lease);
+	fixture_stop(&fx);
+}
+
+static void test_lease__forbidden_keeps_the_server_message(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        REPLY("403 Forbidden", DATE_2031,
+	              STATUS(403, "Forbidden",
+	                     "leases.coordination.k8s.io \\\"lk\\\" is forbidden: User \\\"viewer\\\" cannot get "
+	                     "resource \\\"leases\\\" in API group \\\"coordination.k8s.io\\\" in the namespace "
+	                     "\\\"ns\\\"")),
+	        NULL,
+	};
+	struct fixture fx;
+	fixture_start(&fx, replies, NULL);
+	kube_lease_options opts = options("me", 10);
+	kube_lease *lease = NULL;
+	kube_lease_holder held;
+	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_EFORBIDDEN,
+	                  "User \"viewer\" cannot get resource \"leases\"");
+	assert_null(lease);
+	assert_int_equal(kube_error_last()->http_status, 403);
+	assert_non_null(strstr(kube_error_last()->server_message, "cannot get resource \"leases\""));
+	assert_string_equal(held.holder, "");
+	fixture_stop(&fx);
+}
+
+/* ---- allocation failures ------------------------------------------------------------------------------------- */
+
+static const char *route_create(const char *req)
+{
+	if (strncmp(req, "GET ", 4) == 0)
+		return NOT_FOUND;
+	if (strncmp(req, "POST ", 5) == 0)
+		return CREATED;
+	return REPLY("200 OK", DATE_2031, "{\"kind\":\"Status\",\"status\":\"Success\"}");
+}
+
+static const char *route_takeover(const char *req)
+{
+	if (strncmp(req, "GET ", 4) == 0)
+		return REPLY("200 OK", DATE_2031,
+		             LEASE("other", "2030-12-31T23:00:00.000000Z", "2030-12-31T23:59:40.000000Z", 15, 3, "5"));
+	return REPLY("200 OK", DATE_2031,
+	             LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 4, "6"));
+}
+
+/* Fails each allocation of acquire, renew and release in turn: every
+ * failure is reported, nothing leaks, *out stays NULL. */
+static void acquire_until_no_failure(const char *(*route)(const char *))
+{
+	struct fixture fx;
+	fixture_start(&fx, NULL, route);
+	json_t *labels = json_pack("{s:s}", "app.kubernetes.io/managed-by", "rollguard");
+	json_t *owner = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+	                          "name", "cm", "uid", "uid-cm");
+	kube_lease_options opts = options("me", 15);
+	opts.labels = labels;
+	opts.owner = owner;
+	long n;
+	for (n = 1;; n++) {
+		kube_lease *lease = NULL;
+		test_alloc_fail_at(n);
+		int rc = kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL);
+		if (rc == 0)
+			rc = kube_lease_renew(fx.client, lease);
+		if (rc == 0)
+			rc = kube_lease_release(fx.client, lease);
+		long used = test_alloc_count();
+		test_alloc_fail_at(0);
+		kube_lease_free(lease);
+		if (rc == 0 && used < n)
+			break; /* every allocation succeeded: all paths were failed once */
+		if (rc != 0 && rc != KUBE_ENOMEM && rc != KUBE_EPROTOCOL)
+			fail_msg("allocation %ld: %s: %s", n, kube_error_name(rc), kube_error_last()->message);
+		assert_true(n < 5000);
+	}
+	assert_true(n > 20); /* the loop did fail allocations along the way */
+	json_decref(labels);
+	json_decref(owner);
+	fixture_stop(&fx);
+}
+
+static void test_lease__allocation_failures_are_reported(void **state)
+{
+	(void)state;
+	acquire_until_no_failure(route_create);
+	acquire_until_no_failure(route_takeover);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_lease__created_when_absent),
+	        cmocka_unit_test(test_lease__renews_its_own),
+	        cmocka_unit_test(test_lease__keep_renews_after_a_third_of_the_duration),
+	        cmocka_unit_test(test_lease__conflict_while_held_names_the_holder),
+	        cmocka_unit_test(test_lease__expired_lease_taken_over_by_the_server_clock),
+	        cmocka_unit_test(test_lease__race_lost_is_a_conflict),
+	        cmocka_unit_test(test_lease__release_deletes_with_a_precondition),
+	        cmocka_unit_test(test_lease__forbidden_keeps_the_server_message),
+	        cmocka_unit_test(test_lease__allocation_failures_are_reported),
+	};
+	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
+}
