@@ -469,6 +469,7 @@ static int has_line(const kube_watch *watch)
 int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 {
 	long long call_deadline = wait_ms >= 0 ? kube_now_ms() + wait_ms : 0;
+	int performed = 0; /* even a wait of 0 reads what the socket holds */
 	event->type = 0;
 	event->object = NULL;
 	for (;;) {
@@ -500,7 +501,7 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 		if (left == 0)
 			return kube_error_set(KUBE_ETIMEOUT, "watch: deadline reached%s%s",
 			                      watch->last_error[0] ? "; last stream ended: " : "", watch->last_error);
-		if (call_deadline && kube_now_ms() >= call_deadline)
+		if (call_deadline && performed && kube_now_ms() >= call_deadline)
 			return kube_error_set(KUBE_ETIMEOUT, "watch: no event within %ld ms", wait_ms);
 		if (watch->need_relist) {
 			if (!watch->initial_events || watch->initial_refused)
@@ -529,6 +530,7 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 		}
 		int still_running = 0;
 		curl_multi_perform(watch->multi, &still_running);
+		performed = 1;
 		int queued;
 		CURLMsg *msg;
 		while ((msg = curl_multi_info_read(watch->multi, &queued)) != NULL) {

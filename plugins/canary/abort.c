@@ -13,7 +13,7 @@
 #include "lock.h"
 #include "router.h"
 
-const cli_flag canary_abort_flags[] = {
+static const cli_flag canary_abort_flags[] = {
         {"reason", 0, CLI_FLAG_STRING, "TEXT", "Why, recorded in the run's state, its history and an Event", NULL},
         {"timeout", 0, CLI_FLAG_DURATION, "DUR",
          "How long to wait for another rollguard process that holds the lock to obey (default 2m)", NULL},

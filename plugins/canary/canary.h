@@ -117,6 +117,14 @@ void canary_record_event(canary_ctx *ctx, const char *type, const char *reason, 
 /* Appends one line to the plan ("create deployment/web-canary ..."). */
 void canary_plan(canary_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* SIGINT and SIGTERM set a flag instead of killing the process, so a
+ * wait can stop and leave a resumable state (run). */
+void canary_signals_install(void);
+/* 0, or the signal (SIGINT, SIGTERM) that arrived since the install. */
+int canary_interrupted(void);
+/* The exit code for the signal that arrived: 130 or 143. */
+int canary_interrupt_exit(void);
+
 /* Prints the plan of a dry run: "deployment/web: would ..." lines. */
 int canary_print_plan(const canary_ctx *ctx);
 

@@ -4,6 +4,7 @@
 #include "commands.h"
 
 const cli_command *const canary_commands[] = {
-        &canary_start_command, &canary_status_command,  &canary_promote_command, &canary_abort_command,
-        &canary_list_command,  &canary_history_command, &cli_version_command,    NULL,
+        &canary_start_command, &canary_status_command, &canary_promote_command,
+        &canary_abort_command, &canary_list_command,   &canary_history_command,
+        &canary_run_command,   &cli_version_command,   NULL,
 };

@@ -16,6 +16,20 @@ extern const cli_command canary_promote_command;
 extern const cli_command canary_abort_command;
 extern const cli_command canary_list_command;
 extern const cli_command canary_history_command;
+extern const cli_command canary_run_command;
+
+/* Starts a run from ctx->args (start's and run's flags): creates the
+ * canary and brings it to the first rung; resumes a start a killed process
+ * left half-done. Prints errors and warnings only. Returns 0 or the exit
+ * code. */
+int canary_start(canary_ctx *ctx);
+
+/* The revision (template hash, 11 bytes) the change flags of ctx->args
+ * give D's template. Returns 0 or the exit code (printed). */
+int canary_change_revision(canary_ctx *ctx, char *out);
+
+/* 1 when any of --image, --set-env, --patch was given. */
+int canary_change_given(const cli_args *args);
 
 /* Requires a run in progress (exit 5 otherwise) and picks its router. */
 int canary_require_run(canary_ctx *ctx);

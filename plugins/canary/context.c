@@ -2,6 +2,7 @@
  * its canary, conditional patches, the dry-run plan, Events and the
  * acting user. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,7 @@ int canary_ctx_dry_run(canary_ctx *ctx)
 		ctx->dry_run = CANARY_DRY_RUN_CLIENT;
 	else if (!strcmp(value, "server"))
 		ctx->dry_run = CANARY_DRY_RUN_SERVER;
-	else if (strcmp(value, "none") && strcmp(value, "false"))
+	else if (strcmp(value, "none") != 0 && strcmp(value, "false") != 0)
 		return cli_usage_error(ctx->args,
 		                       "invalid --dry-run value \"%s\": must be \"none\", \"server\", or \"client\"",
 		                       value);
@@ -146,7 +147,7 @@ static int ours(const json_t *object, const char *owner_uid)
 {
 	const char *managed = json_string_value(json_object_get(
 	        json_object_get(json_object_get(object, "metadata"), "labels"), CANARY_LABEL_MANAGED_BY));
-	if (!managed || strcmp(managed, CANARY_MANAGED_BY))
+	if (!managed || strcmp(managed, CANARY_MANAGED_BY) != 0)
 		return 0;
 	size_t i;
 	json_t *ref;
@@ -440,6 +441,10 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 	}
 	int result = -1;
 	while (result < 0) {
+		if (canary_interrupted()) {
+			result = canary_interrupt_exit();
+			break;
+		}
 		if (ctx->lease)
 			kube_lease_keep(ctx->client, ctx->lease);
 		long long now = kube_client_server_now_ms(ctx->client);
@@ -484,4 +489,31 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 	kube_watch_free(watch);
 	kube_buf_dispose(&selector);
 	return result;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+void canary_signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int canary_interrupted(void)
+{
+	return (int)interrupted;
+}
+
+int canary_interrupt_exit(void)
+{
+	return interrupted == SIGTERM ? CLI_EXIT_SIGTERM : CLI_EXIT_SIGINT;
 }

@@ -101,7 +101,7 @@ static int evaluate_health(const canary_gate *gate, const canary_gate_input *in,
 	json_array_foreach((json_t *)in->events, i, event)
 	{
 		const char *reason = json_string_value(json_object_get(event, "reason"));
-		if (!reason || (strcmp(reason, "Unhealthy") && strcmp(reason, "BackOff")))
+		if (!reason || (strcmp(reason, "Unhealthy") != 0 && strcmp(reason, "BackOff") != 0))
 			continue;
 		const char *pod_name =
 		        json_string_value(json_object_get(json_object_get(event, "involvedObject"), "name"));

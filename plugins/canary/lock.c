@@ -65,7 +65,7 @@ static int annotation_lock(canary_ctx *ctx, enum canary_lock_mode mode)
 		canary_time_parse(&renew, json_string_value(json_object_get(lock, "renewTime")));
 		long long duration = json_integer_value(json_object_get(lock, "durationSeconds"));
 		int expired = renew + duration * 1000 < now;
-		if (holder && strcmp(holder, ctx->holder) && !expired) {
+		if (holder && strcmp(holder, ctx->holder) != 0 && !expired) {
 			kube_lease_holder held;
 			memset(&held, 0, sizeof(held));
 			snprintf(held.holder, sizeof(held.holder), "%s", holder);
@@ -147,7 +147,7 @@ int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode)
 			kube_log(KUBE_LOG_DECISION,
 			         "Lease %s held by %s (expires in %llds); watching whether it is alive", name,
 			         held.holder, held.expires_in_ms / 1000);
-		} else if (strcmp(held.resource_version, first.resource_version)) {
+		} else if (strcmp(held.resource_version, first.resource_version) != 0) {
 			/* Renewed or taken: a live holder. */
 			json_decref(labels);
 			conflict_message(ctx, &held);
@@ -168,6 +168,10 @@ int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode)
 			cli_warning("deployment/%s: the Lease held by %s is not being renewed; waiting %llds for it to "
 			            "expire",
 			            ctx->name, held.holder, held.expires_in_ms / 1000 + 1);
+		if (canary_interrupted()) {
+			json_decref(labels);
+			return canary_interrupt_exit();
+		}
 		sleep_ms(1000);
 	}
 	json_decref(labels);

@@ -138,6 +138,8 @@ int canary_pods_wait_ready(canary_pods *pods, int ready, long timeout_ms, char *
 		}
 		if (canary_pods_ready(pods) >= ready)
 			return 0;
+		if (canary_interrupted())
+			return canary_interrupt_exit();
 		if (ctx->lease)
 			kube_lease_keep(ctx->client, ctx->lease);
 		int rc = canary_pods_poll(pods, 1000);

@@ -12,7 +12,7 @@
 #include "lock.h"
 #include "router.h"
 
-const cli_flag canary_promote_flags[] = {
+static const cli_flag canary_promote_flags[] = {
         {"to", 0, CLI_FLAG_INT, "W", "Move to weight W (percent, above the current one) instead of the next rung",
          NULL},
         {"full", 0, CLI_FLAG_BOOL, NULL,

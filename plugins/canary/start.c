@@ -13,7 +13,7 @@
 #include "router.h"
 #include "template.h"
 
-const cli_flag canary_start_flags[] = {
+static const cli_flag canary_start_flags[] = {
         {"image", 0, CLI_FLAG_STRINGS, "[CONTAINER=]IMAGE",
          "The canary's image; name the container when the pod has several (repeatable)", NULL},
         {"set-env", 0, CLI_FLAG_STRINGS, "NAME=VALUE",
@@ -127,17 +127,31 @@ static int build_template(canary_ctx *ctx, json_t **out, char *change, size_t ch
 	return 0;
 }
 
-static int run_start(const cli_args *args)
+int canary_change_given(const cli_args *args)
 {
-	canary_ctx ctx;
+	return cli_flag_given(args, "image") || cli_flag_given(args, "set-env") || cli_flag_given(args, "patch");
+}
+
+int canary_change_revision(canary_ctx *ctx, char *out)
+{
+	json_t *tpl = NULL;
+	char change[512];
+	int rc = build_template(ctx, &tpl, change, sizeof(change));
+	if (!rc && canary_template_hash(out, tpl))
+		rc = cli_error_nomem();
+	json_decref(tpl);
+	return rc;
+}
+
+int canary_start(canary_ctx *ctx)
+{
+	const cli_args *args = ctx->args;
 	canary_ladder ladder;
 	canary_pods *pods = NULL;
 	json_t *tpl = NULL, *canary_object = NULL;
 	char err[256], change[512], revision[16], hpa[254];
 	int rc;
-	if ((rc = canary_ctx_open(&ctx, args)))
-		goto done;
-	if (!cli_flag_given(args, "image") && !cli_flag_given(args, "set-env") && !cli_flag_given(args, "patch")) {
+	if (!canary_change_given(args)) {
 		rc = cli_usage_error(args, "say what the canary changes: --image, --set-env or --patch");
 		goto done;
 	}
@@ -149,75 +163,75 @@ static int run_start(const cli_args *args)
 	const char *router_name = cli_flag_string(args, "router");
 	if (!router_name)
 		router_name = "replicas";
-	if (!(ctx.router = canary_router_find(router_name))) {
+	if (!(ctx->router = canary_router_find(router_name))) {
 		rc = cli_usage_error(args, "unknown --router \"%s\": this version supports replicas", router_name);
 		goto done;
 	}
 	const char *strategy = cli_flag_string(args, "strategy");
-	if (strategy && strcmp(strategy, "canary")) {
+	if (strategy && strcmp(strategy, "canary") != 0) {
 		rc = cli_usage_error(args, "unknown --strategy \"%s\": this version supports canary", strategy);
 		goto done;
 	}
-	if ((rc = canary_read_deploy(&ctx)))
+	if ((rc = canary_read_deploy(ctx)))
 		goto done;
-	if ((rc = build_template(&ctx, &tpl, change, sizeof(change))))
+	if ((rc = build_template(ctx, &tpl, change, sizeof(change))))
 		goto done;
-	if ((rc = canary_template_hash(revision, tpl))) {
+	if (canary_template_hash(revision, tpl)) {
 		rc = cli_error_nomem();
 		goto done;
 	}
 	int resuming = 0;
-	if (canary_phase_active(ctx.state.phase)) {
+	if (canary_phase_active(ctx->state.phase)) {
 		/* Re-running the start a killed process left half-done converges. */
-		if (ctx.state.phase == CANARY_PHASE_PROGRESSING && ctx.state.step_index < 0 &&
-		    !strcmp(ctx.state.revision, revision)) {
+		if (ctx->state.phase == CANARY_PHASE_PROGRESSING && ctx->state.step_index < 0 &&
+		    !strcmp(ctx->state.revision, revision)) {
 			resuming = 1;
 		} else {
-			cli_error("deployment/%s is already in a canary run (%s, %s at %d%%, revision %s)", ctx.name,
-			          ctx.state.run_id, canary_phase_name(ctx.state.phase), ctx.state.weight,
-			          ctx.state.revision);
-			cli_hint("see 'kubectl canary status %s'; end it with promote --full or abort", ctx.name);
+			cli_error("deployment/%s is already in a canary run (%s, %s at %d%%, revision %s)", ctx->name,
+			          ctx->state.run_id, canary_phase_name(ctx->state.phase), ctx->state.weight,
+			          ctx->state.revision);
+			cli_hint("see 'kubectl canary status %s'; end it with promote --full or abort", ctx->name);
 			rc = CLI_EXIT_REFUSED;
 			goto done;
 		}
 	}
-	if ((rc = canary_read_canary(&ctx)))
+	if ((rc = canary_read_canary(ctx)))
 		goto done;
-	if (ctx.canary && !resuming) {
-		cli_error("deployment/%s is left over from an earlier run and no run is in progress", ctx.canary_name);
-		cli_hint("delete it with 'kubectl delete deployment %s -n %s', then start again", ctx.canary_name,
-		         ctx.ns);
+	if (ctx->canary && !resuming) {
+		cli_error("deployment/%s is left over from an earlier run and no run is in progress", ctx->canary_name);
+		cli_hint("delete it with 'kubectl delete deployment %s -n %s', then start again", ctx->canary_name,
+		         ctx->ns);
 		rc = CLI_EXIT_REFUSED;
 		goto done;
 	}
 	char stable_revision[16];
-	if (canary_template_hash(stable_revision, json_object_get(json_object_get(ctx.deploy, "spec"), "template"))) {
+	if (canary_template_hash(stable_revision, json_object_get(json_object_get(ctx->deploy, "spec"), "template"))) {
 		rc = cli_error_nomem();
 		goto done;
 	}
 	if (!resuming && !strcmp(stable_revision, revision)) {
-		rc = cli_usage_error(args, "the change leaves the pod template of deployment/%s as it is", ctx.name);
+		rc = cli_usage_error(args, "the change leaves the pod template of deployment/%s as it is", ctx->name);
 		goto done;
 	}
-	int total = resuming ? ctx.state.original_replicas : canary_deploy_replicas(ctx.deploy);
+	int total = resuming ? ctx->state.original_replicas : canary_deploy_replicas(ctx->deploy);
 	if (total < 1) {
-		cli_error("deployment/%s is scaled to 0: there is no traffic to split", ctx.name);
+		cli_error("deployment/%s is scaled to 0: there is no traffic to split", ctx->name);
 		rc = CLI_EXIT_REFUSED;
 		goto done;
 	}
-	if (!resuming && (rc = canary_find_hpa(&ctx, hpa, sizeof(hpa))))
+	if (!resuming && (rc = canary_find_hpa(ctx, hpa, sizeof(hpa))))
 		goto done;
-	if ((rc = canary_lock_acquire(&ctx, CANARY_LOCK_STEP)))
+	if ((rc = canary_lock_acquire(ctx, CANARY_LOCK_STEP)))
 		goto done;
 	if (!resuming) {
-		long long now = kube_client_server_now_ms(ctx.client);
-		canary_state *st = &ctx.state;
+		long long now = kube_client_server_now_ms(ctx->client);
+		canary_state *st = &ctx->state;
 		canary_state_init(st);
 		st->phase = CANARY_PHASE_PROGRESSING;
 		st->strategy = CANARY_STRATEGY_CANARY;
 		canary_new_run_id(st->run_id, sizeof(st->run_id), now);
-		snprintf(st->router, sizeof(st->router), "%s", ctx.router->name);
-		snprintf(st->canary_name, sizeof(st->canary_name), "%s", ctx.canary_name);
+		snprintf(st->router, sizeof(st->router), "%s", ctx->router->name);
+		snprintf(st->canary_name, sizeof(st->canary_name), "%s", ctx->canary_name);
 		snprintf(st->revision, sizeof(st->revision), "%s", revision);
 		snprintf(st->stable_revision, sizeof(st->stable_revision), "%s", stable_revision);
 		snprintf(st->change, sizeof(st->change), "%s", change);
@@ -233,14 +247,14 @@ static int run_start(const cli_args *args)
 		st->intent.to_step = 0;
 		st->intent.to_weight = ladder.steps[0];
 		st->intent.at_ms = now;
-		canary_whoami(&ctx);
-		snprintf(st->started_by, sizeof(st->started_by), "%.255s", ctx.user.username);
-		snprintf(st->user, sizeof(st->user), "%.255s", ctx.user.username);
+		canary_whoami(ctx);
+		snprintf(st->started_by, sizeof(st->started_by), "%.255s", ctx->user.username);
+		snprintf(st->user, sizeof(st->user), "%.255s", ctx->user.username);
 		if (hpa[0])
 			cli_warning(
 			        "deployment/%s is scaled by HorizontalPodAutoscaler %s: stable keeps its replicas and "
 			        "canary pods are added on top",
-			        ctx.name, hpa);
+			        ctx->name, hpa);
 		kube_buf lines = {0};
 		if (!canary_ladder_describe_unreachable(&lines, &ladder, total, hpa[0] != '\0') && lines.len) {
 			const char *p = kube_buf_cstr(&lines);
@@ -258,50 +272,61 @@ static int run_start(const cli_args *args)
 			rc = cli_error_nomem();
 			goto done;
 		}
-		rc = canary_patch_deploy(&ctx, patch, "record the new run (phase Progressing)");
+		rc = canary_patch_deploy(ctx, patch, "record the new run (phase Progressing)");
 		json_decref(patch);
 		if (rc)
 			goto done;
 		canary_kill_point("start-after-intent");
 	}
 	canary_split split;
-	ctx.router->split(&ctx, total, ctx.state.ladder.steps[0], &split);
-	if (!(canary_object = canary_build_canary(&ctx, tpl, split.canary))) {
+	ctx->router->split(ctx, total, ctx->state.ladder.steps[0], &split);
+	if (!(canary_object = canary_build_canary(ctx, tpl, split.canary))) {
 		rc = cli_error_nomem();
 		goto done;
 	}
-	if (ctx.router->prepare && (rc = ctx.router->prepare(&ctx)))
+	if (ctx->router->prepare && (rc = ctx->router->prepare(ctx)))
 		goto done;
-	if ((rc = canary_step_create(&ctx, canary_object)))
+	if ((rc = canary_step_create(ctx, canary_object)))
 		goto done;
-	if (ctx.dry_run) {
-		canary_plan(&ctx,
+	if (ctx->dry_run) {
+		canary_plan(ctx,
 		            "wait for %d canary pod(s) Ready, then scale deployment/%s to %d (%d%%, reached %.0f%%)",
-		            split.canary, ctx.name, split.stable, split.weight, split.weight_reached);
-		rc = canary_print_plan(&ctx);
+		            split.canary, ctx->name, split.stable, split.weight, split.weight_reached);
+		rc = canary_print_plan(ctx);
 		goto done;
 	}
-	if ((rc = canary_pods_open(&pods, &ctx, ctx.state.revision)))
+	if ((rc = canary_pods_open(&pods, ctx, ctx->state.revision)))
 		goto done;
-	rc = canary_step_weight(&ctx, pods, 0, ctx.state.ladder.steps[0]);
+	rc = canary_step_weight(ctx, pods, 0, ctx->state.ladder.steps[0]);
 	if (rc == CLI_EXIT_FAIL) {
-		cli_error("deployment/%s: the canary did not come up: %s", ctx.canary_name, ctx.state.reason);
-		cli_hint("see 'kubectl canary status %s'; remove it with 'kubectl canary abort %s'", ctx.name,
-		         ctx.name);
+		cli_error("deployment/%s: the canary did not come up: %s", ctx->canary_name, ctx->state.reason);
+		cli_hint("see 'kubectl canary status %s'; remove it with 'kubectl canary abort %s'", ctx->name,
+		         ctx->name);
 		goto done;
 	}
 	if (rc)
 		goto done;
-	canary_record_event(&ctx, "Normal", "CanaryStarted", "canary run %s started by %s: %s; %d%% (%d/%d pods)",
-	                    ctx.state.run_id, ctx.user.username, ctx.state.change, ctx.state.weight, split.canary,
+	canary_record_event(ctx, "Normal", "CanaryStarted", "canary run %s started by %s: %s; %d%% (%d/%d pods)",
+	                    ctx->state.run_id, ctx->user.username, ctx->state.change, ctx->state.weight, split.canary,
 	                    split.canary + split.stable);
-	printf("deployment/%s: canary run %s started: %s at %d%% (%d of %d pods on revision %s)\n", ctx.name,
-	       ctx.state.run_id, ctx.canary_name, ctx.state.weight, split.canary, split.canary + split.stable,
-	       ctx.state.revision);
 done:
 	canary_pods_free(pods);
 	json_decref(canary_object);
 	json_decref(tpl);
+	return rc;
+}
+
+static int run_start(const cli_args *args)
+{
+	canary_ctx ctx;
+	int rc = canary_ctx_open(&ctx, args);
+	if (!rc && !(rc = canary_start(&ctx)) && !ctx.dry_run) {
+		canary_split split;
+		ctx.router->split(&ctx, ctx.state.original_replicas, ctx.state.weight, &split);
+		printf("deployment/%s: canary run %s started: %s at %d%% (%d of %d pods on revision %s)\n", ctx.name,
+		       ctx.state.run_id, ctx.canary_name, ctx.state.weight, split.canary, split.canary + split.stable,
+		       ctx.state.revision);
+	}
 	canary_ctx_close(&ctx);
 	return rc;
 }

@@ -90,7 +90,7 @@ static void next_action(const canary_ctx *ctx, char *buf, size_t size)
 static int print_table(const canary_ctx *ctx, const json_t *doc)
 {
 	const canary_state *st = &ctx->state;
-	char stamp[40], pause[32], next[512];
+	char stamp[40], pause[32], next[768];
 	if (st->phase == CANARY_PHASE_NONE) {
 		printf("deployment/%s: no canary run\n", ctx->name);
 		return 0;

@@ -55,7 +55,8 @@ typedef struct kube_watch_event {
 int kube_watch_open(kube_watch **out, kube_client *client, const kube_resource *res, const char *ns,
                     const kube_watch_options *opts);
 
-/* Waits up to wait_ms (-1: until the deadline) for the next event.
+/* Waits up to wait_ms (-1: until the deadline; 0: only what has already
+ * arrived on the connection) for the next event.
  * Returns 0 with *event filled (dispose it), KUBE_ETIMEOUT when wait_ms or
  * the deadline passed with no event, KUBE_EGONE when relisting is off, or
  * a request error. Bookmarks are delivered so callers may checkpoint. */
