@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# How fast `kubectl canary run` notices a failing canary pod (SPEC §7:
+# within 1 s of the API event). Each trial starts a run on a Deployment of
+# 4 replicas with a long pause, writes CrashLoopBackOff into the canary
+# pod's status as the kubelet would, and takes the time from just before
+# that write was sent to the run's "GateFailed" log line (-v=4, klog
+# timestamps, same clock). That span also holds the writer's own round
+# trip, so the figure is an upper bound on the true latency.
+#
+#   bench/canary_detect.sh [BUILD_DIR] [TRIALS]
+# Not part of the test suite. Uses the local cluster (e2e/cluster/up.sh).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$root/build-release}
+trials=${2:-10}
+# shellcheck source=../e2e/cluster/env.sh
+. "$root/e2e/cluster/env.sh"
+if ! kubectl get --raw /readyz >/dev/null 2>&1; then
+	bash "$root/e2e/cluster/up.sh"
+fi
+if [ ! -x "$build/kubectl-canary" ]; then
+	static_prefix=$(bash "$root/scripts/static-deps.sh")
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
+	cmake --build "$build" -j "$(nproc)" >/dev/null
+fi
+ns=canary-bench-$$
+kubectl create namespace "$ns" >/dev/null
+trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1' EXIT
+
+python3 - "$build/kubectl-canary" "$ns" "$trials" <<'PY'
+import datetime, json, re, statistics, subprocess, sys, time
+canary, ns, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+def kubectl(*args, input=None):
+    return subprocess.run(["kubectl", "-n", ns, *args], input=input, capture_output=True, text=True, check=True).stdout
+
+def klog_epoch(line):
+    # "I1124 05:17:52.225079   23714 decision] ..." in local time
+    m = re.match(r"[IWE](\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})", line)
+    month, day, hh, mm, ss, us = map(int, m.groups())
+    now = datetime.datetime.now()
+    t = datetime.datetime(now.year, month, day, hh, mm, ss, us)
+    return t.timestamp()
+
+latencies = []
+for trial in range(trials):
+    name = "d%d" % trial
+    kubectl("create", "deployment", name, "--image=registry.example/%s:1.0" % name, "--replicas=4")
+    kubectl("rollout", "status", "deploy/" + name, "--timeout=60s")
+    container = kubectl("get", "deploy", name, "-o", "jsonpath={.spec.template.spec.containers[0].name}")
+    run = subprocess.Popen([canary, "-n", ns, "run", name, "--image", "%s=registry.example/%s:2.0" % (container, name),
+                            "--steps", "25,100", "--pause", "1h", "-v=4"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # wait for the first rung
+    for _ in range(300):
+        out = kubectl("get", "deploy", name, "-o", "jsonpath={.metadata.annotations.rollguard\\.io/canary}")
+        if out and json.loads(out).get("phase") == "Paused":
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)  # the run is now waiting out its pause, watching
+    pod = kubectl("get", "pods", "-l", "app=%s,rollguard.io/track=canary" % name, "-o", "jsonpath={.items[0].metadata.name}")
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    patch = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": now}],
+                        "containerStatuses": [{"name": container, "image": "x", "imageID": "", "ready": False, "started": False,
+                                               "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                                               "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now}}}]}}
+    sent = time.time()
+    kubectl("patch", "pod", pod, "--subresource", "status", "--type", "merge", "-p", json.dumps(patch))
+    _, err = run.communicate(timeout=120)
+    found = [l for l in err.splitlines() if "run: GateFailed" in l]
+    if not found:
+        print("trial %d: the run did not report a failed gate (exit %d)" % (trial, run.returncode), file=sys.stderr)
+        continue
+    latency = klog_epoch(found[0]) - sent
+    latencies.append(latency)
+    print("trial %d: %.0f ms (exit %d)" % (trial, latency * 1000, run.returncode))
+if latencies:
+    print("canary run failing-pod detection over %d trials: median %.0f ms, max %.0f ms (budget 1000 ms; upper bounds: they include the writer's own request)"
+          % (len(latencies), statistics.median(latencies) * 1000, max(latencies) * 1000))
+PY
