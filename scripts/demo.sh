@@ -127,4 +127,43 @@ printf '%s$ kubectl-probecheck deployment/podinfo --exercise -o json | jq ... .e
 kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 -o json --fail-on never |
 	jq -r '.exercised[] | "\(.pod)  \(.probe)  samples \([.samples[].ms] | map(tostring) | join(", ")) ms  (timeout \(.timeoutSeconds) s)"'
 
-say "Done. Next to join this demo: kubectl canary and helm rollback-safe."
+say "kubectl canary: a progressive rollout of podinfo 6.7.1, with nothing installed in the cluster"
+echo "    podinfo-canary gets the new image; canary pods are Ready before stable pods go; run walks the ladder"
+echo "    (pauses of 3 s here; in production minutes), checking the health gate from watches at every moment"
+show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image podinfo=ghcr.io/stefanprodan/podinfo:6.7.1 \
+	--steps 34,67,100 --pause 3s
+show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
+show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment podinfo -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
+
+say "A bad release: the canary of podinfo 6.7.2 starts crash-looping, and run aborts it by itself"
+if [ "$started_cluster" -eq 1 ]; then
+	echo "    kwok runs no containers, so once the canary pod is up the demo writes CrashLoopBackOff into its"
+	echo "    status, exactly as the kubelet reports a crashing container"
+	image=ghcr.io/stefanprodan/podinfo:6.7.2
+	(
+		for _ in $(seq 1 150); do
+			pod=$(kubectl -n "$ns" get pods -l rollguard.io/track=canary -o jsonpath='{.items[0].metadata.name}' 2>/dev/null)
+			phase=$(kubectl -n "$ns" get deploy podinfo -o jsonpath='{.metadata.annotations.rollguard\.io/canary}' 2>/dev/null | jq -r .phase 2>/dev/null)
+			[ -n "$pod" ] && [ "$phase" = Paused ] && break
+			sleep 0.2
+		done
+		sleep 2
+		now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+		kubectl -n "$ns" patch pod "$pod" --subresource status --type merge -p "{\"status\":{\"phase\":\"Running\",
+			\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"lastTransitionTime\":\"$now\"}],
+			\"containerStatuses\":[{\"name\":\"podinfo\",\"image\":\"$image\",\"imageID\":\"\",\"ready\":false,
+			\"started\":false,\"restartCount\":2,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},
+			\"lastState\":{\"terminated\":{\"exitCode\":1,\"reason\":\"Error\",\"startedAt\":\"$now\",\"finishedAt\":\"$now\"}}}]}}" >/dev/null
+	) &
+else
+	echo "    the canary uses an image tag that does not exist, so its pod sticks in ImagePullBackOff"
+	image=ghcr.io/stefanprodan/podinfo:0.0.0-does-not-exist
+fi
+rc=0
+show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image "podinfo=$image" --steps 34,100 --pause 1m || rc=$?
+echo "    (exit $rc: the gate failed, the run aborted, stable is back at 3 pods and podinfo-canary is gone)"
+wait
+show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
+show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployments
+
+say "Done. Next to join this demo: helm rollback-safe."

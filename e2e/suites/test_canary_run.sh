@@ -116,6 +116,19 @@ expect_rc 1 "not Ready: run aborted"
 expect_err "progress deadline" "not Ready: says why"
 expect_eq "$(replicas slow)" 2 "not Ready: stable restored"
 
+# --- a canary that cannot come up at all (a ResourceQuota allows no more
+# pods): start's wait hits the progress deadline and run aborts.
+app quota 2 4
+$K create quota pods --hard=pods=2 >/dev/null
+run "$CANARY" -n "$NS" run quota --image app=registry.example/quota:2.0 --steps 50,100 --pause 1s
+expect_rc 1 "no canary pod: run aborted"
+expect_err "progress deadline" "no canary pod: says why"
+expect_err "the run is aborted" "no canary pod: says so"
+expect_eq "$(state quota | jq -r .phase)" Aborted "no canary pod: phase"
+expect_eq "$(replicas quota)" 2 "no canary pod: stable untouched"
+expect_eq "$(replicas quota-canary)" absent "no canary pod: canary removed"
+$K delete quota pods >/dev/null
+
 # --- abort from another process while a run works.
 app held 4
 start_run held --image app=registry.example/held:2.0 --steps 25,50,100 --pause 10m

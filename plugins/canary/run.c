@@ -451,9 +451,25 @@ static int run_run(const cli_args *args)
 		goto done;
 	}
 	if (!active || (ctx.state.phase == CANARY_PHASE_PROGRESSING && ctx.state.step_index < 0)) {
-		if ((rc = canary_start(&ctx)))
-			goto done;
+		rc = canary_start(&ctx);
 		canary_lock_release(&ctx);
+		if (rc == CLI_EXIT_FAIL && canary_phase_active(ctx.state.phase) && !ctx.dry_run) {
+			/* The canary failed while coming up: a failed gate. */
+			char reason[600];
+			snprintf(reason, sizeof(reason), "gate failed: health: %s", ctx.state.reason);
+			if (!ctx.router)
+				ctx.router = canary_router_find(ctx.state.router);
+			if (!(rc = open_watches(&r)))
+				rc = abort_run(&r, reason);
+			if (!rc) {
+				fprintf(stderr, "deployment/%s: the run is aborted; stable is back at %d pods\n",
+				        ctx.name, ctx.state.original_replicas);
+				rc = CLI_EXIT_FAIL;
+			}
+			goto done;
+		}
+		if (rc)
+			goto done;
 		emit(&r, "Started", ctx.state.change);
 	} else if ((rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx))) {
 		goto done;
@@ -488,7 +504,8 @@ static int run_run(const cli_args *args)
 			       canary_phase_name(ctx.state.phase), ctx.state.weight);
 	}
 	if (rc == CLI_EXIT_FAIL && ctx.state.phase == CANARY_PHASE_ABORTED)
-		print_resume_hint(&ctx);
+		fprintf(stderr, "deployment/%s: the run is aborted; stable is back at %d pods\n", ctx.name,
+		        ctx.state.original_replicas);
 done:
 	if (r.progress_on)
 		cli_progress_finish(&r.progress);
