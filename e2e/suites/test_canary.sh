@@ -160,6 +160,34 @@ cat "$E2E_TMP/p1.err" "$E2E_TMP/p2.err" >"$E2E_TMP/err"
 ERR=$(cat "$E2E_TMP/err")
 expect_err "holds the lock" "duel: the loser names the lock"
 
+# --- a user without Lease rights (a Role granting what canary needs but
+# no Leases; impersonated) locks with an annotation on D instead.
+cat <<EOF | $K apply -f - >/dev/null
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: canary-no-leases}
+rules:
+- {apiGroups: [apps], resources: [deployments], verbs: [get, list, watch, create, patch, update, delete]}
+- {apiGroups: [""], resources: [pods, events], verbs: [get, list, watch]}
+- {apiGroups: [""], resources: [events], verbs: [create]}
+- {apiGroups: [autoscaling], resources: [horizontalpodautoscalers], verbs: [list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: canary-no-leases}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: canary-no-leases}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: e2e-no-leases}]
+EOF
+app edited 2
+run "$CANARY" --as e2e-no-leases -n "$NS" start edited --image app=registry.example/edited:2.0 --steps 50,100 -v=4
+expect_rc 0 "no Lease rights: start"
+expect_err "locking with an annotation" "no Lease rights: annotation lock"
+expect_eq "$($K get deploy edited -o jsonpath='{.metadata.annotations.rollguard\.io/canary-lock}')" "" "no Lease rights: lock released"
+expect_eq "$(state edited | jq -r .startedBy)" e2e-no-leases "no Lease rights: acting user recorded"
+run "$CANARY" --as e2e-no-leases -n "$NS" promote edited --full
+expect_rc 0 "no Lease rights: promote --full"
+expect_eq "$(state edited | jq -r .phase)" Succeeded "no Lease rights: finished"
+
 # --- bad input: each refused with one error line, nothing changed.
 before=$(snapshot)
 run "$CANARY" -n "$NS" start nosuch --image x:1
@@ -191,12 +219,13 @@ expect_eq "$(snapshot)" "$before" "bad input: nothing changed"
 
 # The viewer may read only team-a: forbidden there, nothing changed.
 kubectl -n team-a create deployment viewer-app --image=registry.example/v:1 --replicas=2 >/dev/null 2>&1 || true
-vbefore=$(kubectl -n team-a get deploy viewer-app -o jsonpath='{.metadata.resourceVersion}')
+vsnap() { kubectl -n team-a get deploy viewer-app -o json | jq -cS '{g: .metadata.generation, a: .metadata.annotations, l: .metadata.labels, s: .spec}'; }
+vbefore=$(vsnap)
 run "$CANARY" --context viewer -n team-a start viewer-app --image v=registry.example/v:2
 expect_rc 4 "viewer: forbidden"
 expect_one_error_line "viewer: forbidden"
 expect_err "forbidden" "viewer: forbidden"
-expect_eq "$(kubectl -n team-a get deploy viewer-app -o jsonpath='{.metadata.resourceVersion}')" "$vbefore" "viewer: nothing changed"
+expect_eq "$(vsnap)" "$vbefore" "viewer: nothing changed"
 expect_eq "$(kubectl -n team-a get deploy viewer-app-canary 2>/dev/null | wc -l)" 0 "viewer: no canary created"
 kubectl -n team-a delete deployment viewer-app >/dev/null 2>&1
 
