@@ -239,4 +239,45 @@ expect_one_error_line "foreign D-canary"
 expect_err "was not created by rollguard" "foreign D-canary"
 expect_eq "$(snapshot)" "$before" "foreign D-canary: nothing changed"
 
+# --- blue-green: start brings green up at full size with the Service pinned
+# to blue; promote switches the Service to green; abort switches back and
+# restores the selector; a second run is promoted fully.
+# endpoints SVC: the names of the pods behind a Service, sorted.
+endpoints() {
+	$K get endpointslices -l "kubernetes.io/service-name=$1" -o json |
+		jq -r '[.items[].endpoints[]?.targetRef.name] | sort | join(" ")'
+}
+pods_of() { $K get pods -l "app=$1" -o json | jq -r --arg t "$2" '[.items[] | select((.metadata.labels["rollguard.io/track"] // "blue") == $t) | .metadata.name] | sort | join(" ")'; }
+settle() { # SVC TRACK APP: waits for the Service's endpoints to be exactly the pods of TRACK
+	for _ in $(seq 1 100); do
+		[ "$(endpoints "$1")" = "$(pods_of "$3" "$2")" ] && [ -n "$(endpoints "$1")" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+app bg 3
+run "$CANARY" -n "$NS" start bg --image app=registry.example/bg:2.0 --strategy blue-green
+expect_rc 0 "blue-green: start"
+expect_eq "$(replicas bg-green)/$(replicas bg)" "3/3" "blue-green: green at full size beside blue"
+expect_eq "$($K get svc bg -o jsonpath='{.spec.selector}' | jq -r 'has("pod-template-hash")')" true "blue-green: Service pinned to blue"
+settle bg blue bg && ok "blue-green: endpoints are blue's pods" || fail "blue-green: endpoints $(endpoints bg)"
+run "$CANARY" -n "$NS" promote bg
+expect_rc 0 "blue-green: promote switches"
+settle bg green bg && ok "blue-green: endpoints are green's pods" || fail "blue-green: endpoints $(endpoints bg) after the switch"
+expect_eq "$(replicas bg)" 3 "blue-green: blue kept at full size"
+run "$CANARY" -n "$NS" abort bg
+expect_rc 0 "blue-green: abort switches back"
+expect_eq "$($K get svc bg -o jsonpath='{.spec.selector}')" '{"app":"bg"}' "blue-green: original selector restored"
+expect_eq "$($K get svc bg -o json | jq -r '[.metadata.annotations // {} | keys[] | select(startswith("rollguard.io/"))] | length')" 0 "blue-green: no rollguard annotations left on the Service"
+expect_eq "$(replicas bg-green)" absent "blue-green: green removed"
+settle bg blue bg && ok "blue-green: endpoints back on blue" || fail "blue-green: endpoints $(endpoints bg) after abort"
+run "$CANARY" -n "$NS" start bg --image app=registry.example/bg:3.0 --strategy blue-green
+run "$CANARY" -n "$NS" promote bg --full
+expect_rc 0 "blue-green: promote --full"
+expect_eq "$($K get deploy bg -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/bg:3.0 "blue-green: D has the new template"
+expect_eq "$(replicas bg-green)" absent "blue-green: green removed after finishing"
+expect_eq "$($K get svc bg -o jsonpath='{.spec.selector}')" '{"app":"bg"}' "blue-green: selector restored after finishing"
+run "$CANARY" -n "$NS" start bg --image app=registry.example/bg:4.0 --strategy blue-green --steps 50,100
+expect_rc 2 "blue-green with --steps"
+
 finish

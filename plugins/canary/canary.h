@@ -93,8 +93,13 @@ long canary_progress_deadline_s(const json_t *deploy);
 const char *canary_object_rv(const json_t *object);
 const char *canary_object_uid(const json_t *object);
 
-/* The label selector of the canary pods of revision: "rollguard.io/track=canary,rollguard.io/revision=REV". */
-int canary_pod_selector(kube_buf *out, const char *revision);
+/* The value of the rollguard.io/track label on the new pods: "canary",
+ * or "green" for blue-green. */
+const char *canary_track(const canary_state *state);
+
+/* The label selector of the new pods of state's run:
+ * "rollguard.io/track=canary,rollguard.io/revision=REV". */
+int canary_pod_selector(kube_buf *out, const canary_state *state);
 
 /* Merge-patches D with patch (owned by the caller), conditional on the
  * resourceVersion last read (KUBE_ECONFLICT: exit 6, "D changed since it

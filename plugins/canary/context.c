@@ -137,6 +137,8 @@ int canary_read_deploy(canary_ctx *ctx)
 			         ctx->name);
 			return CLI_EXIT_REFUSED;
 		}
+		if (ctx->state.canary_name[0])
+			snprintf(ctx->canary_name, sizeof(ctx->canary_name), "%s", ctx->state.canary_name);
 	}
 	return 0;
 }
@@ -189,9 +191,15 @@ void canary_whoami(canary_ctx *ctx)
 	}
 }
 
-int canary_pod_selector(kube_buf *out, const char *revision)
+const char *canary_track(const canary_state *state)
 {
-	return kube_buf_printf(out, "%s=canary,%s=%s", CANARY_LABEL_TRACK, CANARY_LABEL_REVISION, revision);
+	return state->strategy == CANARY_STRATEGY_BLUE_GREEN ? "green" : "canary";
+}
+
+int canary_pod_selector(kube_buf *out, const canary_state *state)
+{
+	return kube_buf_printf(out, "%s=%s,%s=%s", CANARY_LABEL_TRACK, canary_track(state), CANARY_LABEL_REVISION,
+	                       state->revision);
 }
 
 /* The patch's metadata object, created when missing; NULL on ENOMEM. */

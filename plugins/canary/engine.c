@@ -31,6 +31,8 @@ int canary_check_template(canary_ctx *ctx)
 
 int canary_current_canary_replicas(const canary_ctx *ctx)
 {
+	if (ctx->state.strategy == CANARY_STRATEGY_BLUE_GREEN)
+		return ctx->state.original_replicas;
 	if (ctx->state.step_index < 0)
 		return 0;
 	canary_split split;
@@ -56,9 +58,9 @@ json_t *canary_build_canary(const canary_ctx *ctx, const json_t *pod_template, i
 	json_t *match = json_object_get(selector, "matchLabels");
 	if (!json_is_object(labels) || !json_is_object(match))
 		goto fail;
-	if (json_object_set_new(labels, CANARY_LABEL_TRACK, json_string("canary")) ||
+	if (json_object_set_new(labels, CANARY_LABEL_TRACK, json_string(canary_track(&ctx->state))) ||
 	    json_object_set_new(labels, CANARY_LABEL_REVISION, json_string(ctx->state.revision)) ||
-	    json_object_set_new(match, CANARY_LABEL_TRACK, json_string("canary")) ||
+	    json_object_set_new(match, CANARY_LABEL_TRACK, json_string(canary_track(&ctx->state))) ||
 	    json_object_set_new(match, CANARY_LABEL_REVISION, json_string(ctx->state.revision)))
 		goto fail;
 	static const char *const copied[] = {"minReadySeconds", "progressDeadlineSeconds", "strategy", NULL};
@@ -109,9 +111,7 @@ static int set_intent(json_t *patch, const canary_ctx *ctx, const char *action, 
 	return rc;
 }
 
-/* Commits ctx->state (with the acting user) into D in one conditional
- * patch, together with whatever patch already holds. Takes patch. */
-static int commit(canary_ctx *ctx, json_t *patch, const char *what)
+int canary_commit(canary_ctx *ctx, json_t *patch, const char *what)
 {
 	int rc;
 	canary_whoami(ctx);
@@ -232,7 +232,7 @@ int canary_step_weight(canary_ctx *ctx, canary_pods *pods, int to_step, int weig
 	char what[160];
 	snprintf(what, sizeof(what), "scale to %d, commit %d%% (rung %d of %d)", split.stable, weight, to_step + 1,
 	         ctx->state.ladder.count);
-	if ((rc = commit(ctx, patch, what)))
+	if ((rc = canary_commit(ctx, patch, what)))
 		return rc;
 	canary_kill_point("promote-after-commit");
 	return 0;
@@ -307,7 +307,7 @@ static int end_run(canary_ctx *ctx, enum canary_phase phase, json_t *patch)
 	}
 	char what[64];
 	snprintf(what, sizeof(what), "end the run: %s", canary_phase_name(phase));
-	return commit(ctx, patch, what);
+	return canary_commit(ctx, patch, what);
 }
 
 int canary_step_finish(canary_ctx *ctx)
@@ -343,7 +343,7 @@ int canary_step_finish(canary_ctx *ctx)
 		char what[160];
 		snprintf(what, sizeof(what), "write the canary's template and %d replicas into deployment/%s", total,
 		         ctx->name);
-		if ((rc = commit(ctx, patch, what)))
+		if ((rc = canary_commit(ctx, patch, what)))
 			return rc;
 		canary_kill_point("finish-after-template");
 	}
@@ -373,11 +373,14 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 	int rc;
 	char why[512];
 	int total = ctx->state.original_replicas;
+	int promoting = ctx->state.phase == CANARY_PHASE_PROMOTING;
 	if (reason && reason[0])
 		snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", reason);
 	/* Traffic back to stable first: the router, then D at N pods (with
-	 * its template restored when Promoting had replaced it). */
-	if (ctx->router->restore && (rc = ctx->router->restore(ctx)))
+	 * its template restored when Promoting had replaced it). While
+	 * Promoting, stable's pods come back with that template, so the
+	 * router moves traffic only once they are Ready. */
+	if (!promoting && ctx->router->restore && (rc = ctx->router->restore(ctx)))
 		return rc;
 	json_t *patch = json_object();
 	json_t *spec = json_object();
@@ -408,7 +411,7 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 	ctx->state.intent.at_ms = kube_client_server_now_ms(ctx->client);
 	char what[160];
 	snprintf(what, sizeof(what), "scale to %d%s (abort)", total, saved ? " with the stable template restored" : "");
-	if ((rc = commit(ctx, patch, what)))
+	if ((rc = canary_commit(ctx, patch, what)))
 		return rc;
 	canary_kill_point("abort-after-stable-scale");
 	if (!ctx->dry_run) {
@@ -426,8 +429,12 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 	} else {
 		canary_plan(ctx, "wait for deployment/%s to have %d Ready pods", ctx->name, total);
 	}
+	if (promoting && ctx->router->restore && (rc = ctx->router->restore(ctx)))
+		return rc;
 	if ((rc = delete_canary(ctx)))
 		return rc;
 	canary_kill_point("abort-after-delete");
+	if (ctx->router->cleanup && (rc = ctx->router->cleanup(ctx)))
+		return rc;
 	return end_run(ctx, CANARY_PHASE_ABORTED, json_object());
 }

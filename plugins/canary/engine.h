@@ -49,6 +49,11 @@ int canary_step_abort(canary_ctx *ctx, const char *reason);
  * code when evaluation itself failed (printed). */
 enum canary_verdict canary_evaluate_gates(canary_ctx *ctx, canary_pods *pods, int desired, int *out_error);
 
+/* Commits ctx->state (with the acting user) into D in one conditional
+ * patch, together with whatever patch already holds (taken: freed here;
+ * NULL is out of memory). Returns 0 or the exit code (printed). */
+int canary_commit(canary_ctx *ctx, json_t *patch, const char *what);
+
 /* The canary's replicas at the current rung (0 before the first). */
 int canary_current_canary_replicas(const canary_ctx *ctx);
 

@@ -63,13 +63,13 @@ static int take(canary_pods *pods, const kube_watch_event *ev)
 	}
 }
 
-int canary_pods_open(canary_pods **out, canary_ctx *ctx, const char *revision)
+int canary_pods_open(canary_pods **out, canary_ctx *ctx)
 {
 	canary_pods *pods = calloc(1, sizeof(*pods));
 	kube_buf selector = {0};
 	int rc;
 	*out = NULL;
-	if (!pods || !(pods->items = json_object()) || canary_pod_selector(&selector, revision)) {
+	if (!pods || !(pods->items = json_object()) || canary_pod_selector(&selector, &ctx->state)) {
 		kube_buf_dispose(&selector);
 		canary_pods_free(pods);
 		return cli_error_nomem();

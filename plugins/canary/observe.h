@@ -11,9 +11,9 @@
 
 typedef struct canary_pods canary_pods;
 
-/* Opens the watch of the canary pods of revision and takes in the current
- * ones. Returns 0 or the exit code (printed). */
-int canary_pods_open(canary_pods **out, canary_ctx *ctx, const char *revision);
+/* Opens the watch of the new pods of ctx's run (its track and revision)
+ * and takes in the current ones. Returns 0 or the exit code (printed). */
+int canary_pods_open(canary_pods **out, canary_ctx *ctx);
 
 /* Takes in the pod changes that arrive within wait_ms (0: only what is
  * already there). Returns 0 or the exit code (printed). */

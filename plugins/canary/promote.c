@@ -73,9 +73,15 @@ static int run_promote(const cli_args *args)
 	if ((rc = canary_read_deploy(&ctx)) || (rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx)))
 		goto done;
 	canary_state *st = &ctx.state;
-	int finishing = st->phase == CANARY_PHASE_PROMOTING;
+	int blue_green = st->strategy == CANARY_STRATEGY_BLUE_GREEN;
+	if (blue_green && to >= 0) {
+		rc = cli_usage_error(
+		        args, "--to does not apply to a blue-green run: promote switches, promote --full finishes");
+		goto done;
+	}
+	int finishing = st->phase == CANARY_PHASE_PROMOTING || (blue_green && (full || st->step_index >= 0));
 	int to_step = st->step_index + 1, weight = 0;
-	if (!finishing) {
+	if (!finishing && !blue_green) {
 		if (full || to == 100)
 			to_step = st->ladder.count - 1;
 		else if (to > 0) {
@@ -95,7 +101,7 @@ static int run_promote(const cli_args *args)
 	if ((rc = canary_lock_acquire(&ctx, CANARY_LOCK_STEP)))
 		goto done;
 	if (ctx.state.phase != CANARY_PHASE_PROMOTING) {
-		if ((rc = canary_pods_open(&pods, &ctx, st->revision)))
+		if ((rc = canary_pods_open(&pods, &ctx)))
 			goto done;
 		int desired = canary_current_canary_replicas(&ctx);
 		enum canary_verdict verdict = canary_evaluate_gates(&ctx, pods, desired, &rc);
@@ -116,6 +122,32 @@ static int run_promote(const cli_args *args)
 	}
 	if (!ctx.dry_run)
 		canary_whoami(&ctx);
+	int switched = 0;
+	if (blue_green && st->phase != CANARY_PHASE_PROMOTING && st->step_index < 0) {
+		/* The switch: every Service of D to green; blue stays up for an
+		 * instant switch-back. */
+		if ((rc = ctx.router->route(&ctx, 100)))
+			goto done;
+		canary_kill_point("promote-after-switch");
+		st->step_index = 0;
+		st->weight = 100;
+		st->step_started_ms = kube_client_server_now_ms(ctx.client);
+		if ((rc = canary_commit(&ctx, json_object(), "commit: traffic on green")))
+			goto done;
+		switched = 1;
+	}
+	if (switched && !finishing) {
+		if (ctx.dry_run) {
+			rc = canary_print_plan(&ctx);
+			goto done;
+		}
+		canary_record_event(&ctx, "Normal", "CanarySwitched", "canary run %s switched traffic to %s by %s",
+		                    st->run_id, ctx.canary_name, ctx.user.username);
+		printf("deployment/%s: traffic switched to %s; blue is kept for an instant switch-back (abort); "
+		       "promote --full finishes\n",
+		       ctx.name, ctx.canary_name);
+		goto done;
+	}
 	if (finishing) {
 		/* The canary object is needed for its template. */
 		if ((rc = canary_read_canary(&ctx)))

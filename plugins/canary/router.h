@@ -27,6 +27,8 @@ typedef struct canary_router {
 } canary_router;
 
 extern const canary_router canary_router_replicas;
+/* blue-green: D and D-green at full size, Services switched by selector. */
+extern const canary_router canary_router_bluegreen;
 
 /* The router named name, or NULL. */
 const canary_router *canary_router_find(const char *name);

@@ -174,7 +174,7 @@ static int open_watches(struct runner *r)
 	kube_buf selector = {0};
 	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
 	int rc;
-	if ((rc = canary_pods_open(&r->pods, ctx, ctx->state.revision)))
+	if ((rc = canary_pods_open(&r->pods, ctx)))
 		return rc;
 	opts.field_selector = "involvedObject.kind=Pod,type=Warning";
 	opts.initial_events = 1;
@@ -429,6 +429,12 @@ static int run_run(const cli_args *args)
 	canary_signals_install();
 	if ((rc = canary_read_deploy(&ctx)))
 		goto done;
+	if ((canary_phase_active(ctx.state.phase) && ctx.state.strategy == CANARY_STRATEGY_BLUE_GREEN) ||
+	    (cli_flag_string(args, "strategy") && strcmp(cli_flag_string(args, "strategy"), "canary") != 0)) {
+		rc = cli_usage_error(args, "run walks canary ladders; drive a blue-green run with start, promote and "
+		                           "promote --full");
+		goto done;
+	}
 	int active = canary_phase_active(ctx.state.phase);
 	if (active && canary_change_given(args)) {
 		char revision[16];

@@ -155,25 +155,33 @@ int canary_start(canary_ctx *ctx)
 		rc = cli_usage_error(args, "say what the canary changes: --image, --set-env or --patch");
 		goto done;
 	}
-	if (canary_ladder_parse(&ladder, cli_flag_string(args, "steps"), cli_flag_string(args, "pause"), err,
-	                        sizeof(err))) {
+	const char *strategy = cli_flag_string(args, "strategy");
+	int blue_green = strategy && strcmp(strategy, "blue-green") == 0;
+	if (strategy && !blue_green && strcmp(strategy, "canary") != 0) {
+		rc = cli_usage_error(args, "unknown --strategy \"%s\": must be canary or blue-green", strategy);
+		goto done;
+	}
+	if (blue_green &&
+	    (cli_flag_given(args, "steps") || cli_flag_given(args, "pause") || cli_flag_given(args, "router"))) {
+		rc = cli_usage_error(args, "--strategy blue-green takes no --steps, --pause or --router");
+		goto done;
+	}
+	if (canary_ladder_parse(&ladder, blue_green ? "100" : cli_flag_string(args, "steps"),
+	                        blue_green ? "0" : cli_flag_string(args, "pause"), err, sizeof(err))) {
 		rc = cli_usage_error(args, "%s", err);
 		goto done;
 	}
 	const char *router_name = cli_flag_string(args, "router");
 	if (!router_name)
-		router_name = "replicas";
-	if (!(ctx->router = canary_router_find(router_name))) {
+		router_name = blue_green ? "blue-green" : "replicas";
+	if (!(ctx->router = canary_router_find(router_name)) ||
+	    (!blue_green && ctx->router == &canary_router_bluegreen)) {
 		rc = cli_usage_error(args, "unknown --router \"%s\": this version supports replicas", router_name);
-		goto done;
-	}
-	const char *strategy = cli_flag_string(args, "strategy");
-	if (strategy && strcmp(strategy, "canary") != 0) {
-		rc = cli_usage_error(args, "unknown --strategy \"%s\": this version supports canary", strategy);
 		goto done;
 	}
 	if ((rc = canary_read_deploy(ctx)))
 		goto done;
+	snprintf(ctx->canary_name, sizeof(ctx->canary_name), "%s-%s", ctx->name, blue_green ? "green" : "canary");
 	if ((rc = build_template(ctx, &tpl, change, sizeof(change))))
 		goto done;
 	if (canary_template_hash(revision, tpl)) {
@@ -184,7 +192,9 @@ int canary_start(canary_ctx *ctx)
 	if (canary_phase_active(ctx->state.phase)) {
 		/* Re-running the start a killed process left half-done converges. */
 		if (ctx->state.phase == CANARY_PHASE_PROGRESSING && ctx->state.step_index < 0 &&
-		    !strcmp(ctx->state.revision, revision)) {
+		    ctx->state.intent.active && !strcmp(ctx->state.intent.action, "start") &&
+		    !strcmp(ctx->state.revision, revision) &&
+		    (ctx->state.strategy == CANARY_STRATEGY_BLUE_GREEN) == blue_green) {
 			resuming = 1;
 		} else {
 			cli_error("deployment/%s is already in a canary run (%s, %s at %d%%, revision %s)", ctx->name,
@@ -228,7 +238,7 @@ int canary_start(canary_ctx *ctx)
 		canary_state *st = &ctx->state;
 		canary_state_init(st);
 		st->phase = CANARY_PHASE_PROGRESSING;
-		st->strategy = CANARY_STRATEGY_CANARY;
+		st->strategy = blue_green ? CANARY_STRATEGY_BLUE_GREEN : CANARY_STRATEGY_CANARY;
 		canary_new_run_id(st->run_id, sizeof(st->run_id), now);
 		snprintf(st->router, sizeof(st->router), "%s", ctx->router->name);
 		snprintf(st->canary_name, sizeof(st->canary_name), "%s", ctx->canary_name);
@@ -295,9 +305,25 @@ int canary_start(canary_ctx *ctx)
 		rc = canary_print_plan(ctx);
 		goto done;
 	}
-	if ((rc = canary_pods_open(&pods, ctx, ctx->state.revision)))
+	if ((rc = canary_pods_open(&pods, ctx)))
 		goto done;
-	rc = canary_step_weight(ctx, pods, 0, ctx->state.ladder.steps[0]);
+	if (blue_green) {
+		/* Green comes up at full size beside blue; the Services stay on
+		 * blue until promote. */
+		char reason[512];
+		rc = canary_pods_wait_ready(pods, total, canary_progress_deadline_s(ctx->deploy) * 1000, reason,
+		                            sizeof(reason));
+		if (rc == CLI_EXIT_FAIL)
+			snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", reason);
+		if (!rc) {
+			ctx->state.phase = CANARY_PHASE_PAUSED;
+			ctx->state.intent.active = 0;
+			ctx->state.step_started_ms = kube_client_server_now_ms(ctx->client);
+			rc = canary_commit(ctx, json_object(), "commit: green is Ready, traffic on blue");
+		}
+	} else {
+		rc = canary_step_weight(ctx, pods, 0, ctx->state.ladder.steps[0]);
+	}
 	if (rc == CLI_EXIT_FAIL) {
 		cli_error("deployment/%s: the canary did not come up: %s", ctx->canary_name, ctx->state.reason);
 		cli_hint("see 'kubectl canary status %s'; remove it with 'kubectl canary abort %s'", ctx->name,
@@ -320,7 +346,11 @@ static int run_start(const cli_args *args)
 {
 	canary_ctx ctx;
 	int rc = canary_ctx_open(&ctx, args);
-	if (!rc && !(rc = canary_start(&ctx)) && !ctx.dry_run) {
+	if (!rc && !(rc = canary_start(&ctx)) && !ctx.dry_run && ctx.state.strategy == CANARY_STRATEGY_BLUE_GREEN) {
+		printf("deployment/%s: blue-green run %s started: %s is Ready with %d pods on revision %s; the "
+		       "Services stay on blue until promote\n",
+		       ctx.name, ctx.state.run_id, ctx.canary_name, ctx.state.original_replicas, ctx.state.revision);
+	} else if (!rc && !ctx.dry_run) {
 		canary_split split;
 		ctx.router->split(&ctx, ctx.state.original_replicas, ctx.state.weight, &split);
 		printf("deployment/%s: canary run %s started: %s at %d%% (%d of %d pods on revision %s)\n", ctx.name,

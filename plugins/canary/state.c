@@ -458,6 +458,7 @@ static int read_state(canary_state *s, const json_t *root, struct reader *r)
 	    read_string(s->canary_name, sizeof(s->canary_name), root, "canary", "canary", r) ||
 	    read_string(s->revision, sizeof(s->revision), root, "revision", "revision", r) ||
 	    read_string(s->stable_revision, sizeof(s->stable_revision), root, "stableRevision", "stableRevision", r) ||
+	    read_string(s->blue_hash, sizeof(s->blue_hash), root, "blueHash", "blueHash", r) ||
 	    read_string(s->change, sizeof(s->change), root, "change", "change", r) ||
 	    read_int(&s->step_index, root, "stepIndex", "stepIndex", -1, steps - 1, r) ||
 	    read_int(&s->weight, root, "weight", "weight", 0, 100, r) ||
@@ -638,6 +639,7 @@ json_t *canary_state_to_json(const canary_state *s)
 	    put_text(root, "canary", s->canary_name, sizeof(s->canary_name)) ||
 	    put_text(root, "revision", s->revision, sizeof(s->revision)) ||
 	    put_text(root, "stableRevision", s->stable_revision, sizeof(s->stable_revision)) ||
+	    put_text(root, "blueHash", s->blue_hash, sizeof(s->blue_hash)) ||
 	    put_text(root, "change", s->change, sizeof(s->change)) ||
 	    json_object_set_new(root, "steps", ladder_steps(&s->ladder)) ||
 	    json_object_set_new(root, "pauses", ladder_pauses(&s->ladder)) ||

@@ -74,6 +74,7 @@ typedef struct canary_state {
 	char canary_name[254];    /* "web-canary" */
 	char revision[32];        /* the canary template's hash (label rollguard.io/revision) */
 	char stable_revision[32]; /* D's template hash when the run started */
+	char blue_hash[32];       /* blue-green: pod-template-hash of D's pods when the run started */
 	char change[512];         /* one line: "image app=nginx:1.27" */
 	canary_ladder ladder;
 	int step_index;        /* the rung reached; -1 before the first */

@@ -32,8 +32,10 @@ json_t *canary_status_json(const canary_ctx *ctx, const canary_pods *pods)
 	                                  json_object_get(json_object_get(ctx->canary, "status"), "readyReplicas"));
 	double reached =
 	        canary_desired + stable_desired > 0 ? 100.0 * canary_desired / (canary_desired + stable_desired) : 0;
-	if (st->phase == CANARY_PHASE_SUCCEEDED || st->phase == CANARY_PHASE_PROMOTING)
-		reached = st->phase == CANARY_PHASE_SUCCEEDED ? 100 : reached;
+	if (st->phase == CANARY_PHASE_SUCCEEDED)
+		reached = 100;
+	else if (st->strategy == CANARY_STRATEGY_BLUE_GREEN)
+		reached = st->step_index >= 0 ? 100 : 0; /* the Services point at one colour */
 	json_t *observed = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:f}}", "stable", "desired", stable_desired,
 	                             "ready", stable_ready, "canaryPods", "desired", canary_desired, "ready",
 	                             canary_ready, "traffic", "requestedWeight", st->weight, "reachedWeight", reached);
@@ -113,8 +115,12 @@ static int print_table(const canary_ctx *ctx, const json_t *doc)
 		}
 	}
 	printf("\n");
-	printf("Weight:      %d%% requested, %d/%d pods = %.0f%%\n", st->weight, cd, cd + sd,
-	       json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")));
+	if (st->strategy == CANARY_STRATEGY_BLUE_GREEN)
+		printf("Traffic:     on %s (%s)\n", st->step_index >= 0 ? "green" : "blue",
+		       st->step_index >= 0 ? ctx->canary_name : ctx->name);
+	else
+		printf("Weight:      %d%% requested, %d/%d pods = %.0f%%\n", st->weight, cd, cd + sd,
+		       json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")));
 	printf("Stable:      %lld/%d Ready\n", json_integer_value(json_object_get(stable, "ready")), sd);
 	printf("Canary:      %lld/%d Ready\n", json_integer_value(json_object_get(canary, "ready")), cd);
 	if (st->step_started_ms) {
@@ -155,7 +161,7 @@ static int run_status(const cli_args *args)
 		if ((rc = canary_read_canary(&ctx)))
 			goto done;
 		ctx.router = canary_router_find(ctx.state.router);
-		if (ctx.router && ctx.canary && (rc = canary_pods_open(&pods, &ctx, ctx.state.revision)) == 0) {
+		if (ctx.router && ctx.canary && (rc = canary_pods_open(&pods, &ctx)) == 0) {
 			int desired = (int)json_integer_value(
 			        json_object_get(json_object_get(ctx.canary, "spec"), "replicas"));
 			canary_evaluate_gates(&ctx, pods, desired, &rc);
