@@ -188,6 +188,18 @@ run "$CANARY" --as e2e-no-leases -n "$NS" promote edited --full
 expect_rc 0 "no Lease rights: promote --full"
 expect_eq "$(state edited | jq -r .phase)" Succeeded "no Lease rights: finished"
 
+# --- someone changes D's template underneath a run: the next command
+# refuses (exit 6) and says what changed; abort still cleans up.
+app drift 2
+run "$CANARY" -n "$NS" start drift --image app=registry.example/drift:2.0 --steps 50,100
+expect_rc 0 "drift: start"
+$K set image deployment/drift app=registry.example/drift:9.9 >/dev/null
+run "$CANARY" -n "$NS" promote drift
+expect_rc 6 "drift: promote refused"
+expect_one_error_line "drift: promote refused"
+expect_err "pod template changed since canary run" "drift: says what changed"
+expect_eq "$(replicas drift-canary)" 1 "drift: canary untouched"
+
 # --- bad input: each refused with one error line, nothing changed.
 before=$(snapshot)
 run "$CANARY" -n "$NS" start nosuch --image x:1

@@ -200,6 +200,26 @@ expect_rc 0 "HPA: abort"
 expect_eq "$(replicas auto)" 3 "HPA: stable untouched"
 expect_eq "$(replicas auto-canary)" absent "HPA: canary removed"
 
+# --- status -w follows a run from watches and ends with it.
+app follow 4
+run "$CANARY" -n "$NS" start follow --image app=registry.example/follow:2.0 --steps 25,50,100
+"$CANARY" -n "$NS" status follow -w -o json >"$E2E_TMP/follow.out" 2>"$E2E_TMP/follow.err" &
+follow_pid=$!
+sleep 1
+run "$CANARY" -n "$NS" promote follow
+run "$CANARY" -n "$NS" abort follow
+for _ in $(seq 1 50); do kill -0 "$follow_pid" 2>/dev/null || break; sleep 0.2; done
+if kill -0 "$follow_pid" 2>/dev/null; then
+	kill "$follow_pid"
+	fail "status -w did not end with the run"
+else
+	wait "$follow_pid"
+	RC=$?
+	expect_rc 0 "status -w ends with the run"
+fi
+OUT=$(cat "$E2E_TMP/follow.out")
+expect_eq "$(jq -r '"\(.phase)/\(.observed.traffic.requestedWeight)"' <<<"$OUT" | uniq | tr '\n' ' ')" "Paused/25 Paused/50 Aborted/50 " "status -w: the run's changes in order"
+
 # --- history after several runs.
 run "$CANARY" -n "$NS" history late -o json
 expect_eq "$(jq -r '[.items[].phase] | join(",")' <<<"$OUT")" "Aborted" "history: one aborted run"

@@ -2,7 +2,11 @@
  * time in step, canary and stable pod health, the gates and the next
  * action, as a table or a CanaryStatus document. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <kube/error.h>
+#include <kube/watch.h>
 
 #include "commands.h"
 #include "engine.h"
@@ -89,111 +93,202 @@ static void next_action(const canary_ctx *ctx, char *buf, size_t size)
 	}
 }
 
-static int print_table(const canary_ctx *ctx, const json_t *doc)
+static int print_table(FILE *f, const canary_ctx *ctx, const json_t *doc)
 {
 	const canary_state *st = &ctx->state;
 	char stamp[40], pause[32], next[768];
 	if (st->phase == CANARY_PHASE_NONE) {
-		printf("deployment/%s: no canary run\n", ctx->name);
+		fprintf(f, "deployment/%s: no canary run\n", ctx->name);
 		return 0;
 	}
 	json_t *observed = json_object_get(doc, "observed");
 	json_t *stable = json_object_get(observed, "stable"), *canary = json_object_get(observed, "canaryPods");
 	int cd = (int)json_integer_value(json_object_get(canary, "desired"));
 	int sd = (int)json_integer_value(json_object_get(stable, "desired"));
-	printf("Deployment:  %s/%s\n", ctx->ns, ctx->name);
-	printf("Run:         %s (%s router), started by %s\n", st->run_id, st->router, st->started_by);
-	printf("Phase:       %s\n", canary_phase_name(st->phase));
-	printf("Change:      %s (revision %s)\n", st->change, st->revision);
-	printf("Ladder:     ");
+	fprintf(f, "Deployment:  %s/%s\n", ctx->ns, ctx->name);
+	fprintf(f, "Run:         %s (%s router), started by %s\n", st->run_id, st->router, st->started_by);
+	fprintf(f, "Phase:       %s\n", canary_phase_name(st->phase));
+	fprintf(f, "Change:      %s (revision %s)\n", st->change, st->revision);
+	fprintf(f, "Ladder:     ");
 	for (int i = 0; i < st->ladder.count; i++) {
 		const char *mark = i == st->step_index ? "*" : "";
-		printf(" %s%d%%%s", mark, st->ladder.steps[i], mark);
+		fprintf(f, " %s%d%%%s", mark, st->ladder.steps[i], mark);
 		if (i < st->ladder.count - 1) {
 			canary_pause_format(pause, sizeof(pause), st->ladder.pauses_s[i]);
-			printf(" (%s) ->", pause);
+			fprintf(f, " (%s) ->", pause);
 		}
 	}
-	printf("\n");
+	fprintf(f, "\n");
 	if (st->strategy == CANARY_STRATEGY_BLUE_GREEN)
-		printf("Traffic:     on %s (%s)\n", st->step_index >= 0 ? "green" : "blue",
-		       st->step_index >= 0 ? ctx->canary_name : ctx->name);
+		fprintf(f, "Traffic:     on %s (%s)\n", st->step_index >= 0 ? "green" : "blue",
+		        st->step_index >= 0 ? ctx->canary_name : ctx->name);
 	else
-		printf("Weight:      %d%% requested, %d/%d pods = %.0f%%\n", st->weight, cd, cd + sd,
-		       json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")));
-	printf("Stable:      %lld/%d Ready\n", json_integer_value(json_object_get(stable, "ready")), sd);
-	printf("Canary:      %lld/%d Ready\n", json_integer_value(json_object_get(canary, "ready")), cd);
+		fprintf(f, "Weight:      %d%% requested, %d/%d pods = %.0f%%\n", st->weight, cd, cd + sd,
+		        json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")));
+	fprintf(f, "Stable:      %lld/%d Ready\n", json_integer_value(json_object_get(stable, "ready")), sd);
+	fprintf(f, "Canary:      %lld/%d Ready\n", json_integer_value(json_object_get(canary, "ready")), cd);
 	if (st->step_started_ms) {
 		canary_time_format(stamp, sizeof(stamp), st->step_started_ms);
 		long long in_step = (kube_client_server_now_ms(ctx->client) - st->step_started_ms) / 1000;
 		char age[32];
 		cli_format_duration(age, sizeof(age), (long)(in_step * 1000));
-		printf("In step:     %s (since %s)", age, stamp);
+		fprintf(f, "In step:     %s (since %s)", age, stamp);
 		json_t *left = json_object_get(doc, "pauseRemainingSeconds");
 		if (left && json_integer_value(left) >= 0) {
 			cli_format_duration(age, sizeof(age), (long)json_integer_value(left) * 1000);
-			printf(", pause ends in %s", age);
+			fprintf(f, ", pause ends in %s", age);
 		} else if (left) {
-			printf(", paused until a manual promote");
+			fprintf(f, ", paused until a manual promote");
 		}
-		printf("\n");
+		fprintf(f, "\n");
 	}
 	for (int i = 0; i < st->gate_count; i++)
-		printf("Gate %-7s %s: %s\n", st->gates[i].name, canary_verdict_name(st->gates[i].verdict),
-		       st->gates[i].message);
+		fprintf(f, "Gate %-7s %s: %s\n", st->gates[i].name, canary_verdict_name(st->gates[i].verdict),
+		        st->gates[i].message);
 	if (st->reason[0])
-		printf("Reason:      %s\n", st->reason);
+		fprintf(f, "Reason:      %s\n", st->reason);
 	next_action(ctx, next, sizeof(next));
-	printf("Next:        %s\n", next);
+	fprintf(f, "Next:        %s\n", next);
 	return 0;
+}
+
+/* Reads what status shows: D's state, the canary and its pods' gates.
+ * *pods is opened on the first call and kept for -w. */
+static int gather(canary_ctx *ctx, canary_pods **pods)
+{
+	int rc;
+	if (!canary_phase_active(ctx->state.phase))
+		return 0;
+	if ((rc = canary_read_canary(ctx)))
+		return rc;
+	ctx->router = canary_router_find(ctx->state.router);
+	if (!ctx->router || !ctx->canary)
+		return 0;
+	if (!*pods && (rc = canary_pods_open(pods, ctx)))
+		return rc;
+	canary_evaluate_gates(ctx, *pods, canary_current_canary_replicas(ctx), &rc);
+	return rc;
+}
+
+/* Renders the run on f. With last (for -w), only when something but the
+ * clocks changed since the text *last holds (updated). */
+static int render(const cli_args *args, canary_ctx *ctx, const canary_pods *pods, FILE *f, char **last)
+{
+	json_t *doc = canary_status_json(ctx, pods);
+	int rc;
+	if (!doc)
+		return cli_error_nomem();
+	if (last) {
+		json_t *bare = json_deep_copy(doc);
+		json_object_del(bare, "pauseRemainingSeconds");
+		json_object_del(bare, "gatesAt");
+		char *text = bare ? json_dumps(bare, JSON_COMPACT) : NULL;
+		json_decref(bare);
+		if (!text) {
+			json_decref(doc);
+			return cli_error_nomem();
+		}
+		if (*last && !strcmp(*last, text)) {
+			free(text);
+			json_decref(doc);
+			return 0;
+		}
+		if (*last && args->output != CLI_OUTPUT_JSON && args->output != CLI_OUTPUT_YAML)
+			fprintf(f, "\n");
+		free(*last);
+		*last = text;
+	}
+	if (args->output == CLI_OUTPUT_JSON || args->output == CLI_OUTPUT_YAML)
+		rc = cli_output_document(f, args->output, doc);
+	else
+		rc = print_table(f, ctx, doc);
+	json_decref(doc);
+	fflush(f);
+	return rc;
+}
+
+/* -w: shows the run again at every change of D or of the canary pods,
+ * from watches, until the run ends (or SIGINT). */
+static int watch_status(const cli_args *args, canary_ctx *ctx, canary_pods **pods, char **last)
+{
+	kube_buf selector = {0};
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	int rc;
+	if (kube_buf_printf(&selector, "metadata.name=%s", ctx->name))
+		return cli_error_nomem();
+	opts.field_selector = kube_buf_cstr(&selector);
+	opts.resource_version = canary_object_rv(ctx->deploy);
+	rc = kube_watch_open(&watch, ctx->client, &canary_res_deployments, ctx->ns, &opts);
+	kube_buf_dispose(&selector);
+	if (rc)
+		return cli_error_kube("watching the Deployment", rc);
+	canary_signals_install();
+	while (canary_phase_active(ctx->state.phase) && !canary_interrupted()) {
+		int changed = 0;
+		kube_watch_event ev = {0};
+		rc = kube_watch_next(watch, &ev, 500);
+		if (rc == KUBE_ETIMEOUT) {
+			rc = 0;
+		} else if (rc) {
+			rc = cli_error_kube("watching the Deployment", rc);
+			break;
+		} else {
+			changed = ev.type == KUBE_WATCH_MODIFIED || ev.type == KUBE_WATCH_ADDED;
+			kube_watch_event_dispose(&ev);
+		}
+		if (*pods) {
+			int before = canary_pods_ready(*pods), count = canary_pods_count(*pods);
+			if ((rc = canary_pods_poll(*pods, 0)))
+				break;
+			changed |= before != canary_pods_ready(*pods) || count != canary_pods_count(*pods);
+		}
+		if (!changed)
+			continue;
+		if ((rc = canary_read_deploy(ctx)) || (rc = gather(ctx, pods)))
+			break;
+		if ((rc = render(args, ctx, *pods, stdout, last)))
+			break;
+	}
+	kube_watch_free(watch);
+	return rc;
 }
 
 static int run_status(const cli_args *args)
 {
 	canary_ctx ctx;
 	canary_pods *pods = NULL;
-	json_t *doc = NULL;
 	cli_output out = {0};
+	int watch = cli_flag_bool(args, "watch");
 	int rc;
-	if ((rc = canary_ctx_open(&ctx, args)) || (rc = canary_read_deploy(&ctx)))
+	if (watch && args->output_file)
+		return cli_usage_error(args, "--watch writes to standard output: drop --output-file");
+	if ((rc = canary_ctx_open(&ctx, args)) || (rc = canary_read_deploy(&ctx)) || (rc = gather(&ctx, &pods)))
 		goto done;
-	if (canary_phase_active(ctx.state.phase)) {
-		if ((rc = canary_read_canary(&ctx)))
-			goto done;
-		ctx.router = canary_router_find(ctx.state.router);
-		if (ctx.router && ctx.canary && (rc = canary_pods_open(&pods, &ctx)) == 0) {
-			int desired = (int)json_integer_value(
-			        json_object_get(json_object_get(ctx.canary, "spec"), "replicas"));
-			canary_evaluate_gates(&ctx, pods, desired, &rc);
-		}
-		if (rc)
-			goto done;
-	}
-	if (!(doc = canary_status_json(&ctx, pods))) {
-		rc = cli_error_nomem();
+	if (watch) {
+		char *last = NULL;
+		if (!(rc = render(args, &ctx, pods, stdout, &last)))
+			rc = watch_status(args, &ctx, &pods, &last);
+		free(last);
 		goto done;
 	}
 	if ((rc = cli_output_open(&out, args->output_file)))
 		goto done;
-	if (args->output == CLI_OUTPUT_JSON || args->output == CLI_OUTPUT_YAML)
-		rc = cli_output_document(out.stream, args->output, doc);
-	else {
-		FILE *saved = stdout;
-		stdout = out.stream;
-		rc = print_table(&ctx, doc);
-		stdout = saved;
-	}
-	rc = cli_output_close(&out, rc);
+	rc = cli_output_close(&out, render(args, &ctx, pods, out.stream, NULL));
 done:
-	json_decref(doc);
 	canary_pods_free(pods);
 	canary_ctx_close(&ctx);
 	return rc;
 }
 
+static const cli_flag status_flags[] = {
+        {"watch", 'w', CLI_FLAG_BOOL, NULL, "After showing the run, show it again at every change until it ends", NULL},
+        {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const cli_command canary_status_command = {
         .name = "status",
-        .usage = "status DEPLOYMENT [flags]",
+        .usage = "status DEPLOYMENT [-w] [flags]",
         .summary = "Show a canary run: ladder, weight, pod health, gates and the next action",
         .description = "Show the state of DEPLOYMENT's canary run as any machine sees it: the ladder and the rung\n"
                        "reached, the weight requested and the weight the pod counts reach, time in step and the\n"
@@ -205,8 +300,12 @@ const cli_command canary_status_command = {
         .examples = "  # Show the run\n"
                     "  kubectl canary status web\n"
                     "\n"
+                    "  # Follow it until it ends\n"
+                    "  kubectl canary status web -w\n"
+                    "\n"
                     "  # As JSON (kind CanaryStatus)\n"
                     "  kubectl canary status web -o json",
+        .flags = status_flags,
         .outputs = CLI_OUTPUTS_STANDARD,
         .min_args = 1,
         .max_args = 1,
