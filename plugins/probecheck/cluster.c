@@ -1,6 +1,9 @@
 /* Cluster mode: targets, concurrent paginated LISTs, owner matching, live evidence. */
 #include <pthread.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include <kube/alloc.h>
@@ -13,6 +16,7 @@
 #include "cluster.h"
 #include "cluster_compact.h"
 #include "exercise.h"
+#include "keymap.h"
 
 #define MAX_LISTS   16
 #define MAX_TARGETS 16 /* distinct resource types named at once */
@@ -26,26 +30,39 @@ enum {
 	ROLE_EVENTS = 16, /* compact probe events by pod */
 };
 
+/* A keymap value: a list kept in order. */
+struct pod_list {
+	probecheck_pod_link *first, *last;
+};
+struct event_list {
+	probecheck_event *first, *last;
+};
+
 struct cluster;
 
-/* One LIST, run on its own thread with its own client (kube_client is not
- * thread-safe); the failure is copied out of the thread's error record.
- * Each page is reduced to what its roles need as it arrives. */
+/* One LIST with its own client (kube_client is not thread-safe), run on its
+ * own thread (the streamed list: on the calling thread, after the others);
+ * the failure is copied out of the thread's error record. Each page is
+ * reduced to what its roles need as it arrives, into the job's own arena
+ * (no locking: only its thread writes it). */
 struct list_job {
 	struct cluster *cl;
 	kube_client *client;
 	kube_resource res;
-	const char *ns;       /* "" for all namespaces */
-	const char *selector; /* label selector or NULL */
+	const char *ns;             /* "" for all namespaces */
+	const char *selector;       /* label selector or NULL */
+	const char *field_selector; /* field selector or NULL */
 	char api_version[320];
 	unsigned roles;
-	struct target *target; /* ROLE_TARGET: the target streamed from this list, or NULL */
-	json_t *items;         /* owned: buffered targets' items */
-	json_t *compact;       /* owned: compact pods, or Services/PDBs */
-	json_t *map;           /* owned: ROLE_PARENTS uid -> owner uid; ROLE_EVENTS "ns/name" -> events */
-	size_t mark;           /* streamed: the engine's workload count before the first page */
-	int waited;            /* streamed: the evidence is in */
-	int aborted;           /* streamed: stopped because another list failed */
+	struct target *target;    /* ROLE_TARGET: the target streamed from this list, or NULL */
+	json_t *items;            /* owned: buffered targets' items */
+	json_t *compact;          /* owned: compact Services/PDBs */
+	probecheck_arena arena;   /* compact pods and events, the map's keys and values */
+	probecheck_pod *pods;     /* ROLE_PODS, in list order */
+	probecheck_pod *last_pod; /* the last of pods */
+	probecheck_keymap map;    /* ROLE_PARENTS uid -> owner uid; ROLE_EVENTS "ns/name" -> struct event_list */
+	size_t mark;              /* streamed: the engine's workload count before the first page */
+	int aborted;              /* streamed: stopped because another list failed */
 	int rc;
 	long http_status;
 	char message[1024];
@@ -70,37 +87,27 @@ struct cluster {
 	struct target targets[MAX_TARGETS];
 	size_t target_count;
 	const char *ns;
-	json_t *workloads;           /* buffered: the selected objects, in audit order */
-	json_t *uid_index;           /* buffered: uid -> index into workloads */
-	json_t *pods_by_uid;         /* workload uid -> array of its compact pods */
-	const json_t *events_by_pod; /* "ns/name" -> array of compact Events */
-	const json_t *current_pods;  /* the pods of the workload being audited */
-	size_t current;              /* buffered: the workload being audited */
-	int exercise;                /* --exercise */
+	json_t *workloads;                       /* buffered: the selected objects, in audit order */
+	json_t *uid_index;                       /* buffered: uid -> index into workloads */
+	probecheck_arena arena;                  /* the pod index */
+	probecheck_keymap pods_by_uid;           /* workload uid -> struct pod_list */
+	const probecheck_pod_link *current_pods; /* the pods of the workload being audited */
+	size_t current;                          /* buffered: the workload being audited */
+	int exercise;                            /* --exercise */
 	probecheck_exercise_set exercised;
 	probecheck_engine *engine;
 	struct list_job *stream; /* the one target list audited page by page, or NULL */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int ready; /* for the streamed list: 0 wait, 1 audit, -1 stop */
+	int evidence_failed;     /* streamed: another list failed, the streamed one stops at its first page */
 };
 
 static int audit_item(struct cluster *cl, struct target *t, const json_t *item);
 static int index_pods(struct cluster *cl, const json_t *selected);
 static int feed_context(struct cluster *cl);
 
-/* Streamed: waits until every other list is in and indexed. */
-static int wait_evidence(struct list_job *job)
+/* The key of a pod's Events: "namespace/name", cut at 511 bytes. */
+static void pod_key(char key[512], const char *ns, const char *name)
 {
-	struct cluster *cl = job->cl;
-	pthread_mutex_lock(&cl->lock);
-	while (!cl->ready)
-		pthread_cond_wait(&cl->cond, &cl->lock);
-	int ready = cl->ready;
-	pthread_mutex_unlock(&cl->lock);
-	job->waited = 1;
-	job->aborted = ready < 0;
-	return ready < 0 ? KUBE_ERROR : 0;
+	(void)snprintf(key, 512, "%s/%s", ns ? ns : "", name ? name : "");
 }
 
 static int add_event(struct list_job *job, const json_t *event)
@@ -113,36 +120,84 @@ static int add_event(struct list_job *job, const json_t *event)
 		ns = probecheck_json_string(probecheck_json_object(event, "metadata"), "namespace");
 	if (!name || !ns || !probecheck_event_wanted(event))
 		return 0;
-	(void)snprintf(key, sizeof(key), "%s/%s", ns, name);
-	json_t *list = json_object_get(job->map, key);
-	if (!list && (!(list = json_array()) || json_object_set_new(job->map, key, list)))
+	pod_key(key, ns, name);
+	void **slot = probecheck_keymap_slot(&job->map, key);
+	struct event_list *list = slot ? *slot : NULL;
+	if (slot && !list && (list = probecheck_arena_alloc(&job->arena, sizeof(*list)))) {
+		list->first = list->last = NULL;
+		*slot = list;
+	}
+	probecheck_event *added = list ? probecheck_compact_event(&job->arena, event) : NULL;
+	if (!added)
 		return KUBE_ENOMEM;
-	return json_array_append_new(list, probecheck_compact_event(event)) ? KUBE_ENOMEM : 0;
+	if (list->last)
+		list->last->next = added;
+	else
+		list->first = added;
+	list->last = added;
+	return 0;
+}
+
+static int add_pod(struct list_job *job, const json_t *item)
+{
+	probecheck_pod *pod = probecheck_compact_pod(&job->arena, item, job->cl->exercise);
+	if (!pod)
+		return KUBE_ENOMEM;
+	if (job->last_pod)
+		job->last_pod->next = pod;
+	else
+		job->pods = pod;
+	job->last_pod = pod;
+	return 0;
+}
+
+static int add_parent(struct list_job *job, const json_t *item)
+{
+	const char *uid = probecheck_json_string(probecheck_json_object(item, "metadata"), "uid");
+	const char *owner = probecheck_owner_uid(item);
+	if (!uid || !owner)
+		return 0;
+	void **slot = probecheck_keymap_slot(&job->map, uid);
+	if (!slot || !(*slot = probecheck_arena_strdup(&job->arena, owner)))
+		return KUBE_ENOMEM;
+	return 0;
+}
+
+/* Drops what the job's earlier pages gave (a listing that started over,
+ * or the end). */
+static void job_reset(struct list_job *job)
+{
+	for (probecheck_pod *pod = job->pods; pod; pod = pod->next)
+		probecheck_pod_release(pod);
+	job->pods = job->last_pod = NULL;
+	probecheck_keymap_clear(&job->map);
+	probecheck_arena_dispose(&job->arena);
 }
 
 static int page_item(struct list_job *job, json_t *item)
 {
-	const json_t *meta = probecheck_json_object(item, "metadata");
+	int rc;
 	if (job->roles & ROLE_TARGET) {
 		/* list items carry no kind or apiVersion: the engine needs them */
 		if (json_object_set_new(item, "kind", json_string(job->res.kind)) ||
 		    json_object_set_new(item, "apiVersion", json_string(job->api_version)))
 			return KUBE_ENOMEM;
 		if (job->target) {
-			int rc = job->waited ? 0 : wait_evidence(job);
-			return rc ? rc : audit_item(job->cl, job->target, item);
+			/* listed after the others: a failure of theirs stops it here,
+			 * where its own error (the first in job order) is known */
+			if (job->cl->evidence_failed) {
+				job->aborted = 1;
+				return KUBE_ERROR;
+			}
+			return audit_item(job->cl, job->target, item);
 		}
 		if (json_array_append(job->items, item))
 			return KUBE_ENOMEM;
 	}
-	if (job->roles & ROLE_PARENTS) {
-		const char *uid = probecheck_json_string(meta, "uid"), *owner = probecheck_owner_uid(item);
-		if (uid && owner && json_object_set_new(job->map, uid, json_string(owner)))
-			return KUBE_ENOMEM;
-	}
-	if ((job->roles & ROLE_PODS) &&
-	    json_array_append_new(job->compact, probecheck_compact_pod(item, job->cl->exercise)))
-		return KUBE_ENOMEM;
+	if ((job->roles & ROLE_PARENTS) && (rc = add_parent(job, item)))
+		return rc;
+	if ((job->roles & ROLE_PODS) && (rc = add_pod(job, item)))
+		return rc;
 	if ((job->roles & ROLE_CONTEXT) &&
 	    json_array_append_new(job->compact, probecheck_compact_selecting(item, job->res.kind, job->api_version)))
 		return KUBE_ENOMEM;
@@ -156,8 +211,9 @@ static int page(const json_t *items, int first_page, void *user)
 	struct list_job *job = user;
 	if (first_page) {
 		/* a listing that started over: drop what earlier pages gave */
-		if (json_array_clear(job->items) || json_array_clear(job->compact) || json_object_clear(job->map))
+		if (json_array_clear(job->items) || json_array_clear(job->compact))
 			return KUBE_ENOMEM;
+		job_reset(job);
 		if (job->target) {
 			probecheck_engine_truncate(job->cl->engine, job->mark);
 			if (job->target->found)
@@ -180,6 +236,11 @@ static void *run_job(void *arg)
 	struct list_job *job = arg;
 	kube_list_options opts = KUBE_LIST_OPTIONS_INIT;
 	opts.label_selector = job->selector;
+	opts.field_selector = job->field_selector;
+	/* ReplicaSets and Jobs listed only for their owners: their metadata
+	 * alone is less for the API server to send and decodes to a quarter
+	 * less memory. */
+	opts.metadata_only = job->roles == ROLE_PARENTS;
 	opts.limit = 500;
 	job->rc = kube_client_list_pages(job->client, &job->res, job->ns, &opts, page, job, NULL);
 	if (job->rc) {
@@ -221,6 +282,7 @@ static struct list_job *add_job(struct cluster *cl, const kube_resource *res, co
 	job->cl = cl;
 	job->ns = cl->ns;
 	job->selector = selector;
+	job->map.arena = &job->arena;
 	char api_version[sizeof(job->api_version)];
 	(void)snprintf(api_version, sizeof(api_version), "%s%s%s", res->group, *res->group ? "/" : "", res->version);
 	memcpy(job->api_version, api_version, sizeof(api_version));
@@ -235,6 +297,10 @@ static int add_core_job(struct cluster *cl, const char *group, const char *versi
 	struct list_job *job = add_job(cl, &res, NULL);
 	if (job)
 		job->roles |= role;
+	/* Only Pods' Events are read: the API server leaves out the others
+	 * (about half of them: ReplicaSets', Deployments', Nodes'...). */
+	if (job && role == ROLE_EVENTS)
+		job->field_selector = "involvedObject.kind=Pod";
 	return job != NULL;
 }
 
@@ -368,9 +434,10 @@ static int plan_lists(struct cluster *cl)
 	    !add_core_job(cl, "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", ROLE_CONTEXT) ||
 	    !add_core_job(cl, "", "v1", "events", "Event", ROLE_EVENTS))
 		return cli_usage_error(cl->args, "too many resource types");
-	/* One target whose list serves nothing else is audited page by page
-	 * once the evidence is in: its objects are never all held at once.
-	 * --exercise needs every workload before it runs: buffered. */
+	/* One target whose list serves nothing else is listed once the
+	 * evidence is in and audited page by page: its objects are never all
+	 * held at once. --exercise needs every workload before it runs:
+	 * buffered. */
 	struct target *t = &cl->targets[0];
 	if (cl->target_count == 1 && t->job->roles == ROLE_TARGET && !cl->exercise) {
 		if (t->name_count && !(t->found = kube_calloc(t->name_count, 1)))
@@ -382,59 +449,66 @@ static int plan_lists(struct cluster *cl)
 }
 
 /* Every list but the streamed one is in: indexes the pods and hands the
- * Services and PDBs to the engine, then lets the streamed list go on
- * (ready 1), or stops it when a list failed (ready -1). */
+ * Services and PDBs to the engine, so the streamed list can be audited
+ * page by page, or marks it to stop when a list failed. */
 static int release_stream(struct cluster *cl, int failed)
 {
 	int rc = 0;
 	if (!failed && !(rc = index_pods(cl, NULL)))
 		rc = feed_context(cl);
-	pthread_mutex_lock(&cl->lock);
-	cl->ready = failed || rc ? -1 : 1;
-	pthread_cond_broadcast(&cl->cond);
-	pthread_mutex_unlock(&cl->lock);
+	cl->evidence_failed = failed || rc;
 	return rc;
 }
 
-/* Runs every list at once, one thread and one client each. */
+/* Each list thread's malloc arena keeps the freed memory of the last page
+ * it decoded (tens of MiB for a page of Pods or ReplicaSets), which no
+ * other thread reuses: once the threads are done, it goes back to the
+ * system before the audit (and the streamed list) starts. */
+static void release_list_memory(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
+/* Runs every list at once, one thread and one client each, except the
+ * streamed one: it holds a decoded page for as long as it audits, so it
+ * runs on this thread once the others are in and their memory released. */
 static int run_lists(struct cluster *cl)
 {
-	/* Six lists at once would hold six decoded 500-object pages: bound it.
-	 * 2, not 1: the streamed workload list keeps its page while it waits
-	 * for the other lists (wait_evidence), and they need a slot. */
+	/* Five lists at once would hold five decoded 500-object pages: bound
+	 * it; 2 keeps both cores busy. */
 	kube_list_set_max_pages(2);
 	pthread_t threads[MAX_LISTS];
 	int started[MAX_LISTS] = {0};
 	int rc = 0, failed = 0;
 	for (size_t i = 0; i < cl->job_count; i++) {
 		struct list_job *job = &cl->jobs[i];
-		if (!(job->items = json_array()) || !(job->compact = json_array()) || !(job->map = json_object()))
+		if (!(job->items = json_array()) || !(job->compact = json_array()))
 			return cli_error_nomem();
 		if ((rc = kube_client_new(&cl->clients[i + 1], cl->config, NULL)))
 			return cli_error_kube(NULL, rc);
 		job->client = cl->clients[i + 1];
 	}
-	if (cl->stream)
-		cl->stream->mark = probecheck_engine_workload_count(cl->engine);
 	for (size_t i = 0; i < cl->job_count; i++) {
+		if (&cl->jobs[i] == cl->stream)
+			continue;
 		if (pthread_create(&threads[i], NULL, run_job, &cl->jobs[i]) == 0)
 			started[i] = 1;
-		else if (&cl->jobs[i] != cl->stream)
+		else
 			run_job(&cl->jobs[i]); /* no thread to spare: run it here */
 	}
 	for (size_t i = 0; i < cl->job_count; i++) {
-		if (started[i] && &cl->jobs[i] != cl->stream)
+		if (started[i])
 			(void)pthread_join(threads[i], NULL);
 		failed |= &cl->jobs[i] != cl->stream && cl->jobs[i].rc;
 	}
-	int stream_rc = cl->stream ? release_stream(cl, failed) : 0;
-	for (size_t i = 0; i < cl->job_count; i++) {
-		if (&cl->jobs[i] != cl->stream)
-			continue;
-		if (started[i])
-			(void)pthread_join(threads[i], NULL);
-		else
-			run_job(&cl->jobs[i]); /* the evidence is in: it runs through */
+	release_list_memory();
+	int stream_rc = 0;
+	if (cl->stream) {
+		cl->stream->mark = probecheck_engine_workload_count(cl->engine);
+		stream_rc = release_stream(cl, failed);
+		run_job(cl->stream);
 	}
 	for (size_t i = 0; i < cl->job_count; i++) {
 		struct list_job *job = &cl->jobs[i];
@@ -497,41 +571,55 @@ static int select_workloads(struct cluster *cl)
 	return 0;
 }
 
-static int append_pod(struct cluster *cl, const char *uid, json_t *pod)
+static int append_pod(struct cluster *cl, const char *uid, const probecheck_pod *pod)
 {
-	json_t *list = json_object_get(cl->pods_by_uid, uid);
-	if (!list && (!(list = json_array()) || json_object_set_new(cl->pods_by_uid, uid, list)))
+	void **slot = probecheck_keymap_slot(&cl->pods_by_uid, uid);
+	struct pod_list *list = slot ? *slot : NULL;
+	if (slot && !list && (list = probecheck_arena_alloc(&cl->arena, sizeof(*list)))) {
+		list->first = list->last = NULL;
+		*slot = list;
+	}
+	probecheck_pod_link *link = list ? probecheck_arena_alloc(&cl->arena, sizeof(*link)) : NULL;
+	if (!link)
 		return KUBE_ENOMEM;
-	return json_array_append(list, pod) ? KUBE_ENOMEM : 0;
+	link->pod = pod;
+	link->next = NULL;
+	if (list->last)
+		list->last->next = link;
+	else
+		list->first = link;
+	list->last = link;
+	return 0;
 }
 
-/* Ties pods to workloads through their owners (Pod, ReplicaSet or Job,
- * Deployment or CronJob): with selected (uid -> workload), to the first
- * selected uid of that chain, as the workloads are known; without
- * (streamed, one target type), to every uid of the chain, of which only
- * the one of the target's type can be audited. */
+/* Ties pods to their Events and to workloads through their owners (Pod,
+ * ReplicaSet or Job, Deployment or CronJob): with selected (uid ->
+ * workload), to the first selected uid of that chain, as the workloads are
+ * known; without (streamed, one target type), to every uid of the chain,
+ * of which only the one of the target's type can be audited. */
 static int index_pods(struct cluster *cl, const json_t *selected)
 {
-	const json_t *parents[2] = {NULL, NULL}; /* ReplicaSet/Job uid -> its owner's uid */
+	const probecheck_keymap *parents[2] = {NULL, NULL}; /* ReplicaSet/Job uid -> its owner's uid */
+	const probecheck_keymap *events = NULL;
 	size_t parent_count = 0;
-	const json_t *pods = NULL;
+	probecheck_pod *pods = NULL;
+	char key[512];
 	for (size_t i = 0; i < cl->job_count; i++) {
 		if ((cl->jobs[i].roles & ROLE_PARENTS) && parent_count < 2)
-			parents[parent_count++] = cl->jobs[i].map;
+			parents[parent_count++] = &cl->jobs[i].map;
 		if (cl->jobs[i].roles & ROLE_PODS)
-			pods = cl->jobs[i].compact;
+			pods = cl->jobs[i].pods;
 		if (cl->jobs[i].roles & ROLE_EVENTS)
-			cl->events_by_pod = cl->jobs[i].map;
+			events = &cl->jobs[i].map;
 	}
-	size_t k;
-	json_t *pod;
-	json_array_foreach(pods, k, pod)
-	{
-		const char *chain[4] = {probecheck_json_string(probecheck_json_object(pod, "metadata"), "uid"),
-		                        probecheck_owner_uid(pod), NULL, NULL};
+	for (probecheck_pod *pod = pods; pod; pod = pod->next) {
+		pod_key(key, pod->namespace_name, pod->name);
+		const struct event_list *list = events ? probecheck_keymap_get(events, key) : NULL;
+		pod->events = list ? list->first : NULL;
+		const char *chain[4] = {pod->uid, pod->owner_uid, NULL, NULL};
 		for (int depth = 2; depth < 4 && chain[depth - 1]; depth++)
 			for (size_t p = 0; p < parent_count && !chain[depth]; p++)
-				chain[depth] = probecheck_json_string(parents[p], chain[depth - 1]);
+				chain[depth] = probecheck_keymap_get(parents[p], chain[depth - 1]);
 		for (int depth = 0; depth < 4 && (depth < 1 || chain[depth]); depth++) {
 			if (!chain[depth] || (selected && !json_object_get(selected, chain[depth])))
 				continue;
@@ -547,16 +635,17 @@ static int index_pods(struct cluster *cl, const json_t *selected)
 static int live_hook(probecheck_ctx *ctx, void *user)
 {
 	struct cluster *cl = user;
-	int rc = probecheck_check_live(ctx, cl->current_pods, cl->events_by_pod);
+	int rc = probecheck_check_live(ctx, cl->current_pods);
 	if (!rc && cl->exercise)
 		rc = probecheck_check_active(ctx, &cl->exercised, cl->current);
 	return rc;
 }
 
-static const json_t *pods_of(struct cluster *cl, const json_t *workload)
+static const probecheck_pod_link *pods_of(struct cluster *cl, const json_t *workload)
 {
 	const char *uid = meta_string(workload, "uid");
-	return uid ? json_object_get(cl->pods_by_uid, uid) : NULL;
+	const struct pod_list *list = uid ? probecheck_keymap_get(&cl->pods_by_uid, uid) : NULL;
+	return list ? list->first : NULL;
 }
 
 /* --exercise: every probe of the selected workloads' running pods, run
@@ -567,13 +656,10 @@ static int exercise(struct cluster *cl)
 {
 	long samples = cli_flag_long(cl->args, "samples", 3);
 	for (size_t w = 0; w < json_array_size(cl->workloads); w++) {
-		size_t k;
-		json_t *pod;
-		json_array_foreach(pods_of(cl, json_array_get(cl->workloads, w)), k, pod)
-		{
-			if (probecheck_exercise_add_pod(&cl->exercised, w, pod))
+		const probecheck_pod_link *link = pods_of(cl, json_array_get(cl->workloads, w));
+		for (; link; link = link->next)
+			if (probecheck_exercise_add_pod(&cl->exercised, w, link->pod))
 				return cli_error_nomem();
-		}
 	}
 	int rc = probecheck_exercise_run(&cl->exercised, cl->config, (int)samples);
 	if (rc)
@@ -683,7 +769,8 @@ static void cluster_dispose(struct cluster *cl)
 	for (size_t i = 0; i < cl->job_count; i++) {
 		json_decref(cl->jobs[i].items);
 		json_decref(cl->jobs[i].compact);
-		json_decref(cl->jobs[i].map);
+		job_reset(&cl->jobs[i]);
+		probecheck_keymap_dispose(&cl->jobs[i].map);
 	}
 	for (size_t i = 0; i < cl->target_count; i++) {
 		kube_free(cl->targets[i].names);
@@ -693,11 +780,10 @@ static void cluster_dispose(struct cluster *cl)
 		kube_client_free(cl->clients[i]);
 	json_decref(cl->workloads);
 	json_decref(cl->uid_index);
-	json_decref(cl->pods_by_uid);
+	probecheck_keymap_dispose(&cl->pods_by_uid);
+	probecheck_arena_dispose(&cl->arena);
 	probecheck_exercise_set_dispose(&cl->exercised);
 	kube_config_free(cl->config);
-	pthread_mutex_destroy(&cl->lock);
-	pthread_cond_destroy(&cl->cond);
 }
 
 int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, probecheck_engine **out)
@@ -706,14 +792,12 @@ int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, 
 	int rc;
 	*out = NULL;
 	memset(&cl, 0, sizeof(cl));
-	pthread_mutex_init(&cl.lock, NULL);
-	pthread_cond_init(&cl.cond, NULL);
 	cl.args = args;
 	cl.exercise = cli_flag_bool(args, "exercise");
 	cl.workloads = json_array();
 	cl.uid_index = json_object();
-	cl.pods_by_uid = json_object();
-	if (!cl.workloads || !cl.uid_index || !cl.pods_by_uid) {
+	cl.pods_by_uid.arena = &cl.arena;
+	if (!cl.workloads || !cl.uid_index) {
 		rc = cli_error_nomem();
 		goto done;
 	}

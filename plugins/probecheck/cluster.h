@@ -2,7 +2,8 @@
  * discovery, reads everything with a constant number of paginated LISTs
  * run concurrently (the workload kinds asked for, ReplicaSets or Jobs when
  * Deployments or CronJobs are, Pods, Services, PodDisruptionBudgets and
- * Events), matches pods to workloads by ownerReferences (UIDs), and
+ * Events; a single workload type is listed after the others, audited page
+ * by page), matches pods to workloads by ownerReferences (UIDs), and
  * audits each workload statically and from its live evidence. */
 #ifndef PROBECHECK_CLUSTER_H
 #define PROBECHECK_CLUSTER_H

@@ -12,7 +12,7 @@
 
 #define MAX_THREADS 8
 
-static int add_probe(probecheck_exercise_set *set, size_t workload, const json_t *pod, const json_t *container,
+static int add_probe(probecheck_exercise_set *set, size_t workload, const probecheck_pod *pod, const json_t *container,
                      enum probecheck_probe_kind kind)
 {
 	probecheck_probe probe;
@@ -27,42 +27,29 @@ static int add_probe(probecheck_exercise_set *set, size_t workload, const json_t
 		set->cap = cap;
 	}
 	probecheck_exercise *x = &set->items[set->count++];
-	const json_t *meta = probecheck_json_object(pod, "metadata");
 	memset(x, 0, sizeof(*x));
 	x->workload = workload;
-	x->ns = probecheck_json_string(meta, "namespace");
-	x->pod = probecheck_json_string(meta, "name");
+	x->ns = pod->namespace_name;
+	x->pod = pod->name;
 	x->container = probecheck_json_string(container, "name");
 	x->container_spec = container;
-	x->pod_ip = probecheck_json_string(probecheck_json_object(pod, "status"), "podIP");
+	x->pod_ip = pod->pod_ip;
 	x->probe = probe;
 	x->tunnel_ms = -1;
 	return 0;
 }
 
 /* 1 when the container's status says it is running. */
-static int container_running(const json_t *pod, const char *name, int init)
+static int container_running(const probecheck_pod *pod, const char *name, int init)
 {
-	const json_t *statuses = probecheck_json_array(probecheck_json_object(pod, "status"),
-	                                               init ? "initContainerStatuses" : "containerStatuses");
-	size_t i;
-	const json_t *status;
-	json_array_foreach(statuses, i, status)
-	{
-		const char *status_name = probecheck_json_string(status, "name");
-		if (status_name && strcmp(status_name, name) == 0)
-			return probecheck_json_object(probecheck_json_object(status, "state"), "running") != NULL;
-	}
-	return 0;
+	const probecheck_container_status *status = probecheck_pod_status(pod, name, init);
+	return status && status->running;
 }
 
-int probecheck_exercise_add_pod(probecheck_exercise_set *set, size_t workload, const json_t *pod)
+int probecheck_exercise_add_pod(probecheck_exercise_set *set, size_t workload, const probecheck_pod *pod)
 {
-	const json_t *meta = probecheck_json_object(pod, "metadata");
-	const char *phase = probecheck_json_string(probecheck_json_object(pod, "status"), "phase");
-	const json_t *spec = probecheck_json_object(pod, "spec");
-	if (!phase || strcmp(phase, "Running") != 0 || json_object_get(meta, "deletionTimestamp") ||
-	    !probecheck_json_string(meta, "name") || !probecheck_json_string(meta, "namespace"))
+	const json_t *spec = pod->spec;
+	if (!pod->phase_running || pod->deleting || !pod->name || !pod->namespace_name)
 		return 0;
 	for (int init = 0; init < 2; init++) {
 		size_t i;

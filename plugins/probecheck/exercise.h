@@ -15,6 +15,7 @@
 #include <kube/client.h>
 #include <kube/config.h>
 
+#include "cluster_compact.h"
 #include "probe.h"
 
 #define PROBECHECK_EXERCISE_MAX_SAMPLES 20
@@ -37,10 +38,10 @@ typedef struct probecheck_exercise_sample {
 /* One probe of one container of one pod. */
 typedef struct probecheck_exercise {
 	size_t workload;              /* index of the workload the pod belongs to */
-	const char *ns, *pod;         /* borrowed from the pod */
+	const char *ns, *pod;         /* borrowed from the compact pod */
 	const char *container;        /* borrowed from the pod's spec */
 	const json_t *container_spec; /* the pod's own container spec */
-	const char *pod_ip;           /* status.podIP or NULL */
+	const char *pod_ip;           /* status.podIP or NULL (borrowed) */
 	probecheck_probe probe;       /* parsed from the pod's spec */
 	enum probecheck_exercise_state state;
 	char error[512]; /* NOT_EXERCISED and EXERCISE_FAILED: why */
@@ -63,10 +64,11 @@ typedef struct probecheck_exercise_set {
 	char user_agent[64];
 } probecheck_exercise_set;
 
-/* Adds every probe of pod's long-running containers when the pod is
- * Running, not being deleted, and the container runs; pod is borrowed
- * and must outlive the set. Returns 0 or KUBE_ENOMEM. */
-int probecheck_exercise_add_pod(probecheck_exercise_set *set, size_t workload, const json_t *pod);
+/* Adds every probe of pod's long-running containers (from its spec, kept
+ * for --exercise) when the pod is Running, not being deleted, and the
+ * container runs; pod is borrowed and must outlive the set. Returns 0 or
+ * KUBE_ENOMEM. */
+int probecheck_exercise_add_pod(probecheck_exercise_set *set, size_t workload, const probecheck_pod *pod);
 
 /* Runs every probe of the set with samples samples (1 to
  * PROBECHECK_EXERCISE_MAX_SAMPLES), at most 8 at once. Returns 0 (each

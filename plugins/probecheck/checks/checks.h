@@ -45,10 +45,10 @@ int probecheck_check_timing(probecheck_ctx *ctx);
 int probecheck_check_intent(probecheck_ctx *ctx);
 int probecheck_check_hygiene(probecheck_ctx *ctx);
 
-/* Live evidence for cluster targets: pods is a JSON array of the
- * workload's pods, events_by_pod an object mapping "NAMESPACE/POD" to an
- * array of the core/v1 Events about that pod. */
-int probecheck_check_live(probecheck_ctx *ctx, const json_t *pods, const json_t *events_by_pod);
+/* Live evidence for cluster targets: pods are the workload's compact pods
+ * (cluster_compact.h), each with its Events. */
+struct probecheck_pod_link;
+int probecheck_check_live(probecheck_ctx *ctx, const struct probecheck_pod_link *pods);
 
 /* Active findings (--exercise) from the probes of set run for the
  * workload at that index of the cluster's selection. */

@@ -3,12 +3,10 @@
  * probe errors and warnings, restarts (probe kill vs crash vs OOM),
  * CrashLoopBackOff, not-ready containers and observed startup time against
  * the probes' budgets. */
-#define _DEFAULT_SOURCE /* timegm */
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "checks.h"
+#include "cluster_compact.h"
 
 /* What the pods of one container show, summed over the workload's pods. */
 struct evidence {
@@ -28,120 +26,43 @@ struct evidence {
 	const char *startup_pod;
 };
 
-/* Seconds since the epoch of an RFC 3339 time ("2024-05-01T10:00:00Z",
- * fractions and offsets ignored), or -1. */
-static long long parse_time(const char *text)
-{
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-	                    &tm.tm_min, &tm.tm_sec) != 6)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (long long)timegm(&tm);
-}
-
-static long json_long(const json_t *object, const char *key, long fallback)
-{
-	const json_t *value = json_is_object(object) ? json_object_get(object, key) : NULL;
-	return json_is_integer(value) ? (long)json_integer_value(value) : fallback;
-}
-
-static const json_t *container_status(const json_t *pod, const probecheck_container *c)
-{
-	const json_t *status = probecheck_json_object(pod, "status");
-	const json_t *list = probecheck_json_array(status, c->init ? "initContainerStatuses" : "containerStatuses");
-	size_t i;
-	const json_t *item;
-	json_array_foreach(list, i, item)
-	{
-		const char *name = probecheck_json_string(item, "name");
-		if (name && strcmp(name, c->name) == 0)
-			return item;
-	}
-	return NULL;
-}
-
-/* The pod's Ready condition's transition time when it is True, or -1. */
-static long long pod_ready_time(const json_t *pod)
-{
-	const json_t *conditions = probecheck_json_array(probecheck_json_object(pod, "status"), "conditions");
-	size_t i;
-	const json_t *item;
-	json_array_foreach(conditions, i, item)
-	{
-		const char *type = probecheck_json_string(item, "type");
-		const char *status = probecheck_json_string(item, "status");
-		if (type && strcmp(type, "Ready") == 0)
-			return status && strcmp(status, "True") == 0
-			               ? parse_time(probecheck_json_string(item, "lastTransitionTime"))
-			               : -1;
-	}
-	return -1;
-}
-
 /* The container an event is about: from involvedObject.fieldPath
  * ("spec.containers{app}"), else from a message "Container app ...". */
-static int event_is_for(const json_t *event, const char *container)
+static int event_is_for(const probecheck_event *event, const char *container)
 {
-	const char *path = probecheck_json_string(probecheck_json_object(event, "involvedObject"), "fieldPath");
+	const char *path = event->field_path;
 	size_t len = strlen(container);
 	if (path && *path) {
 		const char *open = strchr(path, '{');
 		return open && strncmp(open + 1, container, len) == 0 && open[1 + len] == '}';
 	}
-	const char *message = probecheck_json_string(event, "message");
-	if (message && strncmp(message, "Container ", 10) == 0)
+	const char *message = event->message;
+	if (strncmp(message, "Container ", 10) == 0)
 		return strncmp(message + 10, container, len) == 0 && message[10 + len] == ' ';
 	return 1; /* not attributable: counted for every container */
 }
 
-static long event_count(const json_t *event)
-{
-	long count = json_long(probecheck_json_object(event, "series"), "count", -1);
-	if (count < 1)
-		count = json_long(event, "count", 1);
-	return count < 1 ? 1 : count;
-}
-
-static long long event_time(const json_t *event)
-{
-	const char *keys[] = {"lastTimestamp", "eventTime", "firstTimestamp"};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		long long t = parse_time(probecheck_json_string(event, keys[i]));
-		if (t >= 0)
-			return t;
-	}
-	return -1;
-}
-
 /* Reads one pod's events about the container into e; returns the probe
  * kills among them. */
-static long read_events(struct evidence *e, const json_t *events, const char *container, const json_t *status)
+static long read_events(struct evidence *e, const probecheck_event *events, const char *container,
+                        const probecheck_container_status *status)
 {
 	static const char *const prefixes[PROBECHECK_PROBE_KINDS] = {
 	        "Liveness probe failed:", "Readiness probe failed:", "Startup probe failed:"};
-	const json_t *started = json_object_get(status, "started");
-	long long started_at = parse_time(probecheck_json_string(
-	        probecheck_json_object(probecheck_json_object(status, "state"), "running"), "startedAt"));
+	long long started_at = status->running_since;
 	long kills = 0;
-	size_t i;
-	const json_t *event;
-	json_array_foreach(events, i, event)
-	{
-		const char *reason = probecheck_json_string(event, "reason");
-		const char *message = probecheck_json_string(event, "message");
-		if (!reason || !message || !event_is_for(event, container))
+	for (const probecheck_event *event = events; event; event = event->next) {
+		const char *message = event->message;
+		if (!event_is_for(event, container))
 			continue;
-		long count = event_count(event);
-		if (strcmp(reason, "Killing") == 0) {
+		long count = event->count;
+		if (event->reason == PROBECHECK_EVENT_KILLING) {
 			if (strstr(message, "failed liveness probe") || strstr(message, "failed startup probe"))
 				kills += count;
-		} else if (strcmp(reason, "ProbeWarning") == 0) {
+		} else if (event->reason == PROBECHECK_EVENT_PROBE_WARNING) {
 			e->warnings += count;
 			e->warning_message = message;
-		} else if (strcmp(reason, "Unhealthy") == 0) {
+		} else if (event->reason == PROBECHECK_EVENT_UNHEALTHY) {
 			if (strstr(message, " probe errored")) {
 				e->errored += count;
 				e->errored_message = message;
@@ -152,8 +73,8 @@ static long read_events(struct evidence *e, const json_t *events, const char *co
 					continue;
 				/* readiness fails until the container has started: expected */
 				if (kind == PROBECHECK_READINESS &&
-				    ((json_is_boolean(started) && !json_is_true(started)) ||
-				     (started_at >= 0 && event_time(event) >= 0 && event_time(event) < started_at)))
+				    (status->started == 0 ||
+				     (started_at >= 0 && event->time >= 0 && event->time < started_at)))
 					break;
 				e->unhealthy[kind] += count;
 				e->unhealthy_message[kind] = message;
@@ -165,33 +86,28 @@ static long read_events(struct evidence *e, const json_t *events, const char *co
 	return kills;
 }
 
-static void read_pod(struct evidence *e, const json_t *pod, const json_t *events, const probecheck_container *c,
-                     int has_kill_probe)
+static void read_pod(struct evidence *e, const probecheck_pod *pod, const probecheck_container *c, int has_kill_probe)
 {
-	const json_t *status = container_status(pod, c);
-	const char *pod_name = probecheck_json_string(probecheck_json_object(pod, "metadata"), "name");
+	const probecheck_container_status *status = probecheck_pod_status(pod, c->name, c->init);
+	const char *pod_name = pod->name;
 	if (!status)
 		return;
 	e->pods++;
-	e->restarts += json_long(status, "restartCount", 0);
-	long kills = read_events(e, events, c->name, status);
+	e->restarts += status->restart_count;
+	long kills = read_events(e, pod->events, c->name, status);
 
-	const json_t *state = probecheck_json_object(status, "state");
-	const json_t *waiting = probecheck_json_object(state, "waiting");
-	const json_t *running = probecheck_json_object(state, "running");
-	const char *waiting_reason = probecheck_json_string(waiting, "reason");
+	const char *waiting_reason = status->waiting_reason;
 	if (waiting_reason && strcmp(waiting_reason, "CrashLoopBackOff") == 0) {
 		e->crashloop++;
 		e->crashloop_pod = pod_name;
 	}
-	if (running && !json_is_true(json_object_get(status, "ready"))) {
+	if (status->running && !status->ready) {
 		e->not_ready++;
 		e->not_ready_pod = pod_name;
 	}
-	const json_t *terminated = probecheck_json_object(probecheck_json_object(status, "lastState"), "terminated");
-	if (terminated) {
-		const char *reason = probecheck_json_string(terminated, "reason");
-		long code = json_long(terminated, "exitCode", 0);
+	if (status->terminated) {
+		const char *reason = status->terminated_reason;
+		long code = status->exit_code;
 		if (reason && strcmp(reason, "OOMKilled") == 0) {
 			e->oom++;
 			e->oom_pod = pod_name;
@@ -201,8 +117,8 @@ static void read_pod(struct evidence *e, const json_t *pod, const json_t *events
 			e->crashes++;
 		}
 	}
-	long long started_at = parse_time(probecheck_json_string(running, "startedAt"));
-	long long ready_at = pod_ready_time(pod);
+	long long started_at = status->running_since;
+	long long ready_at = pod->ready_since;
 	if (started_at >= 0 && ready_at >= started_at && ready_at - started_at > e->startup_s) {
 		e->startup_s = (long)(ready_at - started_at);
 		e->startup_pod = pod_name;
@@ -295,10 +211,9 @@ static int report_container(probecheck_ctx *ctx, size_t i, const struct evidence
 	return rc;
 }
 
-int probecheck_check_live(probecheck_ctx *ctx, const json_t *pods, const json_t *events_by_pod)
+int probecheck_check_live(probecheck_ctx *ctx, const probecheck_pod_link *pods)
 {
 	const probecheck_workload *w = ctx->workload;
-	char key[512];
 	for (size_t i = 0; i < w->container_count; i++) {
 		const probecheck_container *c = &w->containers[i];
 		if (!probecheck_container_runs(c))
@@ -308,16 +223,8 @@ int probecheck_check_live(probecheck_ctx *ctx, const json_t *pods, const json_t 
 		e.startup_s = -1;
 		int has_kill_probe = probecheck_ctx_probe(ctx, i, PROBECHECK_LIVENESS)->json ||
 		                     probecheck_ctx_probe(ctx, i, PROBECHECK_STARTUP)->json;
-		size_t p;
-		const json_t *pod;
-		json_array_foreach(pods, p, pod)
-		{
-			const json_t *meta = probecheck_json_object(pod, "metadata");
-			const char *ns = probecheck_json_string(meta, "namespace");
-			const char *name = probecheck_json_string(meta, "name");
-			(void)snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
-			read_pod(&e, pod, json_object_get(events_by_pod, key), c, has_kill_probe);
-		}
+		for (const probecheck_pod_link *link = pods; link; link = link->next)
+			read_pod(&e, link->pod, c, has_kill_probe);
 		if (!e.pods)
 			continue;
 		int rc = report_container(ctx, i, &e);
