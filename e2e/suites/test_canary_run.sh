@@ -68,6 +68,16 @@ expect_eq "$(image web)" registry.example/web:2.0 "run: D has the new image"
 expect_eq "$(replicas web)" 4 "run: D at N"
 expect_eq "$(replicas web-canary)" absent "run: canary removed"
 
+# --- run --dry-run prints the whole plan and changes nothing.
+app plan 4
+before=$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')
+run "$CANARY" -n "$NS" run plan --image app=registry.example/plan:2.0 --steps 25,50,100 --pause 1m,inf --dry-run
+expect_rc 0 "run --dry-run"
+expect_out "would create deployment/plan-canary" "run --dry-run: the start"
+expect_out "promote to 50% (2 canary, 2 stable pods), after 1m at 25%" "run --dry-run: a rung"
+expect_out "after a manual promote (or --auto) at 50%" "run --dry-run: the indefinite pause"
+expect_eq "$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')" "$before" "run --dry-run: nothing changed"
+
 # --- CrashLoopBackOff on a canary pod: aborted by the run itself.
 app crash 4
 start_run crash --image app=registry.example/crash:2.0 --steps 25,100 --pause 5m

@@ -34,6 +34,10 @@ static const cli_flag run_flags[] = {
          "When --timeout expires: abort (exit 1, default) or hold the run where it is (exit 5)", NULL},
         {"on-interrupt", 0, CLI_FLAG_STRING, "hold|abort",
          "On SIGINT/SIGTERM: hold the run where it is (default) or abort it; exit 130/143 either way", NULL},
+        {"dry-run", 0, CLI_FLAG_STRING, "MODE",
+         "Print the plan of the whole run and change nothing: client, or server (sends start's first writes with "
+         "dryRun=All)",
+         "client"},
         {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -399,6 +403,31 @@ static int walk(struct runner *r)
 	}
 }
 
+/* --dry-run: the rungs after the current one, each after its pause. */
+static void plan_ladder(canary_ctx *ctx)
+{
+	const canary_state *st = &ctx->state;
+	char pause[32];
+	for (int i = st->step_index < 0 ? 0 : st->step_index; i + 1 < st->ladder.count; i++) {
+		int next = st->ladder.steps[i + 1];
+		if (st->ladder.pauses_s[i] == CANARY_PAUSE_INDEFINITE)
+			snprintf(pause, sizeof(pause), "a manual promote (or --auto)");
+		else
+			canary_pause_format(pause, sizeof(pause), st->ladder.pauses_s[i]);
+		if (next >= 100) {
+			canary_plan(ctx,
+			            "write the canary's template into deployment/%s and remove %s, after %s at %d%%",
+			            ctx->name, ctx->canary_name, pause, st->ladder.steps[i]);
+		} else {
+			canary_split split;
+			ctx->router->split(ctx, st->original_replicas, next, &split);
+			canary_plan(ctx, "promote to %d%% (%d canary, %d stable pods), after %s at %d%%", next,
+			            split.canary, split.stable, pause, st->ladder.steps[i]);
+		}
+	}
+	canary_plan(ctx, "abort at once if the health gate fails on the way");
+}
+
 static int run_run(const cli_args *args)
 {
 	canary_ctx ctx;
@@ -454,6 +483,19 @@ static int run_run(const cli_args *args)
 		                     "deployment/%s has no canary run in progress: say what to change with --image, "
 		                     "--set-env or --patch",
 		                     ctx.name);
+		goto done;
+	}
+	if (ctx.dry_run) {
+		if (!active && (rc = canary_start(&ctx)) == 0)
+			kube_buf_clear(&ctx.plan); /* start printed its own plan */
+		if (!rc && !ctx.router && !(ctx.router = canary_router_find(ctx.state.router)))
+			rc = canary_require_run(&ctx);
+		if (!rc) {
+			if (!active)
+				ctx.state.step_index = 0;
+			plan_ladder(&ctx);
+			rc = canary_print_plan(&ctx);
+		}
 		goto done;
 	}
 	if (!active || (ctx.state.phase == CANARY_PHASE_PROGRESSING && ctx.state.step_index < 0)) {
