@@ -93,6 +93,77 @@ expect_eq "$(image crash)" registry.example/crash:1.0 "crash: stable template ke
 expect_eq "$(replicas crash-canary)" absent "crash: canary removed"
 grep -q "CrashLoopBackOff" <<<"$(state crash | jq -r .reason)" && ok "crash: reason recorded" || fail "crash: reason $(state crash | jq -r .reason)"
 
+# --- the same two failures driven by kwok Stages of this suite's own:
+# canary pods labelled for them (through --patch) go CrashLoopBackOff, or
+# stop being Ready, two seconds after they started.
+STAGES=()
+stage() { # NAME LABEL SELECTOR-EXPRESSION-YAML STATUS-TEMPLATE
+	local name=rollguard-e2e-$1-$NS
+	cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: $name}
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: '.metadata.labels["rollguard-e2e-stage"]', operator: In, values: ['$2']}
+    - {key: '.metadata.deletionTimestamp', operator: DoesNotExist}
+    - {key: '.status.phase', operator: In, values: [Running]}
+$3
+  delay: {durationMilliseconds: 2000}
+  weight: 10000
+  next:
+    statusTemplate: |
+$4
+EOF
+	STAGES+=("$name")
+}
+trap 'for s in "${STAGES[@]}"; do kubectl delete stage "$s" --wait=false >/dev/null 2>&1; done; e2e_cleanup' EXIT
+stage crashloop "crashloop-$NS" "    - {key: '.status.containerStatuses.[0].restartCount', operator: NotIn, values: ['3']}" '      {{ $now := Now }}
+      conditions:
+      - {type: Ready, status: "False", lastTransitionTime: {{ $now | Quote }}}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: false
+        started: false
+        restartCount: 3
+        state: {waiting: {reason: CrashLoopBackOff, message: "back-off 40s restarting failed container"}}
+        lastState: {terminated: {exitCode: 1, reason: Error, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+      {{ end }}'
+stage notready "notready-$NS" "    - {key: '.status.conditions.[] | select( .type == \"Ready\" ) | .status', operator: In, values: ['True']}" '      {{ $now := Now }}
+      conditions:
+      - {type: Ready, status: "False", lastTransitionTime: {{ $now | Quote }}}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: false
+        started: true
+        restartCount: 0
+        state: {running: {startedAt: {{ $now | Quote }}}}
+      {{ end }}'
+# stage_patch LABEL IMAGE: a --patch file that labels the canary's pods.
+stage_patch() {
+	printf 'spec:\n  template:\n    metadata:\n      labels: {rollguard-e2e-stage: "%s"}\n    spec:\n      containers:\n      - {name: app, image: "%s"}\n' "$1" "$2" >"$E2E_TMP/$1.yaml"
+	echo "$E2E_TMP/$1.yaml"
+}
+app kcrash 4
+run "$CANARY" -n "$NS" run kcrash --patch "$(stage_patch "crashloop-$NS" registry.example/kcrash:2.0)" --steps 25,100 --pause 5m
+expect_rc 1 "kwok Stage CrashLoopBackOff: run aborted"
+expect_err "CrashLoopBackOff" "kwok Stage CrashLoopBackOff: says why"
+expect_eq "$(state kcrash | jq -r .phase)" Aborted "kwok Stage CrashLoopBackOff: phase"
+expect_eq "$(replicas kcrash)" 4 "kwok Stage CrashLoopBackOff: stable restored"
+expect_eq "$(replicas kcrash-canary)" absent "kwok Stage CrashLoopBackOff: canary removed"
+app knotready 2 4
+run "$CANARY" -n "$NS" run knotready --patch "$(stage_patch "notready-$NS" registry.example/knotready:2.0)" --steps 50,100 --pause 5m
+expect_rc 1 "kwok Stage not Ready: run aborted"
+expect_err "progress deadline" "kwok Stage not Ready: says why"
+expect_eq "$(replicas knotready)" 2 "kwok Stage not Ready: stable restored"
+expect_eq "$(replicas knotready-canary)" absent "kwok Stage not Ready: canary removed"
+
 # --- a probe-failure Event on a canary pod.
 app probe 2
 start_run probe --image app=registry.example/probe:2.0 --steps 50,100 --pause 5m
