@@ -164,6 +164,23 @@ expect_err "progress deadline" "kwok Stage not Ready: says why"
 expect_eq "$(replicas knotready)" 2 "kwok Stage not Ready: stable restored"
 expect_eq "$(replicas knotready-canary)" absent "kwok Stage not Ready: canary removed"
 
+# --- promote refuses while a gate fails (exit 1, nothing changed).
+app refuse 4
+run "$CANARY" -n "$NS" start refuse --patch "$(stage_patch "crashloop-$NS" registry.example/refuse:2.0)" --steps 25,50,100
+expect_rc 0 "refuse: start"
+for _ in $(seq 1 50); do
+	[ "$($K get pods -l app=refuse,rollguard.io/track=canary -o jsonpath='{.items[0].status.containerStatuses[0].state.waiting.reason}')" = CrashLoopBackOff ] && break
+	sleep 0.2
+done
+before=$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')
+run "$CANARY" -n "$NS" promote refuse
+expect_rc 1 "promote while a gate fails"
+expect_one_error_line "promote while a gate fails"
+expect_err "CrashLoopBackOff" "promote while a gate fails: says why"
+expect_eq "$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')" "$before" "promote while a gate fails: nothing changed"
+run "$CANARY" -n "$NS" abort refuse
+expect_rc 0 "refuse: abort"
+
 # --- a probe-failure Event on a canary pod.
 app probe 2
 start_run probe --image app=registry.example/probe:2.0 --steps 50,100 --pause 5m
