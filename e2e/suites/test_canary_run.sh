@@ -276,6 +276,29 @@ run "$CANARY" -n "$NS" promote intr --full
 expect_rc 0 "after SIGINT: promote --full"
 expect_eq "$(image intr)" registry.example/intr:2.0 "after SIGINT: finished"
 
+# --- SIGINT while a step waits (a ResourceQuota holds back the next
+# canary pod): held, resumable, exit 130; without the quota run finishes.
+app stuck 4
+run "$CANARY" -n "$NS" start stuck --image app=registry.example/stuck:2.0 --steps 25,50,100 --pause 0
+$K create quota stuck --hard=pods=4 >/dev/null
+start_run stuck
+for _ in $(seq 1 100); do
+	[ "$($K get deploy stuck-canary -o jsonpath='{.spec.replicas}')" = 2 ] && break
+	sleep 0.1
+done
+sleep 1
+kill -INT "$RUN_PID"
+finish_run stuck
+expect_rc 130 "SIGINT during a step"
+expect_err "interrupted: the run is held at 25%" "SIGINT during a step: held"
+expect_err "resume with: kubectl canary run stuck" "SIGINT during a step: says how to resume"
+expect_eq "$(state stuck | jq -r .phase)/$(state stuck | jq -r .weight)" "Paused/25" "SIGINT during a step: state"
+expect_eq "$($K get lease rollguard-canary-stuck --no-headers 2>/dev/null | wc -l)" 0 "SIGINT during a step: Lease released"
+$K delete quota stuck >/dev/null
+run "$CANARY" -n "$NS" run stuck
+expect_rc 0 "after SIGINT during a step: run resumes to the end"
+expect_eq "$(image stuck)" registry.example/stuck:2.0 "after SIGINT during a step: finished"
+
 # --- an HPA on D: stable keeps its replicas, canary pods on top.
 app auto 3
 cat <<EOF | $K apply -f - >/dev/null

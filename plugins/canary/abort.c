@@ -150,7 +150,7 @@ done:
 
 const cli_command canary_abort_command = {
         .name = "abort",
-        .usage = "abort DEPLOYMENT [--reason TEXT] [flags]",
+        .usage = "abort DEPLOYMENT [--reason TEXT]",
         .summary = "Send all traffic back to stable and remove the canary",
         .description = "Scale the stable Deployment back to its original replica count (restoring its template when\n"
                        "the run was finishing), wait for its pods Ready, then remove the canary and record the\n"

@@ -56,6 +56,10 @@ typedef struct canary_ctx {
 	int annotation_lock; /* holding the annotation lock on D instead of a Lease */
 	char holder[320];    /* this process's lock identity */
 	const struct canary_router *router;
+	/* Set when a patch of D found that `abort` asked this run to abort
+	 * (abortRequested in the state): the step stops, exit 6 with the
+	 * abort's message; run then carries out the abort itself. */
+	int abort_pending;
 } canary_ctx;
 
 /* Built-in resource types (no discovery request needed). */
@@ -125,6 +129,8 @@ void canary_plan(canary_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 /* SIGINT and SIGTERM set a flag instead of killing the process, so a
  * wait can stop and leave a resumable state (run). */
 void canary_signals_install(void);
+/* Forgets a signal that arrived (the handlers stay). */
+void canary_signals_reset(void);
 /* 0, or the signal (SIGINT, SIGTERM) that arrived since the install. */
 int canary_interrupted(void);
 /* The exit code for the signal that arrived: 130 or 143. */

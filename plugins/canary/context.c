@@ -227,6 +227,27 @@ int canary_patch_set_state(json_t *patch, const canary_state *state)
 	return rc;
 }
 
+/* 1 when a and b (labels or annotations) agree on every rollguard.io/
+ * key: others (the Deployment controller's revision annotation, a user's
+ * label) may change during a run without touching its state. */
+static int same_rollguard_keys(const json_t *a, const json_t *b)
+{
+	static const char prefix[] = "rollguard.io/";
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)a, key, value)
+	{
+		if (!strncmp(key, prefix, sizeof(prefix) - 1) && !json_equal(value, json_object_get(b, key)))
+			return 0;
+	}
+	json_object_foreach((json_t *)b, key, value)
+	{
+		if (!strncmp(key, prefix, sizeof(prefix) - 1) && !json_object_get(a, key))
+			return 0;
+	}
+	return 1;
+}
+
 static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json_t *patch, const char *what,
                         int conditional)
 {
@@ -259,11 +280,31 @@ static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json
 			break;
 		}
 		json_t *old_meta = json_object_get(*object, "metadata"), *new_meta = json_object_get(fresh, "metadata");
-		int same = json_equal(json_object_get(*object, "spec"), json_object_get(fresh, "spec")) &&
-		           json_equal(json_object_get(old_meta, "annotations"),
-		                      json_object_get(new_meta, "annotations")) &&
-		           json_equal(json_object_get(old_meta, "labels"), json_object_get(new_meta, "labels"));
+		int same =
+		        json_equal(json_object_get(*object, "spec"), json_object_get(fresh, "spec")) &&
+		        same_rollguard_keys(json_object_get(old_meta, "annotations"),
+		                            json_object_get(new_meta, "annotations")) &&
+		        same_rollguard_keys(json_object_get(old_meta, "labels"), json_object_get(new_meta, "labels"));
 		if (!same) {
+			/* Did `abort` ask this run to stop? Then the abort wins. */
+			json_t *text =
+			        json_object_get(json_object_get(new_meta, "annotations"), CANARY_ANNOTATION_STATE);
+			canary_state seen;
+			char err[256];
+			if (object == &ctx->deploy && json_is_string(text) &&
+			    !canary_state_parse(&seen, json_string_value(text), json_string_length(text), err,
+			                        sizeof(err)) &&
+			    seen.abort_requested && !strcmp(seen.run_id, ctx->state.run_id)) {
+				json_decref(*object);
+				*object = fresh;
+				ctx->state.abort_requested = 1;
+				snprintf(ctx->state.abort_requested_by, sizeof(ctx->state.abort_requested_by), "%s",
+				         seen.abort_requested_by);
+				if (seen.reason[0])
+					snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", seen.reason);
+				ctx->abort_pending = 1;
+				return CLI_EXIT_CONFLICT;
+			}
 			json_decref(fresh);
 			break;
 		}
@@ -514,6 +555,11 @@ void canary_signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+void canary_signals_reset(void)
+{
+	interrupted = 0;
 }
 
 int canary_interrupted(void)

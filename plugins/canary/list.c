@@ -116,7 +116,7 @@ done:
 
 const cli_command canary_list_command = {
         .name = "list",
-        .usage = "list [-A] [flags]",
+        .usage = "list [-A]",
         .summary = "List the canary runs in progress",
         .description = "List the Deployments with a canary run in progress (label rollguard.io/canary-active=true)\n"
                        "in the namespace, or in all namespaces with -A.",
@@ -196,7 +196,7 @@ done:
 
 const cli_command canary_history_command = {
         .name = "history",
-        .usage = "history DEPLOYMENT [flags]",
+        .usage = "history DEPLOYMENT",
         .summary = "Show a Deployment's last 10 canary runs",
         .description = "Show the finished canary runs kept on the Deployment (annotation rollguard.io/canary-"
                        "history, the last 10): outcome, weight reached, revision, who started them and why they "

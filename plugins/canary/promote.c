@@ -74,6 +74,13 @@ static int run_promote(const cli_args *args)
 		goto done;
 	canary_state *st = &ctx.state;
 	int blue_green = st->strategy == CANARY_STRATEGY_BLUE_GREEN;
+	if (st->step_index < 0 && st->phase == CANARY_PHASE_PROGRESSING) {
+		cli_error("deployment/%s: the start of canary run %s did not finish", ctx.name, st->run_id);
+		cli_hint("run the same 'kubectl canary start' again to finish it, or 'kubectl canary abort %s'",
+		         ctx.name);
+		rc = CLI_EXIT_REFUSED;
+		goto done;
+	}
 	if (blue_green && to >= 0) {
 		rc = cli_usage_error(
 		        args, "--to does not apply to a blue-green run: promote switches, promote --full finishes");
@@ -162,6 +169,11 @@ static int run_promote(const cli_args *args)
 	} else {
 		rc = canary_step_weight(&ctx, pods, to_step, weight);
 	}
+	if (ctx.abort_pending) {
+		cli_error("deployment/%s: %s asked for an abort while this promote was under way; the abort proceeds",
+		          ctx.name, st->abort_requested_by);
+		goto done;
+	}
 	if (rc == CLI_EXIT_FAIL && st->reason[0]) {
 		cli_error("deployment/%s: the canary failed while promoting: %s", ctx.name, st->reason);
 		cli_hint("abort the run with 'kubectl canary abort %s'", ctx.name);
@@ -193,7 +205,7 @@ done:
 
 const cli_command canary_promote_command = {
         .name = "promote",
-        .usage = "promote DEPLOYMENT [--to W | --full] [--force] [flags]",
+        .usage = "promote DEPLOYMENT [--to W | --full] [--force]",
         .summary = "Check the gates and move the canary to the next weight",
         .description = "Check the gates (canary pods Ready within the progress deadline, no restarts, crash loops,\n"
                        "OOM kills, image pull failures or probe failures) and move to the next rung of the ladder:\n"

@@ -292,6 +292,50 @@ static void print_resume_hint(const canary_ctx *ctx)
 	        ctx->name, ctx->ns, ctx->name, ctx->ns);
 }
 
+/* SIGINT/SIGTERM: hold the run where it is (and say how to resume or
+ * abort), or with --on-interrupt=abort abort it; 130/143 either way. */
+static int on_interrupt(struct runner *r)
+{
+	canary_ctx *ctx = r->ctx;
+	int sig = canary_interrupt_exit();
+	cli_progress_finish(&r->progress);
+	if (r->on_interrupt_abort) {
+		fprintf(stderr, "deployment/%s: interrupted: aborting the run\n", ctx->name);
+		canary_signals_reset(); /* let the abort's own waits run to the end */
+		int rc = abort_run(r, "run was interrupted (--on-interrupt=abort)");
+		return rc ? rc : sig;
+	}
+	emit(r, "Interrupted", "the run is held where it is");
+	fprintf(stderr, "deployment/%s: interrupted: the run is held at %d%% (phase %s)\n", ctx->name,
+	        ctx->state.weight, canary_phase_name(ctx->state.phase));
+	print_resume_hint(ctx);
+	return sig;
+}
+
+/* What a step's failure means for the run: an interrupt, an abort asked
+ * for meanwhile, or a canary that failed while scaling (a failed gate)
+ * each end in their own way; anything else is returned as it is. */
+static int after_step(struct runner *r, int rc)
+{
+	canary_ctx *ctx = r->ctx;
+	char reason[800];
+	if (rc == CLI_EXIT_SIGINT || rc == CLI_EXIT_SIGTERM)
+		return on_interrupt(r);
+	if (ctx->abort_pending) {
+		ctx->abort_pending = 0;
+		fprintf(stderr, "deployment/%s: abort requested by %s\n", ctx->name, ctx->state.abort_requested_by);
+		snprintf(reason, sizeof(reason), "%s", ctx->state.reason[0] ? ctx->state.reason : "abort requested");
+		return (rc = abort_run(r, reason)) ? rc : CLI_EXIT_FAIL;
+	}
+	if (rc == CLI_EXIT_FAIL && ctx->state.reason[0] && canary_phase_active(ctx->state.phase)) {
+		snprintf(reason, sizeof(reason), "gate failed: health: %s", ctx->state.reason);
+		emit(r, "GateFailed", ctx->state.reason);
+		cli_error("deployment/%s: %s: aborting the run", ctx->name, reason);
+		return (rc = abort_run(r, reason)) ? rc : CLI_EXIT_FAIL;
+	}
+	return rc;
+}
+
 /* The loop: returns the exit code. */
 static int walk(struct runner *r)
 {
@@ -304,30 +348,14 @@ static int walk(struct runner *r)
 		if (!canary_phase_active(st->phase)) {
 			if (st->phase == CANARY_PHASE_SUCCEEDED)
 				return 0;
-			cli_error("deployment/%s: canary run %s %s%s%s", ctx->name, st->run_id,
+			cli_error("deployment/%s: canary run %s %s%s%s%s", ctx->name, st->run_id,
 			          st->phase == CANARY_PHASE_ABORTED ? "was aborted" : "ended as ",
 			          st->phase == CANARY_PHASE_ABORTED ? "" : canary_phase_name(st->phase),
-			          st->reason[0] ? ": " : "");
-			if (st->reason[0])
-				fprintf(stderr, "reason: %s\n", st->reason);
+			          st->reason[0] ? ": " : "", st->reason);
 			return CLI_EXIT_FAIL;
 		}
-		if (canary_interrupted()) {
-			if (r->on_interrupt_abort) {
-				fprintf(stderr, "deployment/%s: interrupted: aborting the run\n", ctx->name);
-				int sig = canary_interrupt_exit();
-				/* Let the abort's own waits run to the end. */
-				canary_signals_install();
-				rc = abort_run(r, "run was interrupted (--on-interrupt=abort)");
-				return rc ? rc : sig;
-			}
-			emit(r, "Interrupted", "the run is held where it is");
-			cli_progress_finish(&r->progress);
-			fprintf(stderr, "deployment/%s: interrupted: the run is held at %d%% (phase %s)\n", ctx->name,
-			        st->weight, canary_phase_name(st->phase));
-			print_resume_hint(ctx);
-			return canary_interrupt_exit();
-		}
+		if (canary_interrupted())
+			return on_interrupt(r);
 		if (st->abort_requested) {
 			char reason[600];
 			snprintf(reason, sizeof(reason), "%s", st->reason[0] ? st->reason : "abort requested");
@@ -352,7 +380,7 @@ static int walk(struct runner *r)
 			/* A half-done step (ours, killed, or another machine's):
 			 * finish it. */
 			if ((rc = promote_step(r)))
-				return rc;
+				return after_step(r, rc);
 			continue;
 		}
 		enum canary_verdict verdict = evaluate(r);
@@ -399,7 +427,7 @@ static int walk(struct runner *r)
 			continue;
 		}
 		if ((rc = promote_step(r)))
-			return rc;
+			return after_step(r, rc);
 	}
 }
 
@@ -451,6 +479,10 @@ static int run_run(const cli_args *args)
 	r.on_interrupt_abort = on_interrupt && !strcmp(on_interrupt, "abort");
 	r.auto_inf = cli_flag_bool(args, "auto");
 	r.json = args->output == CLI_OUTPUT_JSON;
+	if (args->output_file) {
+		rc = cli_usage_error(args, "run streams its events to standard output: --output-file is not supported");
+		goto done;
+	}
 	if (!(r.events = json_object())) {
 		rc = cli_error_nomem();
 		goto done;
@@ -567,8 +599,7 @@ done:
 
 const cli_command canary_run_command = {
         .name = "run",
-        .usage = "run DEPLOYMENT [--image [CONTAINER=]IMAGE ...] [--auto] [--timeout DUR] [--on-timeout abort|hold] "
-                 "[flags]",
+        .usage = "run DEPLOYMENT [--image [CONTAINER=]IMAGE ...] [--auto] [--timeout DUR] [--on-timeout abort|hold]",
         .summary = "Start (or resume) a canary run and walk the whole ladder, aborting on a failed gate",
         .description = "Start a run (with --image, --set-env or --patch, as start) or follow the one in progress, and\n"
                        "walk the ladder: wait out each pause on the API server's clock, evaluate the health gate\n"

@@ -171,6 +171,11 @@ int canary_start(canary_ctx *ctx)
 		rc = cli_usage_error(args, "%s", err);
 		goto done;
 	}
+	if (!blue_green && ladder.count < 2) {
+		rc = cli_usage_error(args, "--steps: a canary needs at least one weight below 100 (use promote --full "
+		                           "semantics with --steps 1,100)");
+		goto done;
+	}
 	const char *router_name = cli_flag_string(args, "router");
 	if (!router_name)
 		router_name = blue_green ? "blue-green" : "replicas";
@@ -364,7 +369,7 @@ static int run_start(const cli_args *args)
 const cli_command canary_start_command = {
         .name = "start",
         .usage = "start DEPLOYMENT (--image [CONTAINER=]IMAGE | --set-env NAME=VALUE | --patch FILE) [--steps "
-                 "5,25,50,100] [--pause 10m] [flags]",
+                 "5,25,50,100] [--pause 10m]",
         .summary = "Start a canary run: create DEPLOYMENT-canary with the new template at the first weight",
         .description =
                 "Create DEPLOYMENT-canary, a copy of DEPLOYMENT with the new pod template, and move it to the\n"

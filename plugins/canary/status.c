@@ -34,6 +34,8 @@ json_t *canary_status_json(const canary_ctx *ctx, const canary_pods *pods)
 	int canary_ready = pods ? canary_pods_ready(pods)
 	                        : (int)json_integer_value(
 	                                  json_object_get(json_object_get(ctx->canary, "status"), "readyReplicas"));
+	if (!canary_phase_active(st->phase)) /* the canary is gone once a run ends */
+		canary_desired = canary_ready = 0;
 	double reached =
 	        canary_desired + stable_desired > 0 ? 100.0 * canary_desired / (canary_desired + stable_desired) : 0;
 	if (st->phase == CANARY_PHASE_SUCCEEDED)
@@ -48,8 +50,9 @@ json_t *canary_status_json(const canary_ctx *ctx, const canary_pods *pods)
 	if (canary_phase_active(st->phase) && st->step_index >= 0 && st->step_index < st->ladder.count - 1) {
 		long pause = st->ladder.pauses_s[st->step_index];
 		long long now = kube_client_server_now_ms(ctx->client);
-		long long left = pause < 0 ? -1 : (st->step_started_ms + pause * 1000 - now) / 1000;
-		if (left < -1)
+		/* -1 means an indefinite pause; a finite one counts down to 0 */
+		long long left = pause < 0 ? -1 : (st->step_started_ms + pause * 1000 - now + 999) / 1000;
+		if (pause >= 0 && left < 0)
 			left = 0;
 		if (json_object_set_new(doc, "pauseRemainingSeconds", json_integer(left)))
 			goto fail;
@@ -68,6 +71,13 @@ static void next_action(const canary_ctx *ctx, char *buf, size_t size)
 	const canary_state *st = &ctx->state;
 	switch (st->phase) {
 	case CANARY_PHASE_PROGRESSING:
+		if (st->step_index < 0) {
+			snprintf(buf, size,
+			         "the start is in progress; if no rollguard process is working, run the same "
+			         "'kubectl canary start' again or 'kubectl canary abort %s'",
+			         ctx->name);
+			break;
+		}
 		snprintf(buf, size,
 		         "a step is in progress (%s); if no rollguard process is working, run "
 		         "'kubectl canary promote %s' to resume or 'abort'",
@@ -288,7 +298,7 @@ static const cli_flag status_flags[] = {
 
 const cli_command canary_status_command = {
         .name = "status",
-        .usage = "status DEPLOYMENT [-w] [flags]",
+        .usage = "status DEPLOYMENT [-w]",
         .summary = "Show a canary run: ladder, weight, pod health, gates and the next action",
         .description = "Show the state of DEPLOYMENT's canary run as any machine sees it: the ladder and the rung\n"
                        "reached, the weight requested and the weight the pod counts reach, time in step and the\n"

@@ -234,7 +234,7 @@ done:
 
 const cli_command probecheck_audit_command = {
         .name = "audit",
-        .usage = "[audit] (-f FILE|DIR|- | TYPE[/NAME] ... | TYPE -l SELECTOR | TYPE -A) [flags]",
+        .usage = "[audit] (-f FILE|DIR|- | TYPE[/NAME] ... | TYPE -l SELECTOR | TYPE -A)",
         .summary = "Audit the probes and rollout hygiene of workloads in manifests or the cluster (the default "
                    "command)",
         .description =
