@@ -131,7 +131,7 @@ say "kubectl canary: a progressive rollout of podinfo 6.7.1, with nothing instal
 echo "    podinfo-canary gets the new image; canary pods are Ready before stable pods go; run walks the ladder"
 echo "    (pauses of 3 s here; in production minutes), checking the health gate from watches at every moment"
 show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image podinfo=ghcr.io/stefanprodan/podinfo:6.7.1 \
-	--steps 34,67,100 --pause 3s
+	--steps 33,66,100 --pause 3s
 show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment podinfo -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
 
@@ -155,14 +155,15 @@ if [ "$started_cluster" -eq 1 ]; then
 			\"started\":false,\"restartCount\":2,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},
 			\"lastState\":{\"terminated\":{\"exitCode\":1,\"reason\":\"Error\",\"startedAt\":\"$now\",\"finishedAt\":\"$now\"}}}]}}" >/dev/null
 	) &
+	crasher=$!
 else
 	echo "    the canary uses an image tag that does not exist, so its pod sticks in ImagePullBackOff"
 	image=ghcr.io/stefanprodan/podinfo:0.0.0-does-not-exist
 fi
 rc=0
-show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image "podinfo=$image" --steps 34,100 --pause 1m || rc=$?
+show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image "podinfo=$image" --steps 33,100 --pause 1m || rc=$?
 echo "    (exit $rc: the gate failed, the run aborted, stable is back at 3 pods and podinfo-canary is gone)"
-wait
+[ -n "${crasher:-}" ] && wait "$crasher"
 show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployments
 

@@ -7,36 +7,9 @@
 # a missing container, malformed --steps/--pause, the viewer user, a
 # D-canary rollguard did not create), each leaving the objects as they were.
 . "$(dirname "$0")/../lib.sh"
-CANARY=$BIN/kubectl-canary
-K="kubectl -n $NS"
+. "$(dirname "$0")/../canary.sh"
+export APP_SIDECAR=1 APP_SERVICE=1
 
-# app NAME REPLICAS: a Deployment with a Service selecting it.
-app() {
-	cat <<EOF | $K apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: $2
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata: {labels: {app: $1}}
-    spec:
-      containers:
-      - {name: app, image: "registry.example/$1:1.0"}
-      - {name: sidecar, image: "registry.example/proxy:1.0"}
----
-apiVersion: v1
-kind: Service
-metadata: {name: $1}
-spec: {selector: {app: $1}, ports: [{port: 80}]}
-EOF
-	$K rollout status deploy/"$1" --timeout=60s >/dev/null
-}
-
-# replicas NAME: spec.replicas of a Deployment ("absent" when missing).
-replicas() { $K get deploy "$1" -o jsonpath='{.spec.replicas}' 2>/dev/null || echo absent; }
-state() { $K get deploy "$1" -o jsonpath='{.metadata.annotations.rollguard\.io/canary}'; }
 # snapshot: what must not change when a command is refused: every
 # Deployment's metadata, spec and generation (the status moves on its own).
 snapshot() {

@@ -9,30 +9,10 @@
 # from every pod event. The Lease a killed process leaves is waited out
 # (shortened to 3 s in test builds).
 . "$(dirname "$0")/../lib.sh"
-CANARY=$BIN/kubectl-canary
-K="kubectl -n $NS"
+. "$(dirname "$0")/../canary.sh"
 export ROLLGUARD_TEST_LEASE_SECONDS=3
 N=4
 
-app() {
-	cat <<EOF | $K apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: $N
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata: {labels: {app: $1}}
-    spec:
-      containers:
-      - {name: app, image: "registry.example/$1:1.0"}
-EOF
-	$K rollout status deploy/"$1" --timeout=60s >/dev/null
-}
-replicas() { $K get deploy "$1" -o jsonpath='{.spec.replicas}' 2>/dev/null || echo absent; }
-state() { $K get deploy "$1" -o jsonpath='{.metadata.annotations.rollguard\.io/canary}'; }
-phase() { state "$1" | jq -r .phase; }
 
 WATCHERS=()
 watch_capacity() {
@@ -75,7 +55,7 @@ for point in start-after-intent start-after-create; do
 	for then in start abort; do
 		i=$((i + 1))
 		name=s$i
-		app "$name"
+		app "$name" "$N"
 		watch_capacity "$name"
 		killed "$point" start "$name" ${START//IMG/$name}
 		if [ "$then" = start ]; then
@@ -98,7 +78,7 @@ done
 for point in promote-after-canary-scale promote-after-commit; do
 	i=$((i + 1))
 	name=p$i
-	app "$name"
+	app "$name" "$N"
 	watch_capacity "$name"
 	run "$CANARY" -n "$NS" start "$name" ${START//IMG/$name}
 	expect_rc 0 "$name: start"
@@ -125,7 +105,7 @@ for point in finish-after-template finish-after-delete; do
 		[ "$point" = finish-after-delete ] && [ "$then" = abort ] && continue
 		i=$((i + 1))
 		name=f$i
-		app "$name"
+		app "$name" "$N"
 		watch_capacity "$name"
 		run "$CANARY" -n "$NS" start "$name" ${START//IMG/$name}
 		killed "$point" promote "$name" --full
@@ -148,7 +128,7 @@ done
 for point in abort-after-stable-scale abort-after-delete; do
 	i=$((i + 1))
 	name=a$i
-	app "$name"
+	app "$name" "$N"
 	watch_capacity "$name"
 	run "$CANARY" -n "$NS" start "$name" ${START//IMG/$name}
 	run "$CANARY" -n "$NS" promote "$name"

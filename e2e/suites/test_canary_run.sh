@@ -8,30 +8,8 @@
 # leaves a resumable run; a Deployment with an HPA keeps its replicas and
 # gets canary pods on top.
 . "$(dirname "$0")/../lib.sh"
-CANARY=$BIN/kubectl-canary
-K="kubectl -n $NS"
+. "$(dirname "$0")/../canary.sh"
 
-# app NAME REPLICAS [PROGRESS_DEADLINE]
-app() {
-	cat <<EOF | $K apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: $2
-  progressDeadlineSeconds: ${3:-600}
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata: {labels: {app: $1}}
-    spec:
-      containers:
-      - {name: app, image: "registry.example/$1:1.0"}
-EOF
-	$K rollout status deploy/"$1" --timeout=60s >/dev/null
-}
-replicas() { $K get deploy "$1" -o jsonpath='{.spec.replicas}' 2>/dev/null || echo absent; }
-state() { $K get deploy "$1" -o jsonpath='{.metadata.annotations.rollguard\.io/canary}'; }
-image() { $K get deploy "$1" -o jsonpath='{.spec.template.spec.containers[0].image}'; }
 # wait_for CMD...: up to 30 s for a command to succeed.
 wait_for() {
 	for _ in $(seq 1 150); do "$@" && return 0; sleep 0.2; done

@@ -5,6 +5,7 @@
 #include <kube/error.h>
 
 #include "gate.h"
+#include "observe.h"
 
 /* A waiting reason that means the pod will not come up by itself. */
 static int fatal_waiting(const char *reason)
@@ -15,20 +16,6 @@ static int fatal_waiting(const char *reason)
 	for (int i = 0; reason && reasons[i]; i++)
 		if (!strcmp(reason, reasons[i]))
 			return 1;
-	return 0;
-}
-
-static int ready_condition(const json_t *pod)
-{
-	size_t i;
-	json_t *cond;
-	json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cond)
-	{
-		const char *type = json_string_value(json_object_get(cond, "type"));
-		const char *status = json_string_value(json_object_get(cond, "status"));
-		if (type && status && !strcmp(type, "Ready"))
-			return !strcmp(status, "True");
-	}
 	return 0;
 }
 
@@ -94,7 +81,7 @@ static int evaluate_health(const canary_gate *gate, const canary_gate_input *in,
 			out->verdict = CANARY_FAIL;
 			return 0;
 		}
-		ready += ready_condition(pod);
+		ready += canary_pod_ready(pod);
 	}
 	size_t i;
 	json_t *event;

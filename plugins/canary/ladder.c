@@ -8,6 +8,7 @@
 #include <kube/config.h>
 
 #include "ladder.h"
+#include "text.h"
 
 /* A pause longer than this is almost certainly a typo for "inf"; the bound
  * also keeps sums of pauses (run's default --timeout) far from overflow. */
@@ -15,36 +16,6 @@
 
 /* Longest piece of user text quoted back in an error message. */
 #define QUOTE_MAX 40
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !err_size)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, err_size, fmt, ap);
-	va_end(ap);
-}
-
-/* Copies at most QUOTE_MAX bytes of text into buf (which holds QUOTE_MAX +
- * 4), anything but printable ASCII as '?', so that a message stays one
- * line whatever a flag or an annotation held. */
-static const char *quote(char *buf, const char *text, size_t len)
-{
-	size_t n = 0;
-	for (; n < len && n < QUOTE_MAX; n++) {
-		unsigned char c = (unsigned char)text[n];
-		buf[n] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (n < len) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
-}
 
 static int is_blank(char c)
 {
@@ -87,29 +58,31 @@ static int parse_step(void *ctx, const char *text, size_t len)
 	char quoted[QUOTE_MAX + 4];
 	long weight = 0;
 	if (len == 0) {
-		set_err(c->err, c->err_size, "--steps: empty item");
+		canary_set_err(c->err, c->err_size, "--steps: empty item");
 		return -1;
 	}
 	/* Digits only: no sign, no blanks inside, no unit. */
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] < '0' || text[i] > '9') {
-			set_err(c->err, c->err_size, "--steps: \"%s\" is not a whole number", quote(quoted, text, len));
+			canary_set_err(c->err, c->err_size, "--steps: \"%s\" is not a whole number",
+			               canary_quote(quoted, QUOTE_MAX, text, len));
 			return -1;
 		}
 		if (weight <= 100) /* anything past 100 is out of range already */
 			weight = weight * 10 + (text[i] - '0');
 	}
 	if (weight < 1 || weight > 100) {
-		set_err(c->err, c->err_size, "--steps: %s: weights must be 1 to 100", quote(quoted, text, len));
+		canary_set_err(c->err, c->err_size, "--steps: %s: weights must be 1 to 100",
+		               canary_quote(quoted, QUOTE_MAX, text, len));
 		return -1;
 	}
 	if (ladder->count > 0 && weight <= ladder->steps[ladder->count - 1]) {
-		set_err(c->err, c->err_size, "--steps: %ld after %d: weights must increase", weight,
-		        ladder->steps[ladder->count - 1]);
+		canary_set_err(c->err, c->err_size, "--steps: %ld after %d: weights must increase", weight,
+		               ladder->steps[ladder->count - 1]);
 		return -1;
 	}
 	if (ladder->count == CANARY_MAX_STEPS) {
-		set_err(c->err, c->err_size, "--steps: more than %d steps", CANARY_MAX_STEPS);
+		canary_set_err(c->err, c->err_size, "--steps: more than %d steps", CANARY_MAX_STEPS);
 		return -1;
 	}
 	ladder->steps[ladder->count++] = (int)weight;
@@ -123,7 +96,7 @@ static int parse_pause(void *ctx, const char *text, size_t len)
 	char quoted[QUOTE_MAX + 4];
 	long pause_s, ms = 0;
 	if (len == 0) {
-		set_err(c->err, c->err_size, "--pause: empty item");
+		canary_set_err(c->err, c->err_size, "--pause: empty item");
 		return -1;
 	}
 	if (len == 3 && memcmp(text, "inf", 3) == 0) {
@@ -134,14 +107,15 @@ static int parse_pause(void *ctx, const char *text, size_t len)
 			value[len] = '\0';
 		}
 		if (len >= sizeof(value) || kube_duration_parse(&ms, value) != 0) {
-			set_err(c->err, c->err_size, "--pause: \"%s\" is not a duration (0, 30s, 10m, 1h30m or inf)",
-			        quote(quoted, text, len));
+			canary_set_err(c->err, c->err_size,
+			               "--pause: \"%s\" is not a duration (0, 30s, 10m, 1h30m or inf)",
+			               canary_quote(quoted, QUOTE_MAX, text, len));
 			return -1;
 		}
 		if (ms > PAUSE_MAX_S * 1000) {
-			set_err(c->err, c->err_size,
-			        "--pause: %s is longer than %ldh: use inf to wait for a manual promote",
-			        quote(quoted, text, len), PAUSE_MAX_S / 3600);
+			canary_set_err(c->err, c->err_size,
+			               "--pause: %s is longer than %ldh: use inf to wait for a manual promote",
+			               canary_quote(quoted, QUOTE_MAX, text, len), PAUSE_MAX_S / 3600);
 			return -1;
 		}
 		/* Whole seconds, rounded up so that "500ms" does not become 0. */
@@ -170,21 +144,22 @@ int canary_ladder_parse(canary_ladder *out, const char *steps, const char *pause
 		pauses = CANARY_DEFAULT_PAUSE;
 
 	if (!*steps) {
-		set_err(err, err_size, "--steps: empty");
+		canary_set_err(err, err_size, "--steps: empty");
 		return -1;
 	}
 	if (for_each_item(steps, parse_step, &ctx) != 0)
 		return -1;
 	if (ladder.steps[ladder.count - 1] != 100) {
 		if (ladder.count == CANARY_MAX_STEPS) {
-			set_err(err, err_size, "--steps: more than %d steps with 100 at the end", CANARY_MAX_STEPS);
+			canary_set_err(err, err_size, "--steps: more than %d steps with 100 at the end",
+			               CANARY_MAX_STEPS);
 			return -1;
 		}
 		ladder.steps[ladder.count++] = 100;
 	}
 
 	if (!*pauses) {
-		set_err(err, err_size, "--pause: empty");
+		canary_set_err(err, err_size, "--pause: empty");
 		return -1;
 	}
 	if (for_each_item(pauses, parse_pause, &ctx) != 0)
@@ -196,9 +171,9 @@ int canary_ladder_parse(canary_ladder *out, const char *steps, const char *pause
 	} else if (ctx.pause_count == rungs) {
 		memcpy(ladder.pauses_s, ctx.pauses_s, (size_t)rungs * sizeof(ladder.pauses_s[0]));
 	} else {
-		set_err(err, err_size,
-		        "--pause: %d values for %d step%s: give %d (one per step but the last) or 1 for all",
-		        ctx.pause_count, ladder.count, ladder.count == 1 ? "" : "s", rungs);
+		canary_set_err(err, err_size,
+		               "--pause: %d values for %d step%s: give %d (one per step but the last) or 1 for all",
+		               ctx.pause_count, ladder.count, ladder.count == 1 ? "" : "s", rungs);
 		return -1;
 	}
 	*out = ladder;

@@ -16,8 +16,7 @@ struct canary_pods {
 	json_t *items; /* name → pod */
 };
 
-/* 1 when the pod's Ready condition is True and it is not being deleted. */
-static int pod_ready(const json_t *pod)
+int canary_pod_ready(const json_t *pod)
 {
 	if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
 		return 0;
@@ -158,7 +157,7 @@ int canary_pods_ready(const canary_pods *pods)
 	int ready = 0;
 	const char *name;
 	json_t *pod;
-	json_object_foreach(pods->items, name, pod) ready += pod_ready(pod);
+	json_object_foreach(pods->items, name, pod) ready += canary_pod_ready(pod);
 	return ready;
 }
 

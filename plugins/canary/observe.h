@@ -11,6 +11,9 @@
 
 typedef struct canary_pods canary_pods;
 
+/* 1 when pod's Ready condition is True and it is not being deleted. */
+int canary_pod_ready(const json_t *pod);
+
 /* Opens the watch of the new pods of ctx's run (its track and revision)
  * and takes in the current ones. Returns 0 or the exit code (printed). */
 int canary_pods_open(canary_pods **out, canary_ctx *ctx);

@@ -11,6 +11,7 @@
 #include <kube/error.h>
 
 #include "template.h"
+#include "text.h"
 
 #define FNV32_OFFSET 2166136261u
 #define FNV32_PRIME  16777619u
@@ -189,36 +190,6 @@ int canary_template_hash(char *out, const json_t *pod_template)
 
 #define QUOTE_MAX 64
 
-static void set_err(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !err_size)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, err_size, fmt, ap);
-	va_end(ap);
-}
-
-/* At most QUOTE_MAX bytes of text for a message, anything but printable
- * ASCII as '?', so that the message stays one line. buf holds QUOTE_MAX +
- * 4 bytes. */
-static const char *quote(char *buf, const char *text, size_t len)
-{
-	size_t n = 0;
-	for (; n < len && n < QUOTE_MAX; n++) {
-		unsigned char c = (unsigned char)text[n];
-		buf[n] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (n < len) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 static json_t *pod_spec_list(const json_t *pod_template, const char *key)
 {
 	json_t *list = json_object_get(json_object_get(pod_template, "spec"), key);
@@ -248,7 +219,8 @@ static void append_names(char *buf, size_t size, const json_t *list)
 	{
 		size_t used = strlen(buf);
 		const char *name = container_name(item);
-		(void)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", quote(quoted, name, strlen(name)));
+		(void)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+		               canary_quote(quoted, QUOTE_MAX, name, strlen(name)));
 	}
 }
 
@@ -275,31 +247,32 @@ int canary_template_set_image(json_t *pod_template, const char *spec, const char
 	equals = strchr(spec, '=');
 	image = equals ? equals + 1 : spec;
 	if (equals && (name_len = (size_t)(equals - spec)) == 0) {
-		set_err(err, err_size, "--image \"%s\": empty container name before \"=\"",
-		        quote(quoted, spec, strlen(spec)));
+		canary_set_err(err, err_size, "--image \"%s\": empty container name before \"=\"",
+		               canary_quote(quoted, QUOTE_MAX, spec, strlen(spec)));
 		return -1;
 	}
 	if (!*image) {
-		set_err(err, err_size, "--image \"%s\": empty image", quote(quoted, spec, strlen(spec)));
+		canary_set_err(err, err_size, "--image \"%s\": empty image",
+		               canary_quote(quoted, QUOTE_MAX, spec, strlen(spec)));
 		return -1;
 	}
 	if (!image_ok(image)) {
-		set_err(err, err_size, "--image \"%s\": not an image reference (blanks or non-ASCII characters)",
-		        quote(quoted, image, strlen(image)));
+		canary_set_err(err, err_size, "--image \"%s\": not an image reference (blanks or non-ASCII characters)",
+		               canary_quote(quoted, QUOTE_MAX, image, strlen(image)));
 		return -1;
 	}
 	containers = pod_spec_list(pod_template, "containers");
 	init_containers = pod_spec_list(pod_template, "initContainers");
 	if (json_array_size(containers) == 0) {
-		set_err(err, err_size, "%s has no containers", what);
+		canary_set_err(err, err_size, "%s has no containers", what);
 		return -1;
 	}
 	if (!equals) {
 		if (json_array_size(containers) != 1) {
 			names[0] = '\0';
 			append_names(names, sizeof(names), containers);
-			set_err(err, err_size, "%s has %zu containers (%s): name one as CONTAINER=IMAGE", what,
-			        json_array_size(containers), names);
+			canary_set_err(err, err_size, "%s has %zu containers (%s): name one as CONTAINER=IMAGE", what,
+			               json_array_size(containers), names);
 			return -1;
 		}
 		target = json_array_get(containers, 0);
@@ -325,17 +298,17 @@ int canary_template_set_image(json_t *pod_template, const char *spec, const char
 				(void)snprintf(names + used, sizeof(names) - used, "; init containers: ");
 				append_names(names, sizeof(names), init_containers);
 			}
-			set_err(err, err_size, "container \"%s\" not found in %s (%s)", quote(quoted, spec, name_len),
-			        what, names);
+			canary_set_err(err, err_size, "container \"%s\" not found in %s (%s)",
+			               canary_quote(quoted, QUOTE_MAX, spec, name_len), what, names);
 			return -1;
 		}
 	}
 	if (!json_is_object(target)) {
-		set_err(err, err_size, "%s: a container is not an object", what);
+		canary_set_err(err, err_size, "%s: a container is not an object", what);
 		return -1;
 	}
 	if (json_object_set_new(target, "image", json_string(image)) != 0) {
-		set_err(err, err_size, "--image: out of memory");
+		canary_set_err(err, err_size, "--image: out of memory");
 		return -1;
 	}
 	return 0;
@@ -424,15 +397,15 @@ int canary_template_set_env(json_t *pod_template, const char *spec, char *err, s
 	} else if (spec_len > 0 && spec[spec_len - 1] == '-') {
 		name_len = spec_len - 1;
 	} else {
-		set_err(err, err_size, "--set-env \"%s\": want NAME=VALUE, or NAME- to remove a variable",
-		        quote(quoted, spec, spec_len));
+		canary_set_err(err, err_size, "--set-env \"%s\": want NAME=VALUE, or NAME- to remove a variable",
+		               canary_quote(quoted, QUOTE_MAX, spec, spec_len));
 		return -1;
 	}
 	if (!env_name_ok(spec, name_len)) {
-		set_err(err, err_size,
-		        "--set-env: \"%s\" is not a valid variable name (letters, digits, '_', '-' and '.', "
-		        "not starting with a digit)",
-		        quote(quoted, spec, name_len));
+		canary_set_err(err, err_size,
+		               "--set-env: \"%s\" is not a valid variable name (letters, digits, '_', '-' and '.', "
+		               "not starting with a digit)",
+		               canary_quote(quoted, QUOTE_MAX, spec, name_len));
 		return -1;
 	}
 	if (equals) {
@@ -444,10 +417,11 @@ int canary_template_set_env(json_t *pod_template, const char *spec, char *err, s
 			 * alike; an unchecked copy tells them apart. */
 			json_t *raw = json_stringn_nocheck(value, value_len);
 			if (raw)
-				set_err(err, err_size, "--set-env %s: the value is not UTF-8 text",
-				        quote(quoted, spec, name_len));
+				canary_set_err(err, err_size, "--set-env %s: the value is not UTF-8 text",
+				               canary_quote(quoted, QUOTE_MAX, spec, name_len));
 			else
-				set_err(err, err_size, "--set-env %s: out of memory", quote(quoted, spec, name_len));
+				canary_set_err(err, err_size, "--set-env %s: out of memory",
+				               canary_quote(quoted, QUOTE_MAX, spec, name_len));
 			json_decref(raw);
 			return -1;
 		}
@@ -461,20 +435,22 @@ int canary_template_set_env(json_t *pod_template, const char *spec, char *err, s
 		{
 			const json_t *env = json_object_get(item, "env");
 			if (!json_is_object(item)) {
-				set_err(err, err_size,
-				        "--set-env: the pod template has a container that is not an object");
+				canary_set_err(err, err_size,
+				               "--set-env: the pod template has a container that is not an object");
 				return -1;
 			}
 			if (env && !json_is_array(env) && !json_is_null(env)) {
-				set_err(err, err_size, "--set-env: container \"%s\" has an env that is not a list",
-				        quote(quoted, container_name(item), strlen(container_name(item))));
+				canary_set_err(err, err_size,
+				               "--set-env: container \"%s\" has an env that is not a list",
+				               canary_quote(quoted, QUOTE_MAX, container_name(item),
+				                            strlen(container_name(item))));
 				return -1;
 			}
 			containers++;
 		}
 	}
 	if (containers == 0) {
-		set_err(err, err_size, "--set-env: the pod template has no containers");
+		canary_set_err(err, err_size, "--set-env: the pod template has no containers");
 		return -1;
 	}
 	/* kubectl set env changes init containers too. */
@@ -486,7 +462,8 @@ int canary_template_set_env(json_t *pod_template, const char *spec, char *err, s
 		}
 	}
 	if (rc) {
-		set_err(err, err_size, "--set-env %s: out of memory", quote(quoted, spec, name_len));
+		canary_set_err(err, err_size, "--set-env %s: out of memory",
+		               canary_quote(quoted, QUOTE_MAX, spec, name_len));
 		return -1;
 	}
 	return 0;
