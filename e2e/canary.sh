@@ -37,3 +37,10 @@ state() { $K get deploy "$1" -o jsonpath='{.metadata.annotations.rollguard\.io/c
 phase() { state "$1" | jq -r .phase; }
 # image NAME: the first container's image.
 image() { $K get deploy "$1" -o jsonpath='{.spec.template.spec.containers[0].image}'; }
+# snapshot: a digest of what must not change when a command is refused or
+# only planned: every Deployment's metadata, spec and generation (the
+# status moves on its own). A digest keeps a passing check one short line.
+snapshot() {
+	$K get deploy -o json | jq -cS '[.items[] | {name: .metadata.name, generation: .metadata.generation,
+		labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}]' | sha256sum | cut -c1-16
+}

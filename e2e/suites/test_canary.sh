@@ -10,13 +10,6 @@
 . "$(dirname "$0")/../canary.sh"
 export APP_SIDECAR=1 APP_SERVICE=1
 
-# snapshot: what must not change when a command is refused: every
-# Deployment's metadata, spec and generation (the status moves on its own).
-snapshot() {
-	$K get deploy -o json | jq -cS '[.items[] | {name: .metadata.name, generation: .metadata.generation,
-		labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}]'
-}
-
 app web 4
 
 # --- start: canary at 5% = 1 of 4 pods, stable at 3.
@@ -204,7 +197,7 @@ expect_eq "$(snapshot)" "$before" "bad input: nothing changed"
 
 # The viewer may read only team-a: forbidden there, nothing changed.
 kubectl -n team-a create deployment viewer-app --image=registry.example/v:1 --replicas=2 >/dev/null 2>&1 || true
-vsnap() { kubectl -n team-a get deploy viewer-app -o json | jq -cS '{g: .metadata.generation, a: .metadata.annotations, l: .metadata.labels, s: .spec}'; }
+vsnap() { kubectl -n team-a get deploy viewer-app -o json | jq -cS '{g: .metadata.generation, a: .metadata.annotations, l: .metadata.labels, s: .spec}' | sha256sum | cut -c1-16; }
 vbefore=$(vsnap)
 run "$CANARY" --context viewer -n team-a start viewer-app --image v=registry.example/v:2
 expect_rc 4 "viewer: forbidden"
@@ -264,5 +257,21 @@ expect_eq "$(replicas bg-green)" absent "blue-green: green removed after finishi
 expect_eq "$($K get svc bg -o jsonpath='{.spec.selector}')" '{"app":"bg"}' "blue-green: selector restored after finishing"
 run "$CANARY" -n "$NS" start bg --image app=registry.example/bg:4.0 --strategy blue-green --steps 50,100
 expect_rc 2 "blue-green with --steps"
+
+# --- a probe-failure Event fails the gate: promote refuses (exit 1), and
+# --force moves on anyway.
+app forced 4
+run "$CANARY" -n "$NS" start forced --image app=registry.example/forced:2.0 --steps 25,50,100
+pod=$($K get pods -l app=forced,rollguard.io/track=canary -o jsonpath='{.items[0].metadata.name}')
+printf 'apiVersion: v1\nkind: Event\nmetadata: {name: forced-unhealthy}\ninvolvedObject: {apiVersion: v1, kind: Pod, name: %s, namespace: %s}\nreason: Unhealthy\nmessage: "Readiness probe failed: HTTP probe failed with statuscode: 503"\ntype: Warning\nsource: {component: kubelet}\n' "$pod" "$NS" |
+	$K create -f - >/dev/null
+run "$CANARY" -n "$NS" promote forced
+expect_rc 1 "probe failure: promote refuses"
+expect_err "Readiness probe failed" "probe failure: promote says why"
+expect_eq "$(state forced | jq -r .weight)" 25 "probe failure: still at 25%"
+run "$CANARY" -n "$NS" promote forced --force
+expect_rc 0 "probe failure: promote --force"
+expect_err "promoting despite --force" "probe failure: --force warns"
+expect_eq "$(state forced | jq -r .weight)" 50 "probe failure: --force moved on"
 
 finish

@@ -48,13 +48,13 @@ expect_eq "$(replicas web-canary)" absent "run: canary removed"
 
 # --- run --dry-run prints the whole plan and changes nothing.
 app plan 4
-before=$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')
+before=$(snapshot)
 run "$CANARY" -n "$NS" run plan --image app=registry.example/plan:2.0 --steps 25,50,100 --pause 1m,inf --dry-run
 expect_rc 0 "run --dry-run"
 expect_out "would create deployment/plan-canary" "run --dry-run: the start"
 expect_out "promote to 50% (2 canary, 2 stable pods), after 1m at 25%" "run --dry-run: a rung"
 expect_out "after a manual promote (or --auto) at 50%" "run --dry-run: the indefinite pause"
-expect_eq "$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')" "$before" "run --dry-run: nothing changed"
+expect_eq "$(snapshot)" "$before" "run --dry-run: nothing changed"
 
 # --- CrashLoopBackOff on a canary pod: aborted by the run itself.
 app crash 4
@@ -150,12 +150,12 @@ for _ in $(seq 1 50); do
 	[ "$($K get pods -l app=refuse,rollguard.io/track=canary -o jsonpath='{.items[0].status.containerStatuses[0].state.waiting.reason}')" = CrashLoopBackOff ] && break
 	sleep 0.2
 done
-before=$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')
+before=$(snapshot)
 run "$CANARY" -n "$NS" promote refuse
 expect_rc 1 "promote while a gate fails"
 expect_one_error_line "promote while a gate fails"
 expect_err "CrashLoopBackOff" "promote while a gate fails: says why"
-expect_eq "$($K get deploy -o json | jq -cS '[.items[] | {n: .metadata.name, g: .metadata.generation, a: .metadata.annotations, s: .spec}]')" "$before" "promote while a gate fails: nothing changed"
+expect_eq "$(snapshot)" "$before" "promote while a gate fails: nothing changed"
 run "$CANARY" -n "$NS" abort refuse
 expect_rc 0 "refuse: abort"
 
