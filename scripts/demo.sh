@@ -38,14 +38,19 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
 cmake --build "$build" -j "$(nproc)" >/dev/null
 export PATH=$build:$PATH
 
-started_cluster=0
+started_cluster=0 local_cluster=0
 if [ -z "$context" ]; then
-	say "Starting a local Kubernetes control plane (kube-apiserver, controller-manager, scheduler, kwok nodes)"
-	echo "    first run: builds Kubernetes from its Go modules into ~/.cache/rollguard (several minutes)"
-	"$root/e2e/cluster/up.sh"
-	started_cluster=1
 	# shellcheck source=../e2e/cluster/env.sh
 	. "$root/e2e/cluster/env.sh"
+	if [ -x "$K8S_BIN/kubectl" ] && kubectl get --raw /readyz >/dev/null 2>&1; then
+		say "Using the local control plane that is already running (it keeps running afterwards)"
+		local_cluster=1
+	else
+		say "Starting a local Kubernetes control plane (kube-apiserver, controller-manager, scheduler, kwok nodes)"
+		echo "    first run: builds Kubernetes from its Go modules into ~/.cache/rollguard (several minutes)"
+		"$root/e2e/cluster/up.sh"
+		local_cluster=1 started_cluster=1
+	fi
 	kubectl_ctx=()
 else
 	# shellcheck source=../e2e/cluster/common.sh
@@ -70,7 +75,7 @@ cleanup() {
 		return
 	fi
 	[ -n "${probe_server:-}" ] && kill "$probe_server" 2>/dev/null
-	[ "$started_cluster" -eq 1 ] && kubectl delete clusterportforward "$ns" --ignore-not-found >/dev/null 2>&1
+	[ "$local_cluster" -eq 1 ] && kubectl delete clusterportforward "$ns" --ignore-not-found >/dev/null 2>&1
 	kubectl "${kubectl_ctx[@]}" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
 	[ "$started_cluster" -eq 1 ] && "$root/e2e/cluster/down.sh"
 	true
@@ -106,7 +111,7 @@ say "probecheck against the running Deployment: the live object, its pods' statu
 echo "    a constant number of paginated LISTs, whatever the number of objects (-v=6 shows each request)"
 show kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns"
 
-if [ "$started_cluster" -eq 1 ]; then
+if [ "$local_cluster" -eq 1 ]; then
 	# kwok's pods run no processes: route their port 9898 to a local stand-in.
 	probe_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	python3 "$root/scripts/demo/probe-server.py" "$probe_port" &
@@ -136,7 +141,7 @@ show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment podinfo -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
 
 say "A bad release: the canary of podinfo 6.7.2 starts crash-looping, and run aborts it by itself"
-if [ "$started_cluster" -eq 1 ]; then
+if [ "$local_cluster" -eq 1 ]; then
 	echo "    kwok runs no containers, so once the canary pod is up the demo writes CrashLoopBackOff into its"
 	echo "    status, exactly as the kubelet reports a crashing container"
 	image=ghcr.io/stefanprodan/podinfo:6.7.2

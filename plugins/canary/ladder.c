@@ -272,7 +272,10 @@ int canary_ladder_describe_unreachable(kube_buf *out, const canary_ladder *ladde
 			                     group_weight, split.canary, pods);
 		} else {
 			group_weight = split.weight;
-			if ((long long)split.canary * 100 == (long long)split.weight * pods) {
+			/* within one percentage point counts as reached: 1/3 pods
+			 * for 33% is what the user meant */
+			long long off = (long long)split.canary * 100 - (long long)split.weight * pods;
+			if (off > -pods && off < pods) {
 				previous = split;
 				continue;
 			}

@@ -55,9 +55,10 @@ typedef struct canary_split {
 void canary_split_replicas(canary_split *out, int total, int weight, int hpa);
 
 /* Appends one line per rung (but the last) that the replicas router cannot
- * reach exactly with total pods, as "5% → 1/4 pods = 25%", and for rungs
- * that land on the same split as the rung before, "25% → same split as
- * 5% (1/4 pods)". Appends nothing when every rung is exact. */
+ * reach within one percentage point with total pods, as "5% → 1/4 pods =
+ * 25%", and for rungs that land on the same split as the rung before,
+ * "25% → same split as 5% (1/4 pods)". Appends nothing when every rung is
+ * reached. */
 int canary_ladder_describe_unreachable(kube_buf *out, const canary_ladder *ladder, int total, int hpa);
 
 #endif

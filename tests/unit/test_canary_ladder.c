@@ -338,7 +338,9 @@ static const struct {
         {"5,25,50", 10, 0, "5% → 1/10 pods = 10%\n25% → 3/10 pods = 30%\n"},
         {"5,25,50", 100, 0, ""},
         {"5,10,25", 20, 0, ""},
-        {"33", 3, 0, "33% → 1/3 pods = 33.3%\n"},
+        {"33", 3, 0, ""}, /* within a point of 33.3% */
+        {"33,66", 3, 0, ""},
+        {"30", 3, 0, "30% → 1/3 pods = 33.3%\n"},
         {"5,25,50", 1, 0,
          "5% → 1/2 pods = 50%\n25% → same split as 5% (1/2 pods)\n50% → same split as 5% (1/2 pods)\n"},
         /* a run of equal splits names the rung that set it */
