@@ -6,12 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "auth.h"
 #include "auth_exec.h"
 #include "auth_oidc.h"
 #include "clock.h"
+#include "digest.h"
 #include "fs.h"
 #include "internal.h"
 #include "secret.h"
@@ -273,40 +272,31 @@ int kube_auth_unauthorized(struct kube_auth *auth)
 
 /* ---- fingerprint --------------------------------------------------------------------------------------------- */
 
-/* One tagged, length-prefixed field, so no value can fake a boundary. */
-static int digest_field(EVP_MD_CTX *ctx, char tag, const void *data, size_t len)
+/* An absent value adds no field, not an empty one as kube_digest_string
+ * would: fingerprints name files on disk and must stay the same. */
+static int digest_string(struct kube_digest *digest, char tag, const char *value)
 {
-	unsigned char head[9];
-	head[0] = (unsigned char)tag;
-	for (int i = 0; i < 8; i++)
-		head[1 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return EVP_DigestUpdate(ctx, head, sizeof(head)) == 1 && (!len || EVP_DigestUpdate(ctx, data, len) == 1)
-	               ? 0
-	               : kube_error_set(KUBE_ERROR, "credential fingerprint: SHA-256 failed");
-}
-
-static int digest_string(EVP_MD_CTX *ctx, char tag, const char *value)
-{
-	return value ? digest_field(ctx, tag, value, strlen(value)) : 0;
+	return value ? kube_digest_string(digest, tag, value) : 0;
 }
 
 /* The certificate a request presents, as http.c picks it. A file is
  * digested by contents, so a renewed certificate at the same path is
  * another credential. */
-static int digest_certificate(EVP_MD_CTX *ctx, const struct kube_rest *rest, const struct kube_credentials *creds)
+static int digest_certificate(struct kube_digest *digest, const struct kube_rest *rest,
+                              const struct kube_credentials *creds)
 {
 	if (creds->cert_pem)
-		return digest_string(ctx, 'c', creds->cert_pem);
+		return digest_string(digest, 'c', creds->cert_pem);
 	if (rest->cert_data)
-		return digest_field(ctx, 'c', rest->cert_data, rest->cert_data_len);
+		return kube_digest_field(digest, 'c', rest->cert_data, rest->cert_data_len);
 	if (!nonempty(rest->cert_file))
 		return 0;
 	kube_buf cert = KUBE_BUF_INIT;
 	int rc = kube_file_load(&cert, rest->cert_file, TOKEN_FILE_MAX, NULL);
 	if (rc == 0)
-		rc = digest_field(ctx, 'c', cert.ptr ? cert.ptr : "", cert.len);
+		rc = kube_digest_field(digest, 'c', cert.ptr ? cert.ptr : "", cert.len);
 	else if (rc > 0) /* unreadable: the request will fail on it anyway; its path still tells users apart */
-		rc = digest_string(ctx, 'C', rest->cert_file);
+		rc = digest_string(digest, 'C', rest->cert_file);
 	else if (rc == KUBE_EPROTOCOL)
 		rc = kube_error_set(KUBE_EAUTH, "%s: larger than %zu bytes", rest->cert_file, TOKEN_FILE_MAX);
 	kube_buf_dispose(&cert);
@@ -315,41 +305,27 @@ static int digest_certificate(EVP_MD_CTX *ctx, const struct kube_rest *rest, con
 
 int kube_auth_fingerprint(struct kube_auth *auth, char out[KUBE_AUTH_FINGERPRINT_SIZE])
 {
-	static const char hex[] = "0123456789abcdef";
 	struct kube_credentials creds;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
+	struct kube_digest digest;
 	char kind = (char)('0' + auth->kind);
 
 	out[0] = '\0';
 	int rc = kube_auth_get(auth, &creds);
 	if (rc)
 		return rc;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return kube_error_set(KUBE_ENOMEM, "out of memory");
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		rc = kube_error_set(KUBE_ERROR, "credential fingerprint: SHA-256 failed");
+	rc = kube_digest_start(&digest, "credential fingerprint");
 	if (!rc)
-		rc = digest_field(ctx, 'k', &kind, 1);
+		rc = kube_digest_field(&digest, 'k', &kind, 1);
 	if (!rc)
-		rc = digest_string(ctx, 't', creds.bearer);
+		rc = digest_string(&digest, 't', creds.bearer);
 	if (!rc)
-		rc = digest_string(ctx, 'u', creds.username);
+		rc = digest_string(&digest, 'u', creds.username);
 	if (!rc)
-		rc = digest_string(ctx, 'p', creds.password);
+		rc = digest_string(&digest, 'p', creds.password);
 	if (!rc)
-		rc = digest_certificate(ctx, auth->rest, &creds);
-	if (!rc && (EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1 || digest_len != 32))
-		rc = kube_error_set(KUBE_ERROR, "credential fingerprint: SHA-256 failed");
-	EVP_MD_CTX_free(ctx);
-	if (rc)
-		return rc;
-	for (unsigned int i = 0; i < digest_len; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0xf];
-	}
-	out[2 * digest_len] = '\0';
-	kube_secret_wipe(digest, sizeof(digest));
-	return 0;
+		rc = digest_certificate(&digest, auth->rest, &creds);
+	if (!rc)
+		rc = kube_digest_finish(&digest, out);
+	kube_digest_dispose(&digest);
+	return rc;
 }

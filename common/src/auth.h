@@ -5,6 +5,7 @@
 #ifndef KUBE_AUTH_H
 #define KUBE_AUTH_H
 
+#include "digest.h"
 #include "rest.h"
 
 struct kube_auth;
@@ -37,7 +38,7 @@ int kube_auth_get(struct kube_auth *auth, struct kube_credentials *creds);
 int kube_auth_unauthorized(struct kube_auth *auth);
 
 /* Size of a kube_auth_fingerprint: 64 lowercase hex digits and a NUL. */
-#define KUBE_AUTH_FINGERPRINT_SIZE 65
+#define KUBE_AUTH_FINGERPRINT_SIZE KUBE_DIGEST_HEX_SIZE
 
 /* Writes to out a SHA-256 digest, in hex, of the credential the next
  * request sends: its kind, the bearer token (static, tokenFile, exec or

@@ -2,6 +2,7 @@
  * taken over once expired, renewed and released with resourceVersion
  * preconditions, expiry judged on the API server's clock. */
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -40,69 +41,15 @@ static void micro_time_format(char *out, size_t size, long long ms)
 	               tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
-static int digits(const char *s, int count, int *out)
-{
-	int value = 0;
-	for (int i = 0; i < count; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		value = value * 10 + (s[i] - '0');
-	}
-	*out = value;
-	return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
- * days_from_civil); POSIX has no timegm. */
-static long long days_from_civil(long long year, int month, int day)
-{
-	year -= month <= 2;
-	long long era = (year >= 0 ? year : year - 399) / 400;
-	long long year_of_era = year - era * 400;
-	long long day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	long long day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
-}
-
-/* RFC 3339 with an optional fraction, as metav1.MicroTime and metav1.Time
- * are written, to ms since the epoch. -1 when text is not one. */
+/* A metav1.MicroTime (or metav1.Time) to ms since the epoch; -1 when text
+ * is not one. */
 static int micro_time_parse(long long *out_ms, const char *text)
 {
-	int year, month, day, hour, minute, second;
-	if (!text || strlen(text) < 20 || digits(text, 4, &year) || text[4] != '-' || digits(text + 5, 2, &month) ||
-	    text[7] != '-' || digits(text + 8, 2, &day) || (text[10] != 'T' && text[10] != 't') ||
-	    digits(text + 11, 2, &hour) || text[13] != ':' || digits(text + 14, 2, &minute) || text[16] != ':' ||
-	    digits(text + 17, 2, &second))
+	int64_t seconds;
+	long nanos;
+	if (kube_time_parse_rfc3339(&seconds, &nanos, text) != 0)
 		return -1;
-	const char *p = text + 19;
-	int millis = 0;
-	if (*p == '.') {
-		int count = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, count++)
-			if (count < 3)
-				millis = millis * 10 + (*p - '0');
-		if (count == 0)
-			return -1;
-		for (; count < 3; count++)
-			millis *= 10;
-	}
-	int offset_s = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int off_hour, off_minute;
-		if (digits(p + 1, 2, &off_hour) || p[3] != ':' || digits(p + 4, 2, &off_minute))
-			return -1;
-		offset_s = (off_hour * 60 + off_minute) * 60 * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-		return -1;
-	long long seconds =
-	        days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - (long long)offset_s;
-	*out_ms = seconds * 1000 + millis;
+	*out_ms = (long long)seconds * 1000 + nanos / 1000000;
 	return 0;
 }
 

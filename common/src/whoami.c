@@ -2,19 +2,17 @@
  * disk for an hour under a digest of the server, the credential and the
  * impersonation, never the credential itself. */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <kube/whoami.h>
 
 #include "auth.h"
 #include "client_internal.h"
+#include "digest.h"
 #include "fs.h"
 #include "internal.h"
 
@@ -27,63 +25,37 @@ static const char *const review_versions[] = {"v1", "v1beta1", "v1alpha1"};
 
 /* ---- the cache key ------------------------------------------------------------------------------------------- */
 
-static int digest_field(EVP_MD_CTX *ctx, char tag, const char *value)
-{
-	size_t len = value ? strlen(value) : 0;
-	unsigned char head[9];
-	head[0] = (unsigned char)tag;
-	for (int i = 0; i < 8; i++)
-		head[1 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	/* tagged and length-prefixed, so no value can fake a boundary */
-	return EVP_DigestUpdate(ctx, head, sizeof(head)) == 1 && (!len || EVP_DigestUpdate(ctx, value, len) == 1)
-	               ? 0
-	               : kube_error_set(KUBE_ERROR, "whoami: SHA-256 failed");
-}
-
 /* Hex SHA-256 of the server, the credential's fingerprint and the
  * impersonation settings: whatever changes who the server sees. */
 static int cache_key(kube_client *client, char out[KUBE_AUTH_FINGERPRINT_SIZE])
 {
-	static const char hex[] = "0123456789abcdef";
 	const struct kube_rest *rest = client->rest;
 	char credential[KUBE_AUTH_FINGERPRINT_SIZE];
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
+	struct kube_digest digest;
 
 	out[0] = '\0';
 	int rc = kube_auth_fingerprint(client->auth, credential);
 	if (rc)
 		return rc;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return kube_error_set(KUBE_ENOMEM, "out of memory");
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		rc = kube_error_set(KUBE_ERROR, "whoami: SHA-256 failed");
+	rc = kube_digest_start(&digest, "whoami");
 	if (!rc)
-		rc = digest_field(ctx, 'v', "rollguard-whoami-1");
+		rc = kube_digest_string(&digest, 'v', "rollguard-whoami-1");
 	if (!rc)
-		rc = digest_field(ctx, 's', rest->server);
+		rc = kube_digest_string(&digest, 's', rest->server);
 	if (!rc)
-		rc = digest_field(ctx, 'c', credential);
+		rc = kube_digest_string(&digest, 'c', credential);
 	if (!rc)
-		rc = digest_field(ctx, 'u', rest->impersonate_user);
+		rc = kube_digest_string(&digest, 'u', rest->impersonate_user);
 	for (char **group = rest->impersonate_groups; !rc && group && *group; group++)
-		rc = digest_field(ctx, 'g', *group);
+		rc = kube_digest_string(&digest, 'g', *group);
 	if (!rc)
-		rc = digest_field(ctx, 'i', rest->impersonate_uid);
+		rc = kube_digest_string(&digest, 'i', rest->impersonate_uid);
 	for (char **extra = rest->impersonate_extra; !rc && extra && *extra; extra++)
-		rc = digest_field(ctx, 'e', *extra);
-	if (!rc && (EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1 || digest_len != 32))
-		rc = kube_error_set(KUBE_ERROR, "whoami: SHA-256 failed");
-	EVP_MD_CTX_free(ctx);
-	if (rc)
-		return rc;
-	for (unsigned int i = 0; i < digest_len; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0xf];
-	}
-	out[2 * digest_len] = '\0';
-	return 0;
+		rc = kube_digest_string(&digest, 'e', *extra);
+	if (!rc)
+		rc = kube_digest_finish(&digest, out);
+	kube_digest_dispose(&digest);
+	return rc;
 }
 
 /* ---- the cache file ------------------------------------------------------------------------------------------ */

@@ -5,7 +5,6 @@
  * The server is canned so that its clock can be set apart from ours and
  * races can be lost on demand; e2e/suites/test_coordination.sh runs the
  * same against the real API server. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -13,9 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,109 +22,6 @@
 #include <kube/lease.h>
 
 #include "test_support.h"
-
-#define MAX_STEPS 16
-
-/* ---- a canned API server ------------------------------------------------------------------------------------- */
-
-struct server {
-	int fd, port;
-	pthread_t thread;
-	atomic_int stop;
-	const char *replies[MAX_STEPS];        /* in order, NULL-ended; or: */
-	const char *(*route)(const char *req); /* a reply chosen by the request */
-	atomic_int served;
-	char requests[MAX_STEPS][8192]; /* the first MAX_STEPS requests, whole */
-};
-
-static void serve_one(void *server, int conn)
-{
-	struct server *srv = server;
-	char req[8192];
-	if (!test_http_read_request(conn, req, sizeof(req)))
-		return;
-	int i = atomic_load(&srv->served);
-	const char *reply = srv->route ? srv->route(req) : i < MAX_STEPS ? srv->replies[i] : NULL;
-	if (!reply)
-		return;
-	if (i < MAX_STEPS)
-		(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%s", req);
-	atomic_store(&srv->served, i + 1);
-	send(conn, reply, strlen(reply), MSG_NOSIGNAL);
-}
-
-static void *server_main(void *arg)
-{
-	struct server *srv = arg;
-	test_serve_until(srv->fd, &srv->stop, serve_one, srv);
-	return NULL;
-}
-
-struct fixture {
-	struct server srv;
-	char kubeconfig[512];
-	kube_config *config;
-	kube_client *client;
-};
-
-static void fixture_start(struct fixture *fx, const char *const *replies, const char *(*route)(const char *))
-{
-	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
-	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
-	char text[512];
-	memset(fx, 0, sizeof(*fx));
-	for (int i = 0; replies && replies[i] && i < MAX_STEPS - 1; i++)
-		fx->srv.replies[i] = replies[i];
-	fx->srv.route = route;
-	fx->srv.fd = test_listen_loopback(&fx->srv.port);
-	assert_int_equal(pthread_create(&fx->srv.thread, NULL, server_main, &fx->srv), 0);
-	(void)snprintf(text, sizeof(text),
-	               "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
-	               "\"http://127.0.0.1:%d\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: "
-	               "{cluster: c, user: u, namespace: ns}\ncurrent-context: x\n",
-	               fx->srv.port);
-	test_write_text(test_tmp_path(fx->kubeconfig, sizeof(fx->kubeconfig), "kubeconfig"), text);
-	opts.kubeconfig = fx->kubeconfig;
-	client_opts.max_retries = 0;
-	client_opts.qps = 1e6; /* allocation-failure loops send thousands of requests */
-	client_opts.burst = 1000000;
-	client_opts.cache_dir = "/nonexistent/rollguard-test";
-	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
-	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
-}
-
-static void fixture_stop(struct fixture *fx)
-{
-	kube_client_free(fx->client);
-	kube_config_free(fx->config);
-	atomic_store(&fx->srv.stop, 1);
-	pthread_join(fx->srv.thread, NULL);
-	close(fx->srv.fd);
-}
-
-/* The request line of request i. */
-static const char *request_line(const struct fixture *fx, int i)
-{
-	static char line[1024];
-	const char *req = fx->srv.requests[i];
-	(void)snprintf(line, sizeof(line), "%.*s", (int)strcspn(req, "\r"), req);
-	return line;
-}
-
-/* The JSON body of request i (owned). */
-static json_t *request_body(const struct fixture *fx, int i)
-{
-	const char *body = strstr(fx->srv.requests[i], "\r\n\r\n");
-	json_t *doc = body ? json_loads(body + 4, 0, NULL) : NULL;
-	if (!doc)
-		fail_msg("request %d has no JSON body: %s", i, fx->srv.requests[i]);
-	return doc;
-}
-
-static const char *spec_string(const json_t *lease, const char *key)
-{
-	return json_string_value(json_object_get(json_object_get(lease, "spec"), key));
-}
 
 /* ---- replies ------------------------------------------------------------------------------------------------- */
 
@@ -160,14 +54,50 @@ static kube_lease_options options(const char *holder, int duration_s)
 	return opts;
 }
 
+/* Starts fx with replies and acquires the Lease ns/lk as "me" for
+ * duration_s, which must succeed. */
+static kube_lease *start_and_acquire(struct test_api *fx, const char *const *replies, int duration_s)
+{
+	kube_lease_options opts = options("me", duration_s);
+	kube_lease *lease = NULL;
+	test_api_start(fx, replies, NULL, NULL);
+	assert_int_equal(kube_lease_acquire(&lease, fx->client, "ns", "lk", &opts, NULL), 0);
+	return lease;
+}
+
+/* Starts fx with replies and tries to acquire the Lease ns/lk as "me",
+ * which must fail with code and a message holding needle, leaving no
+ * Lease; *held is what the server said of the holder. */
+static void start_and_refuse(struct test_api *fx, const char *const *replies, int code, const char *needle,
+                             kube_lease_holder *held)
+{
+	kube_lease_options opts = options("me", 15);
+	kube_lease *lease = NULL;
+	test_api_start(fx, replies, NULL, NULL);
+	test_assert_error(kube_lease_acquire(&lease, fx->client, "ns", "lk", &opts, held), code, needle);
+	assert_null(lease);
+}
+
+/* object.parent.key of a request body, as a string (NULL when it is not
+ * one) or an integer (0). */
+static const char *string_at(const json_t *object, const char *parent, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(object, parent), key));
+}
+
+static json_int_t integer_at(const json_t *object, const char *parent, const char *key)
+{
+	return json_integer_value(json_object_get(json_object_get(object, parent), key));
+}
+
 /* ---- tests --------------------------------------------------------------------------------------------------- */
 
 static void test_lease__created_when_absent(void **state)
 {
 	(void)state;
 	static const char *const replies[] = {NOT_FOUND, CREATED, NULL};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
+	struct test_api fx;
+	test_api_start(&fx, replies, NULL, NULL);
 	json_t *owner = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "apps/v1", "kind", "Deployment",
 	                          "metadata", "name", "web", "namespace", "ns", "uid", "uid-web");
 	json_t *labels = json_pack("{s:s}", "app.kubernetes.io/managed-by", "rollguard");
@@ -180,10 +110,11 @@ static void test_lease__created_when_absent(void **state)
 	assert_non_null(lease);
 	assert_string_equal(kube_lease_holder_identity(lease), "me");
 	assert_int_equal(atomic_load(&fx.srv.served), 2);
-	assert_string_equal(request_line(&fx, 0), "GET /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk HTTP/1.1");
-	assert_string_equal(request_line(&fx, 1),
+	assert_string_equal(test_server_request_line(&fx.srv, 0),
+	                    "GET /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk HTTP/1.1");
+	assert_string_equal(test_server_request_line(&fx.srv, 1),
 	                    "POST /apis/coordination.k8s.io/v1/namespaces/ns/leases?fieldManager=rollguard HTTP/1.1");
-	json_t *body = request_body(&fx, 1);
+	json_t *body = test_server_request_body(&fx.srv, 1);
 	assert_string_equal(json_string_value(json_object_get(body, "kind")), "Lease");
 	json_t *meta = json_object_get(body, "metadata");
 	assert_string_equal(json_string_value(json_object_get(meta, "name")), "lk");
@@ -194,20 +125,19 @@ static void test_lease__created_when_absent(void **state)
 	assert_string_equal(json_string_value(json_object_get(ref, "uid")), "uid-web");
 	assert_string_equal(json_string_value(json_object_get(ref, "kind")), "Deployment");
 	assert_string_equal(json_string_value(json_object_get(ref, "apiVersion")), "apps/v1");
-	assert_string_equal(spec_string(body, "holderIdentity"), "me");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "leaseDurationSeconds")),
-	                 10);
+	assert_string_equal(string_at(body, "spec", "holderIdentity"), "me");
+	assert_int_equal(integer_at(body, "spec", "leaseDurationSeconds"), 10);
 	/* MicroTime from the server's clock (its Date header), not ours */
-	const char *renew = spec_string(body, "renewTime");
+	const char *renew = string_at(body, "spec", "renewTime");
 	assert_non_null(renew);
 	assert_int_equal(strlen(renew), strlen("2031-01-01T00:00:00.000000Z"));
 	assert_memory_equal(renew, "2031-01-01T00:00:0", 18);
-	assert_string_equal(spec_string(body, "acquireTime"), renew);
+	assert_string_equal(string_at(body, "spec", "acquireTime"), renew);
 	json_decref(body);
 	kube_lease_free(lease);
 	json_decref(owner);
 	json_decref(labels);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__renews_its_own(void **state)
@@ -222,22 +152,18 @@ static void test_lease__renews_its_own(void **state)
 	              LEASE("me", "2030-12-31T23:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 2, "8")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_lease_options opts = options("me", 15);
-	kube_lease *lease = NULL;
-	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
-	assert_string_equal(request_line(&fx, 1),
+	struct test_api fx;
+	kube_lease *lease = start_and_acquire(&fx, replies, 15);
+	assert_string_equal(test_server_request_line(&fx.srv, 1),
 	                    "PUT /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk?fieldManager=rollguard HTTP/1.1");
-	json_t *body = request_body(&fx, 1);
+	json_t *body = test_server_request_body(&fx.srv, 1);
 	/* conditional on the version read; the holder's acquireTime and the
 	 * transition count stay */
-	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion")),
-	                    "5");
-	assert_string_equal(spec_string(body, "holderIdentity"), "me");
-	assert_string_equal(spec_string(body, "acquireTime"), "2030-12-31T23:00:00.000000Z");
-	assert_memory_equal(spec_string(body, "renewTime"), "2031-01-01T00:00:0", 18);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "leaseTransitions")), 2);
+	assert_string_equal(string_at(body, "metadata", "resourceVersion"), "5");
+	assert_string_equal(string_at(body, "spec", "holderIdentity"), "me");
+	assert_string_equal(string_at(body, "spec", "acquireTime"), "2030-12-31T23:00:00.000000Z");
+	assert_memory_equal(string_at(body, "spec", "renewTime"), "2031-01-01T00:00:0", 18);
+	assert_int_equal(integer_at(body, "spec", "leaseTransitions"), 2);
 	json_decref(body);
 
 	/* just renewed: keeping it sends nothing */
@@ -246,12 +172,11 @@ static void test_lease__renews_its_own(void **state)
 	/* an explicit renewal is conditional on the version the update returned */
 	assert_int_equal(kube_lease_renew(fx.client, lease), 0);
 	assert_int_equal(atomic_load(&fx.srv.served), 3);
-	body = request_body(&fx, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion")),
-	                    "6");
+	body = test_server_request_body(&fx.srv, 2);
+	assert_string_equal(string_at(body, "metadata", "resourceVersion"), "6");
 	json_decref(body);
 	kube_lease_free(lease);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__keep_renews_after_a_third_of_the_duration(void **state)
@@ -265,20 +190,17 @@ static void test_lease__keep_renews_after_a_third_of_the_duration(void **state)
 	              LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.500000Z", 1, 0, "9")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_lease_options opts = options("me", 1);
-	kube_lease *lease = NULL;
-	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	struct test_api fx;
+	kube_lease *lease = start_and_acquire(&fx, replies, 1);
 	assert_int_equal(kube_lease_keep(fx.client, lease), 0);
 	assert_int_equal(atomic_load(&fx.srv.served), 2);
 	nanosleep(&(struct timespec){0, 400 * 1000 * 1000L}, NULL); /* past a third of one second */
 	assert_int_equal(kube_lease_keep(fx.client, lease), 0);
 	assert_int_equal(atomic_load(&fx.srv.served), 3);
-	assert_string_equal(request_line(&fx, 2),
+	assert_string_equal(test_server_request_line(&fx.srv, 2),
 	                    "PUT /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk?fieldManager=rollguard HTTP/1.1");
 	kube_lease_free(lease);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__conflict_while_held_names_the_holder(void **state)
@@ -291,14 +213,9 @@ static void test_lease__conflict_while_held_names_the_holder(void **state)
 	              LEASE("other", "2019-12-31T23:00:00.000000Z", "2019-12-31T23:59:55.000000Z", 15, 1, "42")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_lease_options opts = options("me", 15);
-	kube_lease *lease = NULL;
+	struct test_api fx;
 	kube_lease_holder held;
-	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_ECONFLICT,
-	                  "lease ns/lk is held by \"other\"");
-	assert_null(lease);
+	start_and_refuse(&fx, replies, KUBE_ECONFLICT, "lease ns/lk is held by \"other\"", &held);
 	assert_string_equal(held.holder, "other");
 	assert_int_equal(held.duration_s, 15);
 	assert_true(held.renew_ms == 1577836795000LL);
@@ -307,13 +224,13 @@ static void test_lease__conflict_while_held_names_the_holder(void **state)
 	assert_int_equal(atomic_load(&fx.srv.served), 1); /* nothing written */
 
 	/* the same read through get_holder */
-	fixture_stop(&fx);
-	fixture_start(&fx, replies, NULL);
+	test_api_stop(&fx);
+	test_api_start(&fx, replies, NULL, NULL);
 	kube_lease_holder read;
 	assert_int_equal(kube_lease_get_holder(&read, fx.client, "ns", "lk"), 0);
 	assert_string_equal(read.holder, "other");
 	assert_true(read.expires_in_ms > 9000 && read.expires_in_ms <= 10000);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__expired_lease_taken_over_by_the_server_clock(void **state)
@@ -328,22 +245,18 @@ static void test_lease__expired_lease_taken_over_by_the_server_clock(void **stat
 	              LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 4, "6")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_lease_options opts = options("me", 15);
-	kube_lease *lease = NULL;
-	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	struct test_api fx;
+	kube_lease *lease = start_and_acquire(&fx, replies, 15);
 	assert_int_equal(atomic_load(&fx.srv.served), 2);
-	json_t *body = request_body(&fx, 1);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion")),
-	                    "5");
-	assert_string_equal(spec_string(body, "holderIdentity"), "me");
-	assert_memory_equal(spec_string(body, "acquireTime"), "2031-01-01T00:00:0", 18);
-	assert_memory_equal(spec_string(body, "renewTime"), "2031-01-01T00:00:0", 18);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "leaseTransitions")), 4);
+	json_t *body = test_server_request_body(&fx.srv, 1);
+	assert_string_equal(string_at(body, "metadata", "resourceVersion"), "5");
+	assert_string_equal(string_at(body, "spec", "holderIdentity"), "me");
+	assert_memory_equal(string_at(body, "spec", "acquireTime"), "2031-01-01T00:00:0", 18);
+	assert_memory_equal(string_at(body, "spec", "renewTime"), "2031-01-01T00:00:0", 18);
+	assert_int_equal(integer_at(body, "spec", "leaseTransitions"), 4);
 	json_decref(body);
 	kube_lease_free(lease);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__race_lost_is_a_conflict(void **state)
@@ -361,20 +274,16 @@ static void test_lease__race_lost_is_a_conflict(void **state)
 	              LEASE("winner", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 1, "6")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, update_lost, NULL);
-	kube_lease_options opts = options("me", 15);
-	kube_lease *lease = NULL;
+	struct test_api fx;
 	kube_lease_holder held;
-	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_ECONFLICT,
-	                  "another process took it first (now held by \"winner\")");
-	assert_null(lease);
+	start_and_refuse(&fx, update_lost, KUBE_ECONFLICT, "another process took it first (now held by \"winner\")",
+	                 &held);
 	assert_int_equal(kube_error_last()->http_status, 409);
 	assert_string_equal(kube_error_last()->reason, "Conflict");
 	assert_non_null(strstr(kube_error_last()->server_message, "the object has been modified"));
 	assert_string_equal(held.holder, "winner");
 	assert_int_equal(atomic_load(&fx.srv.served), 3);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 
 	/* our create loses to another process's */
 	static const char *const create_lost[] = {
@@ -385,12 +294,10 @@ static void test_lease__race_lost_is_a_conflict(void **state)
 	              LEASE("winner", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 0, "3")),
 	        NULL,
 	};
-	fixture_start(&fx, create_lost, NULL);
-	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_ECONFLICT,
-	                  "already exists");
+	start_and_refuse(&fx, create_lost, KUBE_ECONFLICT, "already exists", &held);
 	assert_string_equal(kube_error_last()->reason, "AlreadyExists");
 	assert_string_equal(held.holder, "winner");
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 
 	/* a renewal after someone else took the Lease over */
 	static const char *const renew_lost[] = {
@@ -400,12 +307,10 @@ static void test_lease__race_lost_is_a_conflict(void **state)
 	              STATUS(409, "Conflict", "Operation cannot be fulfilled on leases.coordination.k8s.io")),
 	        NULL,
 	};
-	fixture_start(&fx, renew_lost, NULL);
-	opts.duration_s = 10;
-	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	kube_lease *lease = start_and_acquire(&fx, renew_lost, 10);
 	test_assert_error(kube_lease_renew(fx.client, lease), KUBE_ECONFLICT, "lease ns/lk was lost");
 	kube_lease_free(lease);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__release_deletes_with_a_precondition(void **state)
@@ -421,24 +326,20 @@ static void test_lease__release_deletes_with_a_precondition(void **state)
 	        REPLY("404 Not Found", DATE_2031, STATUS(404, "NotFound", "not found")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_lease_options opts = options("me", 10);
-	kube_lease *lease = NULL;
-	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	struct test_api fx;
+	kube_lease *lease = start_and_acquire(&fx, replies, 10);
 	assert_int_equal(kube_lease_release(fx.client, lease), 0);
-	assert_string_equal(request_line(&fx, 2),
+	assert_string_equal(test_server_request_line(&fx.srv, 2),
 	                    "DELETE /apis/coordination.k8s.io/v1/namespaces/ns/leases/lk HTTP/1.1");
-	json_t *body = request_body(&fx, 2);
-	assert_string_equal(
-	        json_string_value(json_object_get(json_object_get(body, "preconditions"), "resourceVersion")), "7");
+	json_t *body = test_server_request_body(&fx.srv, 2);
+	assert_string_equal(string_at(body, "preconditions", "resourceVersion"), "7");
 	json_decref(body);
 	/* not ours any more, or gone: released all the same */
 	assert_int_equal(kube_lease_release(fx.client, lease), 0);
 	assert_int_equal(kube_lease_release(fx.client, lease), 0);
 	assert_int_equal(atomic_load(&fx.srv.served), 5);
 	kube_lease_free(lease);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__forbidden_keeps_the_server_message(void **state)
@@ -452,18 +353,13 @@ static void test_lease__forbidden_keeps_the_server_message(void **state)
 	                     "\\\"ns\\\"")),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_lease_options opts = options("me", 10);
-	kube_lease *lease = NULL;
+	struct test_api fx;
 	kube_lease_holder held;
-	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, &held), KUBE_EFORBIDDEN,
-	                  "User \"viewer\" cannot get resource \"leases\"");
-	assert_null(lease);
+	start_and_refuse(&fx, replies, KUBE_EFORBIDDEN, "User \"viewer\" cannot get resource \"leases\"", &held);
 	assert_int_equal(kube_error_last()->http_status, 403);
 	assert_non_null(strstr(kube_error_last()->server_message, "cannot get resource \"leases\""));
 	assert_string_equal(held.holder, "");
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 /* ---- allocation failures ------------------------------------------------------------------------------------- */
@@ -490,8 +386,8 @@ static const char *route_takeover(const char *req)
  * failure is reported, nothing leaks, *out stays NULL. */
 static void acquire_until_no_failure(const char *(*route)(const char *))
 {
-	struct fixture fx;
-	fixture_start(&fx, NULL, route);
+	struct test_api fx;
+	test_api_start(&fx, NULL, route, NULL);
 	json_t *labels = json_pack("{s:s}", "app.kubernetes.io/managed-by", "rollguard");
 	json_t *owner = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
 	                          "name", "cm", "uid", "uid-cm");
@@ -519,7 +415,7 @@ static void acquire_until_no_failure(const char *(*route)(const char *))
 	assert_true(n > 20); /* the loop did fail allocations along the way */
 	json_decref(labels);
 	json_decref(owner);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_lease__allocation_failures_are_reported(void **state)

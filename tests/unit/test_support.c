@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,6 +19,8 @@
 #include <cmocka.h>
 
 #include <kube/alloc.h>
+#include <kube/client.h>
+#include <kube/config.h>
 #include <kube/error.h>
 
 #include "test_support.h"
@@ -189,4 +192,80 @@ void test_serve_until(int fd, atomic_int *stop, void (*handle)(void *server, int
 			close(conn);
 		}
 	}
+}
+
+static void server_answer(void *server, int conn)
+{
+	struct test_server *srv = server;
+	char req[TEST_SERVER_REQUEST_MAX];
+	if (!test_http_read_request(conn, req, sizeof(req)))
+		return;
+	int i = atomic_load(&srv->served);
+	const char *reply = srv->route ? srv->route(req) : i < TEST_SERVER_MAX_STEPS ? srv->replies[i] : NULL;
+	if (!reply)
+		return;
+	if (i < TEST_SERVER_MAX_STEPS)
+		(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%s", req);
+	atomic_store(&srv->served, i + 1);
+	send(conn, reply, strlen(reply), MSG_NOSIGNAL);
+}
+
+static void *server_main(void *arg)
+{
+	struct test_server *srv = arg;
+	test_serve_until(srv->fd, &srv->stop, server_answer, srv);
+	return NULL;
+}
+
+void test_api_start(struct test_api *api, const char *const *replies, const char *(*route)(const char *request),
+                    const char *cache_dir)
+{
+	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
+	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
+	char text[512];
+	memset(api, 0, sizeof(*api));
+	for (int i = 0; replies && replies[i] && i < TEST_SERVER_MAX_STEPS - 1; i++)
+		api->srv.replies[i] = replies[i];
+	api->srv.route = route;
+	api->srv.fd = test_listen_loopback(&api->srv.port);
+	assert_int_equal(pthread_create(&api->srv.thread, NULL, server_main, &api->srv), 0);
+	(void)snprintf(text, sizeof(text),
+	               "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+	               "\"http://127.0.0.1:%d\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: "
+	               "{cluster: c, user: u, namespace: ns}\ncurrent-context: x\n",
+	               api->srv.port);
+	test_write_text(test_tmp_path(api->kubeconfig, sizeof(api->kubeconfig), "kubeconfig"), text);
+	opts.kubeconfig = api->kubeconfig;
+	client_opts.max_retries = 0;
+	client_opts.qps = 1e6;
+	client_opts.burst = 1000000;
+	client_opts.cache_dir = cache_dir ? cache_dir : "/nonexistent/rollguard-test";
+	assert_int_equal(kube_config_load(&api->config, &opts), 0);
+	assert_int_equal(kube_client_new(&api->client, api->config, &client_opts), 0);
+}
+
+void test_api_stop(struct test_api *api)
+{
+	kube_client_free(api->client);
+	kube_config_free(api->config);
+	atomic_store(&api->srv.stop, 1);
+	pthread_join(api->srv.thread, NULL);
+	close(api->srv.fd);
+}
+
+const char *test_server_request_line(const struct test_server *srv, int i)
+{
+	static char line[1024];
+	const char *req = srv->requests[i];
+	(void)snprintf(line, sizeof(line), "%.*s", (int)strcspn(req, "\r"), req);
+	return line;
+}
+
+json_t *test_server_request_body(const struct test_server *srv, int i)
+{
+	const char *body = strstr(srv->requests[i], "\r\n\r\n");
+	json_t *doc = body ? json_loads(body + 4, 0, NULL) : NULL;
+	if (!doc)
+		fail_msg("request %d has no JSON body: %s", i, srv->requests[i]);
+	return doc;
 }

@@ -5,7 +5,6 @@
  * server on 127.0.0.1, which can refuse it as an older server or one
  * without the WatchList feature does, and cut a stream short on demand.
  * e2e/suites/test_coordination.sh runs it against the real API server. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -13,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -91,94 +88,7 @@ static void test_watch__allocation_failure_never_leaks(void **state)
 	fail_msg("parse never succeeded");
 }
 
-#define MAX_STEPS 16
-
-/* ---- a canned API server (as in test_lease.c)
- * ------------------------------------------------------------------------------------- */
-
-struct server {
-	int fd, port;
-	pthread_t thread;
-	atomic_int stop;
-	const char *replies[MAX_STEPS];        /* in order, NULL-ended; or: */
-	const char *(*route)(const char *req); /* a reply chosen by the request */
-	atomic_int served;
-	char requests[MAX_STEPS][8192]; /* the first MAX_STEPS requests, whole */
-};
-
-static void serve_one(void *server, int conn)
-{
-	struct server *srv = server;
-	char req[8192];
-	if (!test_http_read_request(conn, req, sizeof(req)))
-		return;
-	int i = atomic_load(&srv->served);
-	const char *reply = srv->route ? srv->route(req) : i < MAX_STEPS ? srv->replies[i] : NULL;
-	if (!reply)
-		return;
-	if (i < MAX_STEPS)
-		(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%s", req);
-	atomic_store(&srv->served, i + 1);
-	send(conn, reply, strlen(reply), MSG_NOSIGNAL);
-}
-
-static void *server_main(void *arg)
-{
-	struct server *srv = arg;
-	test_serve_until(srv->fd, &srv->stop, serve_one, srv);
-	return NULL;
-}
-
-struct fixture {
-	struct server srv;
-	char kubeconfig[512];
-	kube_config *config;
-	kube_client *client;
-};
-
-static void fixture_start(struct fixture *fx, const char *const *replies, const char *(*route)(const char *))
-{
-	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
-	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
-	char text[512];
-	memset(fx, 0, sizeof(*fx));
-	for (int i = 0; replies && replies[i] && i < MAX_STEPS - 1; i++)
-		fx->srv.replies[i] = replies[i];
-	fx->srv.route = route;
-	fx->srv.fd = test_listen_loopback(&fx->srv.port);
-	assert_int_equal(pthread_create(&fx->srv.thread, NULL, server_main, &fx->srv), 0);
-	(void)snprintf(text, sizeof(text),
-	               "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
-	               "\"http://127.0.0.1:%d\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: "
-	               "{cluster: c, user: u, namespace: ns}\ncurrent-context: x\n",
-	               fx->srv.port);
-	test_write_text(test_tmp_path(fx->kubeconfig, sizeof(fx->kubeconfig), "kubeconfig"), text);
-	opts.kubeconfig = fx->kubeconfig;
-	client_opts.max_retries = 0;
-	client_opts.qps = 1e6; /* allocation-failure loops send thousands of requests */
-	client_opts.burst = 1000000;
-	client_opts.cache_dir = "/nonexistent/rollguard-test";
-	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
-	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
-}
-
-static void fixture_stop(struct fixture *fx)
-{
-	kube_client_free(fx->client);
-	kube_config_free(fx->config);
-	atomic_store(&fx->srv.stop, 1);
-	pthread_join(fx->srv.thread, NULL);
-	close(fx->srv.fd);
-}
-
-/* The request line of request i. */
-static const char *request_line(const struct fixture *fx, int i)
-{
-	static char line[1024];
-	const char *req = fx->srv.requests[i];
-	(void)snprintf(line, sizeof(line), "%.*s", (int)strcspn(req, "\r"), req);
-	return line;
-}
+/* ---- relisting through the watch, against a canned server ---------------------------------------------------- */
 
 #define STREAM_HEAD                                                                                                    \
 	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Wed, 01 Jan 2031 00:00:00 GMT\r\n"                 \
@@ -209,10 +119,33 @@ static void next_event(kube_watch *watch, kube_watch_event *event, int type)
 	assert_int_equal(event->type, type);
 }
 
+/* The next event, which must be a RELIST of a List of count items. */
+static void next_relist(kube_watch *watch, kube_watch_event *event, size_t count)
+{
+	next_event(watch, event, KUBE_WATCH_RELIST);
+	assert_int_equal(json_array_size(json_object_get(event->object, "items")), count);
+}
+
 static const char *item_name(const json_t *list, size_t i)
 {
 	return json_string_value(json_object_get(
 	        json_object_get(json_array_get(json_object_get(list, "items"), i), "metadata"), "name"));
+}
+
+/* Starts fx with replies and opens a watch of the ConfigMaps in ns that
+ * begins with their initial events, from resource_version when not NULL;
+ * the open must succeed. */
+static kube_watch *start_with_initial_events(struct test_api *fx, const char *const *replies,
+                                             const char *resource_version)
+{
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.initial_events = 1;
+	opts.resource_version = resource_version;
+	opts.timeout_ms = 10000;
+	test_api_start(fx, replies, NULL, NULL);
+	assert_int_equal(kube_watch_open(&watch, fx->client, &configmaps, "ns", &opts), 0);
+	return watch;
 }
 
 struct request_log {
@@ -234,9 +167,9 @@ static void test_watch__initial_events_in_one_request(void **state)
 	                EVENT("MODIFIED", "a", "11"),
 	        NULL,
 	};
-	struct fixture fx;
+	struct test_api fx;
 	struct request_log log = {0};
-	fixture_start(&fx, replies, NULL);
+	test_api_start(&fx, replies, NULL, NULL);
 	kube_log_set(count_requests, KUBE_LOG_REQUEST, &log);
 	kube_watch *watch = NULL;
 	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
@@ -267,13 +200,13 @@ static void test_watch__initial_events_in_one_request(void **state)
 	assert_int_equal(log.requests, 1);
 	static const char want[] =
 	        "GET /api/v1/namespaces/ns/configmaps" INITIAL_QUERY "labelSelector=app%3Dweb&timeoutSeconds=";
-	assert_memory_equal(request_line(&fx, 0), want, sizeof(want) - 1);
+	assert_memory_equal(test_server_request_line(&fx.srv, 0), want, sizeof(want) - 1);
 	/* the stream's Date set the server's clock */
 	long long server_now = kube_client_server_now_ms(fx.client);
 	assert_true(server_now >= 1924992000000LL && server_now < 1924992000000LL + 5000);
 	kube_log_set(NULL, 0, NULL);
 	kube_watch_free(watch);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_watch__initial_events_fall_back_when_refused(void **state)
@@ -292,26 +225,22 @@ static void test_watch__initial_events_fall_back_when_refused(void **state)
 		        STREAM_HEAD EVENT("ADDED", "c", "8"),
 		        NULL,
 		};
-		struct fixture fx;
-		fixture_start(&fx, replies, NULL);
-		kube_watch *watch = NULL;
-		kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
-		opts.initial_events = 1;
-		opts.timeout_ms = 10000;
-		assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+		struct test_api fx;
+		kube_watch *watch = start_with_initial_events(&fx, replies, NULL);
 		kube_watch_event event;
-		next_event(watch, &event, KUBE_WATCH_RELIST);
-		assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+		next_relist(watch, &event, 2);
 		kube_watch_event_dispose(&event);
 		next_event(watch, &event, KUBE_WATCH_ADDED);
 		kube_watch_event_dispose(&event);
 		assert_int_equal(atomic_load(&fx.srv.served), 3);
-		assert_non_null(strstr(request_line(&fx, 0), INITIAL_QUERY));
-		assert_string_equal(request_line(&fx, 1), "GET /api/v1/namespaces/ns/configmaps?limit=500 HTTP/1.1");
-		assert_non_null(strstr(request_line(&fx, 2), "?watch=1&allowWatchBookmarks=true&resourceVersion=7&"));
-		assert_null(strstr(request_line(&fx, 2), "sendInitialEvents"));
+		assert_non_null(strstr(test_server_request_line(&fx.srv, 0), INITIAL_QUERY));
+		assert_string_equal(test_server_request_line(&fx.srv, 1),
+		                    "GET /api/v1/namespaces/ns/configmaps?limit=500 HTTP/1.1");
+		assert_non_null(strstr(test_server_request_line(&fx.srv, 2),
+		                       "?watch=1&allowWatchBookmarks=true&resourceVersion=7&"));
+		assert_null(strstr(test_server_request_line(&fx.srv, 2), "sendInitialEvents"));
 		kube_watch_free(watch);
-		fixture_stop(&fx);
+		test_api_stop(&fx);
 	}
 }
 
@@ -324,27 +253,21 @@ static void test_watch__initial_events_start_over_when_cut(void **state)
 	        STREAM_HEAD EVENT("ADDED", "a", "5") EVENT("ADDED", "b", "6") INITIAL_END("9"),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_watch *watch = NULL;
-	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
-	opts.initial_events = 1;
-	opts.timeout_ms = 10000;
-	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	struct test_api fx;
+	kube_watch *watch = start_with_initial_events(&fx, replies, NULL);
 	kube_watch_event event;
-	next_event(watch, &event, KUBE_WATCH_RELIST);
 	/* "a" once: the first stream's items were dropped */
-	assert_int_equal(json_array_size(json_object_get(event.object, "items")), 2);
+	next_relist(watch, &event, 2);
 	assert_string_equal(item_name(event.object, 0), "a");
 	assert_string_equal(item_name(event.object, 1), "b");
 	kube_watch_event_dispose(&event);
 	assert_int_equal(atomic_load(&fx.srv.served), 2);
 	/* neither stream resumed from an item's version */
-	assert_non_null(strstr(request_line(&fx, 0), INITIAL_QUERY));
-	assert_non_null(strstr(request_line(&fx, 1), INITIAL_QUERY));
-	assert_null(strstr(request_line(&fx, 1), "&resourceVersion="));
+	assert_non_null(strstr(test_server_request_line(&fx.srv, 0), INITIAL_QUERY));
+	assert_non_null(strstr(test_server_request_line(&fx.srv, 1), INITIAL_QUERY));
+	assert_null(strstr(test_server_request_line(&fx.srv, 1), "&resourceVersion="));
 	kube_watch_free(watch);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static void test_watch__relist_after_gone_uses_initial_events(void **state)
@@ -356,29 +279,23 @@ static void test_watch__relist_after_gone_uses_initial_events(void **state)
 	        STREAM_HEAD EVENT("ADDED", "x", "20") INITIAL_END("21") EVENT("MODIFIED", "x", "22"),
 	        NULL,
 	};
-	struct fixture fx;
-	fixture_start(&fx, replies, NULL);
-	kube_watch *watch = NULL;
-	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
-	opts.initial_events = 1;
-	opts.resource_version = "10";
-	opts.timeout_ms = 10000;
-	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	struct test_api fx;
+	kube_watch *watch = start_with_initial_events(&fx, replies, "10");
 	kube_watch_event event;
-	next_event(watch, &event, KUBE_WATCH_RELIST);
-	assert_int_equal(json_array_size(json_object_get(event.object, "items")), 1);
+	next_relist(watch, &event, 1);
 	kube_watch_event_dispose(&event);
 	next_event(watch, &event, KUBE_WATCH_MODIFIED);
 	kube_watch_event_dispose(&event);
 	assert_string_equal(kube_watch_resource_version(watch), "22");
 	/* a watch from a version sends no initial events; its relist does,
 	 * without a LIST */
-	assert_non_null(strstr(request_line(&fx, 0), "?watch=1&allowWatchBookmarks=true&resourceVersion=10&"));
-	assert_non_null(strstr(request_line(&fx, 1), INITIAL_QUERY));
-	assert_null(strstr(request_line(&fx, 1), "resourceVersion=10"));
+	assert_non_null(
+	        strstr(test_server_request_line(&fx.srv, 0), "?watch=1&allowWatchBookmarks=true&resourceVersion=10&"));
+	assert_non_null(strstr(test_server_request_line(&fx.srv, 1), INITIAL_QUERY));
+	assert_null(strstr(test_server_request_line(&fx.srv, 1), "resourceVersion=10"));
 	assert_int_equal(kube_client_request_count(fx.client), 2);
 	kube_watch_free(watch);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 static const char *route_initial_events(const char *req)
@@ -391,8 +308,8 @@ static const char *route_initial_events(const char *req)
 static void test_watch__initial_events_allocation_failures(void **state)
 {
 	(void)state;
-	struct fixture fx;
-	fixture_start(&fx, NULL, route_initial_events);
+	struct test_api fx;
+	test_api_start(&fx, NULL, route_initial_events, NULL);
 	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
 	opts.initial_events = 1;
 	opts.timeout_ms = 10000;
@@ -420,7 +337,7 @@ static void test_watch__initial_events_allocation_failures(void **state)
 		assert_true(n < 5000);
 	}
 	assert_true(n > 10);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 }
 
 int main(void)

@@ -7,7 +7,6 @@
  * carries no credentials (client-go's rule), so the tests hand the client
  * resolved settings with credentials directly (client_internal.h). */
 #include <dirent.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,106 +30,6 @@
 
 #define S(x) ((char *)(x)) /* kube_rest's fields are not const */
 
-#define MAX_STEPS 16
-
-/* ---- a canned API server (as in test_lease.c)
- * ------------------------------------------------------------------------------------- */
-
-struct server {
-	int fd, port;
-	pthread_t thread;
-	atomic_int stop;
-	const char *replies[MAX_STEPS];        /* in order, NULL-ended; or: */
-	const char *(*route)(const char *req); /* a reply chosen by the request */
-	atomic_int served;
-	char requests[MAX_STEPS][8192]; /* the first MAX_STEPS requests, whole */
-};
-
-static void serve_one(void *server, int conn)
-{
-	struct server *srv = server;
-	char req[8192];
-	if (!test_http_read_request(conn, req, sizeof(req)))
-		return;
-	int i = atomic_load(&srv->served);
-	const char *reply = srv->route ? srv->route(req) : i < MAX_STEPS ? srv->replies[i] : NULL;
-	if (!reply)
-		return;
-	if (i < MAX_STEPS)
-		(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%s", req);
-	atomic_store(&srv->served, i + 1);
-	send(conn, reply, strlen(reply), MSG_NOSIGNAL);
-}
-
-static void *server_main(void *arg)
-{
-	struct server *srv = arg;
-	test_serve_until(srv->fd, &srv->stop, serve_one, srv);
-	return NULL;
-}
-
-struct fixture {
-	struct server srv;
-	char kubeconfig[512];
-	kube_config *config;
-	kube_client *client;
-};
-
-static void fixture_start(struct fixture *fx, const char *const *replies, const char *(*route)(const char *),
-                          const char *cache_dir)
-{
-	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
-	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
-	char text[512];
-	memset(fx, 0, sizeof(*fx));
-	for (int i = 0; replies && replies[i] && i < MAX_STEPS - 1; i++)
-		fx->srv.replies[i] = replies[i];
-	fx->srv.route = route;
-	fx->srv.fd = test_listen_loopback(&fx->srv.port);
-	assert_int_equal(pthread_create(&fx->srv.thread, NULL, server_main, &fx->srv), 0);
-	(void)snprintf(text, sizeof(text),
-	               "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
-	               "\"http://127.0.0.1:%d\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: "
-	               "{cluster: c, user: u, namespace: ns}\ncurrent-context: x\n",
-	               fx->srv.port);
-	test_write_text(test_tmp_path(fx->kubeconfig, sizeof(fx->kubeconfig), "kubeconfig"), text);
-	opts.kubeconfig = fx->kubeconfig;
-	client_opts.max_retries = 0;
-	client_opts.qps = 1e6; /* allocation-failure loops send thousands of requests */
-	client_opts.burst = 1000000;
-	client_opts.cache_dir = cache_dir;
-	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
-	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
-}
-
-static void fixture_stop(struct fixture *fx)
-{
-	kube_client_free(fx->client);
-	kube_config_free(fx->config);
-	atomic_store(&fx->srv.stop, 1);
-	pthread_join(fx->srv.thread, NULL);
-	close(fx->srv.fd);
-}
-
-/* The request line of request i. */
-static const char *request_line(const struct fixture *fx, int i)
-{
-	static char line[1024];
-	const char *req = fx->srv.requests[i];
-	(void)snprintf(line, sizeof(line), "%.*s", (int)strcspn(req, "\r"), req);
-	return line;
-}
-
-/* The JSON body of request i (owned). */
-static json_t *request_body(const struct fixture *fx, int i)
-{
-	const char *body = strstr(fx->srv.requests[i], "\r\n\r\n");
-	json_t *doc = body ? json_loads(body + 4, 0, NULL) : NULL;
-	if (!doc)
-		fail_msg("request %d has no JSON body: %s", i, fx->srv.requests[i]);
-	return doc;
-}
-
 /* ---- credentials and the cache directory -------------------------------------------------------------------- */
 
 /* Settings as config.c would resolve them for an https server with these
@@ -142,26 +40,38 @@ struct settings {
 	char *groups[3];
 };
 
-static void settings_init(struct settings *st, const struct fixture *fx)
+/* Makes client use st (which must outlive it) instead of its config. */
+static void use_settings(kube_client *client, struct settings *st)
+{
+	kube_auth_free(client->auth);
+	client->auth = NULL;
+	assert_int_equal(kube_auth_new(&client->auth, &st->rest), 0);
+	client->rest = &st->rest;
+}
+
+/* Fills st for fx's server with a bearer token and makes fx's client use
+ * it. */
+static void use_token(struct test_api *fx, struct settings *st, const char *token)
 {
 	memset(st, 0, sizeof(*st));
 	(void)snprintf(st->server, sizeof(st->server), "http://127.0.0.1:%d", fx->srv.port);
 	st->rest.server = st->server;
-}
-
-/* Makes the client use st (which must outlive it) instead of its config. */
-static void use_settings(struct fixture *fx, struct settings *st)
-{
-	kube_auth_free(fx->client->auth);
-	fx->client->auth = NULL;
-	assert_int_equal(kube_auth_new(&fx->client->auth, &st->rest), 0);
-	fx->client->rest = &st->rest;
+	st->rest.token = S(token);
+	use_settings(fx->client, st);
 }
 
 static const char *cache_root(void)
 {
 	static char path[512];
 	return test_tmp_path(path, sizeof(path), "cache");
+}
+
+/* Starts fx with replies, caching under cache_root(), and has its client
+ * send a bearer token. */
+static void start_with_token(struct test_api *fx, struct settings *st, const char *const *replies, const char *token)
+{
+	test_api_start(fx, replies, NULL, cache_root());
+	use_token(fx, st, token);
 }
 
 /* The cache files (names into names[], up to max); returns their count. */
@@ -202,7 +112,14 @@ static void remove_cache(void)
 	"\"status\":{\"userInfo\":{\"username\":\"" user "\",\"uid\":\"" uid "\","                                     \
 	"\"groups\":[\"system:authenticated\"]}}}"
 
-static void whoami_is(struct fixture *fx, const char *username, int served)
+/* A server that says every caller is alice. */
+static const char *route_review(const char *req)
+{
+	(void)req;
+	return REVIEW("alice", "u-alice");
+}
+
+static void whoami_is(struct test_api *fx, const char *username, int served)
 {
 	kube_identity me;
 	int rc = kube_whoami(fx->client, &me);
@@ -212,29 +129,33 @@ static void whoami_is(struct fixture *fx, const char *username, int served)
 	assert_int_equal(atomic_load(&fx->srv.served), served);
 }
 
+/* Asserts that client's whoami says username, with uid. */
+static void identity_is(kube_client *client, const char *username, const char *uid)
+{
+	kube_identity me;
+	assert_int_equal(kube_whoami(client, &me), 0);
+	assert_string_equal(me.username, username);
+	assert_string_equal(me.uid, uid);
+}
+
 /* ---- tests --------------------------------------------------------------------------------------------------- */
 
 static void test_whoami__reviews_and_parses(void **state)
 {
 	(void)state;
 	static const char *const replies[] = {REVIEW("alice", "u-alice"), NULL};
-	struct fixture fx;
+	struct test_api fx;
 	struct settings st;
-	fixture_start(&fx, replies, NULL, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
-	kube_identity me;
-	assert_int_equal(kube_whoami(fx.client, &me), 0);
-	assert_string_equal(me.username, "alice");
-	assert_string_equal(me.uid, "u-alice");
-	assert_string_equal(request_line(&fx, 0), "POST /apis/authentication.k8s.io/v1/selfsubjectreviews HTTP/1.1");
+	start_with_token(&fx, &st, replies, "tok-a");
+	identity_is(fx.client, "alice", "u-alice");
+	assert_string_equal(test_server_request_line(&fx.srv, 0),
+	                    "POST /apis/authentication.k8s.io/v1/selfsubjectreviews HTTP/1.1");
 	assert_non_null(strstr(fx.srv.requests[0], "Authorization: Bearer tok-a\r\n"));
-	json_t *body = request_body(&fx, 0);
+	json_t *body = test_server_request_body(&fx.srv, 0);
 	assert_string_equal(json_string_value(json_object_get(body, "kind")), "SelfSubjectReview");
 	assert_string_equal(json_string_value(json_object_get(body, "apiVersion")), "authentication.k8s.io/v1");
 	json_decref(body);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	remove_cache();
 }
 
@@ -252,27 +173,22 @@ static void test_whoami__older_servers_and_errors(void **state)
 	        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"status\":{}}",
 	        NULL,
 	};
-	struct fixture fx;
+	struct test_api fx;
 	struct settings st;
-	fixture_start(&fx, replies, NULL, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
-	kube_identity me;
-	assert_int_equal(kube_whoami(fx.client, &me), 0);
-	assert_string_equal(me.username, "alice");
-	assert_string_equal(me.uid, "");
-	assert_string_equal(request_line(&fx, 1),
+	start_with_token(&fx, &st, replies, "tok-a");
+	identity_is(fx.client, "alice", "");
+	assert_string_equal(test_server_request_line(&fx.srv, 1),
 	                    "POST /apis/authentication.k8s.io/v1beta1/selfsubjectreviews HTTP/1.1");
 	remove_cache();
 
 	/* refusals are errors with the server's word, and nothing is cached */
+	kube_identity me;
 	test_assert_error(kube_whoami(fx.client, &me), KUBE_EAUTH, "whoami: POST");
 	assert_string_equal(me.username, "");
 	assert_int_equal(cache_files(NULL, 0), 0);
 	test_assert_error(kube_whoami(fx.client, &me), KUBE_EPROTOCOL, "names no user");
 	assert_int_equal(cache_files(NULL, 0), 0);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	remove_cache();
 }
 
@@ -280,12 +196,9 @@ static void test_whoami__cache_hit_sends_no_request(void **state)
 {
 	(void)state;
 	static const char *const replies[] = {REVIEW("alice", "u-alice"), NULL};
-	struct fixture fx;
+	struct test_api fx;
 	struct settings st;
-	fixture_start(&fx, replies, NULL, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
+	start_with_token(&fx, &st, replies, "tok-a");
 	whoami_is(&fx, "alice", 1);
 	whoami_is(&fx, "alice", 1);
 	assert_int_equal(kube_client_request_count(fx.client), 1);
@@ -295,17 +208,11 @@ static void test_whoami__cache_hit_sends_no_request(void **state)
 	kube_client_options opts = KUBE_CLIENT_OPTIONS_INIT;
 	opts.cache_dir = cache_root();
 	assert_int_equal(kube_client_new(&second, fx.config, &opts), 0);
-	kube_auth_free(second->auth);
-	second->auth = NULL;
-	assert_int_equal(kube_auth_new(&second->auth, &st.rest), 0);
-	second->rest = &st.rest;
-	kube_identity me;
-	assert_int_equal(kube_whoami(second, &me), 0);
-	assert_string_equal(me.username, "alice");
-	assert_string_equal(me.uid, "u-alice");
+	use_settings(second, &st);
+	identity_is(second, "alice", "u-alice");
 	assert_int_equal(kube_client_request_count(second), 0);
 	kube_client_free(second);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	remove_cache();
 }
 
@@ -319,64 +226,49 @@ static void test_whoami__credential_and_impersonation_change_the_key(void **stat
 	                                      REVIEW("carol-uid", "5"),
 	                                      REVIEW("dave", "6"),
 	                                      NULL};
-	struct fixture fx;
+	/* who the server says each setting is, and the requests sent by then:
+	 * a setting seen before is answered from the cache */
+	static const struct {
+		const char *token, *as_user, *as_group, *as_uid, *username, *password;
+		const char *who;
+		int served;
+	} keys[] = {
+	        {"tok-a", NULL, NULL, NULL, NULL, NULL, "alice", 1},
+	        {"tok-b", NULL, NULL, NULL, NULL, NULL, "bob", 2},              /* another credential */
+	        {"tok-a", "carol", NULL, NULL, NULL, NULL, "carol", 3},         /* --as */
+	        {"tok-a", "carol", "ops", NULL, NULL, NULL, "carol-ops", 4},    /* --as-group */
+	        {"tok-a", "carol", "ops", "uid-c", NULL, NULL, "carol-uid", 5}, /* --as-uid */
+	        {NULL, NULL, NULL, NULL, "dave", "pw", "dave", 6},              /* basic auth */
+	        /* each answer stays under its own key */
+	        {"tok-a", NULL, NULL, NULL, NULL, NULL, "alice", 6},
+	        {"tok-b", NULL, NULL, NULL, NULL, NULL, "bob", 6},
+	};
+	struct test_api fx;
 	struct settings st;
-	fixture_start(&fx, replies, NULL, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
-	whoami_is(&fx, "alice", 1);
-
-	st.rest.token = S("tok-b"); /* another credential */
-	use_settings(&fx, &st);
-	whoami_is(&fx, "bob", 2);
-
-	st.rest.token = S("tok-a");
-	st.rest.impersonate_user = S("carol"); /* --as */
-	use_settings(&fx, &st);
-	whoami_is(&fx, "carol", 3);
+	start_with_token(&fx, &st, replies, "tok-a");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		st.rest.token = S(keys[i].token);
+		st.rest.impersonate_user = S(keys[i].as_user);
+		st.groups[0] = S(keys[i].as_group);
+		st.rest.impersonate_groups = keys[i].as_group ? st.groups : NULL;
+		st.rest.impersonate_uid = S(keys[i].as_uid);
+		st.rest.username = S(keys[i].username);
+		st.rest.password = S(keys[i].password);
+		use_settings(fx.client, &st);
+		whoami_is(&fx, keys[i].who, keys[i].served);
+	}
 	assert_non_null(strstr(fx.srv.requests[2], "Impersonate-User: carol\r\n"));
-
-	st.groups[0] = S("ops"); /* --as-group */
-	st.rest.impersonate_groups = st.groups;
-	use_settings(&fx, &st);
-	whoami_is(&fx, "carol-ops", 4);
-
-	st.rest.impersonate_uid = S("uid-c"); /* --as-uid */
-	use_settings(&fx, &st);
-	whoami_is(&fx, "carol-uid", 5);
-
-	st.rest.impersonate_user = NULL;
-	st.rest.impersonate_groups = NULL;
-	st.rest.impersonate_uid = NULL;
-	st.rest.token = NULL;
-	st.rest.username = S("dave"); /* basic auth */
-	st.rest.password = S("pw");
-	use_settings(&fx, &st);
-	whoami_is(&fx, "dave", 6);
-
-	/* each answer stays under its own key */
-	st.rest.username = st.rest.password = NULL;
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
-	whoami_is(&fx, "alice", 6);
-	st.rest.token = S("tok-b");
-	use_settings(&fx, &st);
-	whoami_is(&fx, "bob", 6);
 	char names[16][1024];
 	assert_int_equal(cache_files(names, 16), 6);
 
 	/* another server is another key, even with the same credential */
-	struct fixture other;
+	struct test_api other;
 	static const char *const other_replies[] = {REVIEW("bob-elsewhere", "7"), NULL};
-	fixture_start(&other, other_replies, NULL, cache_root());
 	struct settings other_st;
-	settings_init(&other_st, &other);
-	other_st.rest.token = S("tok-b");
-	use_settings(&other, &other_st);
+	start_with_token(&other, &other_st, other_replies, "tok-b");
 	whoami_is(&other, "bob-elsewhere", 1);
-	fixture_stop(&other);
-	fixture_stop(&fx);
+	test_api_stop(&other);
+	test_api_stop(&fx);
 	remove_cache();
 }
 
@@ -384,17 +276,14 @@ static void test_whoami__cache_file_holds_no_credential(void **state)
 {
 	(void)state;
 	static const char *const replies[] = {REVIEW("alice", "u-alice"), REVIEW("admin", "u-admin"), NULL};
-	struct fixture fx;
+	struct test_api fx;
 	struct settings st;
-	fixture_start(&fx, replies, NULL, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("s3cr3t-token-value-0123456789");
-	use_settings(&fx, &st);
+	start_with_token(&fx, &st, replies, "s3cr3t-token-value-0123456789");
 	whoami_is(&fx, "alice", 1);
 	st.rest.token = NULL;
 	st.rest.username = S("admin");
 	st.rest.password = S("hunter2-password");
-	use_settings(&fx, &st);
+	use_settings(fx.client, &st);
 	whoami_is(&fx, "admin", 2);
 
 	char names[16][1024];
@@ -420,27 +309,18 @@ static void test_whoami__cache_file_holds_no_credential(void **state)
 		assert_true(json_is_integer(json_object_get(doc, "expires")));
 		json_decref(doc);
 	}
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	remove_cache();
 }
 
 static void test_whoami__broken_cache_is_ignored(void **state)
 {
 	(void)state;
-	static const char *const replies[] = {REVIEW("alice", "1"),
-	                                      REVIEW("alice", "2"),
-	                                      REVIEW("alice", "3"),
-	                                      REVIEW("alice", "4"),
-	                                      REVIEW("alice", "5"),
-	                                      REVIEW("alice", "6"),
-	                                      NULL};
-	struct fixture fx;
+	struct test_api fx;
 	struct settings st;
 	char names[4][1024];
-	fixture_start(&fx, replies, NULL, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
+	test_api_start(&fx, NULL, route_review, cache_root());
+	use_token(&fx, &st, "tok-a");
 	whoami_is(&fx, "alice", 1);
 	assert_int_equal(cache_files(names, 4), 1);
 
@@ -465,21 +345,18 @@ static void test_whoami__broken_cache_is_ignored(void **state)
 	struct stat info;
 	assert_int_equal(stat(names[0], &info), 0);
 	assert_int_equal(info.st_mode & 0777, 0600);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	remove_cache();
 
 	/* a cache directory that cannot be made: whoami works, uncached */
 	char blocker[512], cache_dir[600];
 	test_write_text(test_tmp_path(blocker, sizeof(blocker), "blocker"), "a file, not a directory");
 	(void)snprintf(cache_dir, sizeof(cache_dir), "%s/cache", blocker);
-	static const char *const again[] = {REVIEW("alice", "1"), REVIEW("alice", "2"), NULL};
-	fixture_start(&fx, again, NULL, cache_dir);
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
+	test_api_start(&fx, NULL, route_review, cache_dir);
+	use_token(&fx, &st, "tok-a");
 	whoami_is(&fx, "alice", 1);
 	whoami_is(&fx, "alice", 2);
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	unlink(blocker);
 }
 
@@ -542,21 +419,13 @@ static void test_whoami__fingerprint_follows_the_credential(void **state)
 	unlink(cert_path);
 }
 
-static const char *route_review(const char *req)
-{
-	(void)req;
-	return REVIEW("alice", "u-alice");
-}
-
 static void test_whoami__allocation_failures_are_reported(void **state)
 {
 	(void)state;
-	struct fixture fx;
+	struct test_api fx;
 	struct settings st;
-	fixture_start(&fx, NULL, route_review, cache_root());
-	settings_init(&st, &fx);
-	st.rest.token = S("tok-a");
-	use_settings(&fx, &st);
+	test_api_start(&fx, NULL, route_review, cache_root());
+	use_token(&fx, &st, "tok-a");
 	/* uncached (the answer removed before each try), then cached */
 	for (int cached = 0; cached < 2; cached++) {
 		long n;
@@ -582,7 +451,7 @@ static void test_whoami__allocation_failures_are_reported(void **state)
 		if (!cached)
 			assert_int_equal(cache_files(NULL, 0), 1);
 	}
-	fixture_stop(&fx);
+	test_api_stop(&fx);
 	remove_cache();
 }
 
