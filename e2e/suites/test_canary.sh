@@ -274,4 +274,16 @@ expect_rc 0 "probe failure: promote --force"
 expect_err "promoting despite --force" "probe failure: --force warns"
 expect_eq "$(state forced | jq -r .weight)" 50 "probe failure: --force moved on"
 
+# --- --set-env values may be secrets: only the name is recorded (state,
+# history, Events, output).
+app envy 2
+run "$CANARY" -n "$NS" start envy --set-env DB_PASSWORD=hunter2-e2e --steps 50,100 -v=4
+expect_rc 0 "--set-env: start"
+start_output="$OUT$ERR"
+expect_eq "$($K get deploy envy-canary -o jsonpath='{.spec.template.spec.containers[0].env[0].value}')" hunter2-e2e "--set-env: the canary has the value"
+expect_eq "$(state envy | jq -r .change)" "env DB_PASSWORD" "--set-env: the state names the variable only"
+run "$CANARY" -n "$NS" abort envy
+recorded="$start_output$OUT$ERR$($K get deploy envy -o json)$($K get events -o json)$("$CANARY" -n "$NS" history envy -o json)"
+if grep -q hunter2-e2e <<<"$recorded"; then fail "--set-env: the value leaked"; else ok "--set-env: the value is nowhere in state, history, Events or output up to -v=4"; fi
+
 finish

@@ -35,7 +35,7 @@ static int request_abort(canary_ctx *ctx, const char *reason, long timeout_ms, i
 {
 	int rc;
 	*done = 0;
-	if (!ctx->state.abort_requested) {
+	for (int retry = 0; !ctx->state.abort_requested; retry++) {
 		canary_whoami(ctx);
 		ctx->state.abort_requested = 1;
 		snprintf(ctx->state.abort_requested_by, sizeof(ctx->state.abort_requested_by), "%.255s",
@@ -49,15 +49,15 @@ static int request_abort(canary_ctx *ctx, const char *reason, long timeout_ms, i
 		}
 		rc = canary_patch_deploy(ctx, patch, "request the abort from the process holding the lock");
 		json_decref(patch);
-		if (rc == CLI_EXIT_CONFLICT) {
-			/* The holder moved meanwhile: read again and retry once. */
+		if (rc == CLI_EXIT_CONFLICT && retry < 3) {
+			/* The holder moved meanwhile: read again and ask again. */
 			if ((rc = canary_read_deploy(ctx)))
 				return rc;
 			if (!canary_phase_active(ctx->state.phase)) {
 				*done = 1;
 				return 0;
 			}
-			return request_abort(ctx, reason, timeout_ms, done);
+			continue;
 		}
 		if (rc)
 			return rc;

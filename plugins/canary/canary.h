@@ -54,12 +54,17 @@ typedef struct canary_ctx {
 	kube_buf plan;       /* the steps a dry run would carry out, one per line */
 	kube_lease *lease;   /* held Lease, or NULL */
 	int annotation_lock; /* holding the annotation lock on D instead of a Lease */
-	char holder[320];    /* this process's lock identity */
+	long long annotation_lock_renewed_ms;
+	char holder[320]; /* this process's lock identity */
 	const struct canary_router *router;
 	/* Set when a patch of D found that `abort` asked this run to abort
 	 * (abortRequested in the state): the step stops, exit 6 with the
 	 * abort's message; run then carries out the abort itself. */
 	int abort_pending;
+	/* Called from every wait loop (run: reads its watch of D, so a wait
+	 * sees an abort request); NULL: none. Returns 0 or an exit code. */
+	int (*wait_hook)(struct canary_ctx *ctx, void *user);
+	void *wait_user;
 } canary_ctx;
 
 /* Built-in resource types (no discovery request needed). */
@@ -136,6 +141,15 @@ int canary_interrupted(void);
 /* The exit code for the signal that arrived: 130 or 143. */
 int canary_interrupt_exit(void);
 
+/* One turn of a wait loop: keeps the lock, runs ctx->wait_hook, and stops
+ * the wait (CLI_EXIT_CONFLICT) when an abort was requested meanwhile, or
+ * on SIGINT/SIGTERM (130/143). Returns 0 to go on waiting. */
+int canary_wait_tick(canary_ctx *ctx);
+
+/* 1 when deploy's state annotation asks ctx's run to abort; then
+ * ctx->abort_pending is set and who asked, and why, copied. */
+int canary_note_abort_request(canary_ctx *ctx, const json_t *deploy);
+
 /* Prints the plan of a dry run: "deployment/web: would ..." lines. */
 int canary_print_plan(const canary_ctx *ctx);
 
@@ -150,10 +164,11 @@ int canary_find_hpa(canary_ctx *ctx, char *name, size_t size);
  * replicas of its current generation (and, with complete, has finished its
  * rollout: updated = available = replicas, no old pods), watching it from
  * the object last read. Fails with exit 1 and reason when the Deployment's
- * Progressing condition says ProgressDeadlineExceeded or timeout_ms
- * passes, and stops (returns CLI_EXIT_FAIL with reason "abort requested")
- * when watching D shows abortRequested and stop_on_abort is set. Keeps the
- * Lease alive. Returns 0 or the exit code; reason (may be NULL) gets why. */
+ * Progressing condition says ProgressDeadlineExceeded, it is deleted, or
+ * timeout_ms passes. Each turn is a canary_wait_tick (lock kept, abort
+ * requests and signals stop the wait); watching D itself also notices an
+ * abort request in its state. Returns 0 or the exit code; reason (may be
+ * NULL) gets why. */
 int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int complete, long timeout_ms, char *reason,
                       size_t reason_size);
 

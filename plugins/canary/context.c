@@ -46,7 +46,17 @@ int canary_ctx_open(canary_ctx *ctx, const cli_args *args)
 	char host[128] = "";
 	if (gethostname(host, sizeof(host) - 1))
 		snprintf(host, sizeof(host), "unknown");
-	snprintf(ctx->holder, sizeof(ctx->holder), "%s/%ld", host, (long)getpid());
+	unsigned char nonce[4] = {0, 0, 0, 0};
+	FILE *random = fopen("/dev/urandom", "rb");
+	if (random) {
+		if (fread(nonce, 1, sizeof(nonce), random) != sizeof(nonce))
+			nonce[0] = (unsigned char)time(NULL);
+		fclose(random);
+	}
+	/* host/pid names the process for people; the nonce keeps two hosts
+	 * of one name (containers, CI runners) apart */
+	snprintf(ctx->holder, sizeof(ctx->holder), "%s/%ld/%02x%02x%02x%02x", host, (long)getpid(), nonce[0], nonce[1],
+	         nonce[2], nonce[3]);
 	return 0;
 }
 
@@ -287,22 +297,9 @@ static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json
 		        same_rollguard_keys(json_object_get(old_meta, "labels"), json_object_get(new_meta, "labels"));
 		if (!same) {
 			/* Did `abort` ask this run to stop? Then the abort wins. */
-			json_t *text =
-			        json_object_get(json_object_get(new_meta, "annotations"), CANARY_ANNOTATION_STATE);
-			canary_state seen;
-			char err[256];
-			if (object == &ctx->deploy && json_is_string(text) &&
-			    !canary_state_parse(&seen, json_string_value(text), json_string_length(text), err,
-			                        sizeof(err)) &&
-			    seen.abort_requested && !strcmp(seen.run_id, ctx->state.run_id)) {
+			if (object == &ctx->deploy && canary_note_abort_request(ctx, fresh)) {
 				json_decref(*object);
 				*object = fresh;
-				ctx->state.abort_requested = 1;
-				snprintf(ctx->state.abort_requested_by, sizeof(ctx->state.abort_requested_by), "%s",
-				         seen.abort_requested_by);
-				if (seen.reason[0])
-					snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", seen.reason);
-				ctx->abort_pending = 1;
 				return CLI_EXIT_CONFLICT;
 			}
 			json_decref(fresh);
@@ -490,12 +487,10 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 	}
 	int result = -1;
 	while (result < 0) {
-		if (canary_interrupted()) {
-			result = canary_interrupt_exit();
+		if ((rc = canary_wait_tick(ctx))) {
+			result = rc;
 			break;
 		}
-		if (ctx->lease)
-			kube_lease_keep(ctx->client, ctx->lease);
 		long long now = kube_client_server_now_ms(ctx->client);
 		if (now >= deadline) {
 			snprintf(reason, reason_size, "deployment/%s: %d/%d pods Ready after %lds", deploy_name,
@@ -516,6 +511,11 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 			object = json_array_get(json_object_get(ev.object, "items"), 0);
 		if (object &&
 		    (ev.type == KUBE_WATCH_ADDED || ev.type == KUBE_WATCH_MODIFIED || ev.type == KUBE_WATCH_RELIST)) {
+			if (object && !strcmp(deploy_name, ctx->name) && canary_note_abort_request(ctx, object)) {
+				result = CLI_EXIT_CONFLICT;
+				kube_watch_event_dispose(&ev);
+				break;
+			}
 			rollout_progress(object, &have_ready, &is_complete, &exceeded);
 			json_t **slot = !strcmp(deploy_name, ctx->name) ? &ctx->deploy : &ctx->canary;
 			json_decref(*slot);
@@ -570,4 +570,36 @@ int canary_interrupted(void)
 int canary_interrupt_exit(void)
 {
 	return interrupted == SIGTERM ? CLI_EXIT_SIGTERM : CLI_EXIT_SIGINT;
+}
+
+int canary_note_abort_request(canary_ctx *ctx, const json_t *deploy)
+{
+	json_t *text = json_object_get(json_object_get(json_object_get(deploy, "metadata"), "annotations"),
+	                               CANARY_ANNOTATION_STATE);
+	canary_state seen;
+	char err[256];
+	if (!json_is_string(text) ||
+	    canary_state_parse(&seen, json_string_value(text), json_string_length(text), err, sizeof(err)) ||
+	    !seen.abort_requested || strcmp(seen.run_id, ctx->state.run_id) != 0)
+		return 0;
+	if (ctx->state.intent.active && !strcmp(ctx->state.intent.action, "abort"))
+		return 0; /* this step is the abort */
+	ctx->state.abort_requested = 1;
+	snprintf(ctx->state.abort_requested_by, sizeof(ctx->state.abort_requested_by), "%s", seen.abort_requested_by);
+	if (seen.reason[0])
+		snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", seen.reason);
+	ctx->abort_pending = 1;
+	return 1;
+}
+
+int canary_wait_tick(canary_ctx *ctx)
+{
+	int rc;
+	if (canary_interrupted())
+		return canary_interrupt_exit();
+	if ((rc = canary_lock_keep(ctx)))
+		return rc;
+	if (ctx->wait_hook && (rc = ctx->wait_hook(ctx, ctx->wait_user)))
+		return rc;
+	return ctx->abort_pending ? CLI_EXIT_CONFLICT : 0;
 }

@@ -70,18 +70,26 @@ json_t *canary_build_canary(const canary_ctx *ctx, const json_t *pod_template, i
 			goto fail;
 	}
 	if (json_object_set_new(new_spec, "replicas", json_integer(replicas)) ||
-	    json_object_set_new(new_spec, "revisionHistoryLimit", json_integer(1)) ||
-	    json_object_set_new(new_spec, "selector", selector) || json_object_set_new(new_spec, "template", tpl) ||
-	    json_object_set_new(object, "spec", new_spec))
-		goto fail_owned;
+	    json_object_set_new(new_spec, "revisionHistoryLimit", json_integer(1)))
+		goto fail;
+	/* each _set_new takes its value even when it fails */
+	int bad = json_object_set_new(new_spec, "selector", selector);
+	selector = NULL;
+	if (!bad) {
+		bad = json_object_set_new(new_spec, "template", tpl);
+		tpl = NULL;
+	}
+	if (!bad) {
+		bad = json_object_set_new(object, "spec", new_spec);
+		new_spec = NULL;
+	}
+	if (bad)
+		goto fail;
 	return object;
 fail:
 	json_decref(tpl);
 	json_decref(selector);
 	json_decref(new_spec);
-	json_decref(object);
-	return NULL;
-fail_owned:
 	json_decref(object);
 	return NULL;
 }
@@ -314,17 +322,28 @@ int canary_step_finish(canary_ctx *ctx)
 {
 	int rc;
 	char reason[512];
-	int total = ctx->state.original_replicas;
+	/* with an HPA, D's replica count is the HPA's, re-read now */
+	int total = ctx->state.hpa[0] ? canary_deploy_replicas(ctx->deploy) : ctx->state.original_replicas;
+	if (ctx->state.phase != CANARY_PHASE_PROMOTING && !ctx->canary && ctx->dry_run != CANARY_DRY_RUN_CLIENT) {
+		cli_error("deployment/%s is missing: the run cannot finish", ctx->canary_name);
+		cli_hint("abort the run with 'kubectl canary abort %s'", ctx->name);
+		return CLI_EXIT_FAIL;
+	}
 	if (ctx->state.phase != CANARY_PHASE_PROMOTING) {
 		/* Save the stable template, then D gets the new one and N pods:
 		 * one patch, so the intent and the act land together. */
 		json_t *stable_tpl = json_object_get(json_object_get(ctx->deploy, "spec"), "template");
 		char *saved = json_dumps(stable_tpl, JSON_COMPACT);
 		json_t *tpl = promoted_template(ctx);
-		json_t *patch = (saved && tpl) ? json_pack("{s:{s:{s:s}, s:{s:s}}, s:{s:o}}", "metadata", "annotations",
-		                                           CANARY_ANNOTATION_STABLE_TEMPLATE, saved, "labels",
-		                                           CANARY_LABEL_ACTIVE, "true", "spec", "template", tpl)
-		                               : NULL;
+		if (!saved || !tpl) {
+			free(saved);
+			json_decref(tpl);
+			return cli_error_nomem();
+		}
+		/* "o" takes tpl, also when packing fails */
+		json_t *patch = json_pack("{s:{s:{s:s}, s:{s:s}}, s:{s:o}}", "metadata", "annotations",
+		                          CANARY_ANNOTATION_STABLE_TEMPLATE, saved, "labels", CANARY_LABEL_ACTIVE,
+		                          "true", "spec", "template", tpl);
 		free(saved);
 		if (!patch)
 			return cli_error_nomem();
@@ -372,7 +391,8 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 {
 	int rc;
 	char why[512];
-	int total = ctx->state.original_replicas;
+	/* with an HPA, D's replica count is the HPA's, re-read now */
+	int total = ctx->state.hpa[0] ? canary_deploy_replicas(ctx->deploy) : ctx->state.original_replicas;
 	int promoting = ctx->state.phase == CANARY_PHASE_PROMOTING;
 	if (reason && reason[0])
 		snprintf(ctx->state.reason, sizeof(ctx->state.reason), "%s", reason);

@@ -65,6 +65,31 @@ static int pod_failure(const char *name, const json_t *pod, char *msg, size_t si
 	return 0;
 }
 
+static long long latest(long long a, long long b)
+{
+	return a > b ? a : b;
+}
+
+/* When pod last became not Ready: its Ready condition's transition time,
+ * else its creation; 0 when neither parses. */
+static long long not_ready_from(const json_t *pod)
+{
+	long long ms = 0;
+	size_t i;
+	json_t *cond;
+	json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cond)
+	{
+		const char *type = json_string_value(json_object_get(cond, "type"));
+		if (type && !strcmp(type, "Ready") &&
+		    !canary_time_parse(&ms, json_string_value(json_object_get(cond, "lastTransitionTime"))))
+			return ms;
+	}
+	if (canary_time_parse(
+	            &ms, json_string_value(json_object_get(json_object_get(pod, "metadata"), "creationTimestamp"))))
+		ms = 0;
+	return ms;
+}
+
 static int evaluate_health(const canary_gate *gate, const canary_gate_input *in, canary_gate_record *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -72,6 +97,7 @@ static int evaluate_health(const canary_gate *gate, const canary_gate_input *in,
 	const char *name;
 	json_t *pod;
 	int ready = 0, live = 0;
+	long long not_ready_since = in->step_started_ms;
 	json_object_foreach((json_t *)in->pods, name, pod)
 	{
 		if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
@@ -81,7 +107,10 @@ static int evaluate_health(const canary_gate *gate, const canary_gate_input *in,
 			out->verdict = CANARY_FAIL;
 			return 0;
 		}
-		ready += canary_pod_ready(pod);
+		if (canary_pod_ready(pod))
+			ready++;
+		else
+			not_ready_since = latest(not_ready_since, not_ready_from(pod));
 	}
 	size_t i;
 	json_t *event;
@@ -102,7 +131,10 @@ static int evaluate_health(const canary_gate *gate, const canary_gate_input *in,
 		out->verdict = CANARY_FAIL;
 		return 0;
 	}
-	long long waited_s = (in->now_ms - in->step_started_ms) / 1000;
+	/* The deadline runs from the step's start or from the moment the
+	 * newest not-Ready pod was created or lost Ready, whichever is later:
+	 * a pod evicted late in a long pause gets its own deadline. */
+	long long waited_s = (in->now_ms - not_ready_since) / 1000;
 	if (ready >= in->desired) {
 		out->verdict = CANARY_PASS;
 		snprintf(out->message, sizeof(out->message), "%d/%d canary pods Ready, no restarts or probe failures",

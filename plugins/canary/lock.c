@@ -64,6 +64,8 @@ static int annotation_lock(canary_ctx *ctx, enum canary_lock_mode mode)
 		long long renew = 0;
 		canary_time_parse(&renew, json_string_value(json_object_get(lock, "renewTime")));
 		long long duration = json_integer_value(json_object_get(lock, "durationSeconds"));
+		if (duration < 0 || duration > 3600) /* anyone can edit the annotation */
+			duration = 3600;
 		int expired = renew + duration * 1000 < now;
 		if (holder && strcmp(holder, ctx->holder) != 0 && !expired) {
 			kube_lease_holder held;
@@ -87,8 +89,10 @@ static int annotation_lock(canary_ctx *ctx, enum canary_lock_mode mode)
 	json_decref(patch);
 	free(encoded);
 	json_decref(value);
-	if (!rc)
+	if (!rc) {
 		ctx->annotation_lock = 1;
+		ctx->annotation_lock_renewed_ms = now;
+	}
 	return rc;
 }
 
@@ -176,6 +180,26 @@ int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode)
 	}
 	json_decref(labels);
 	return 0;
+}
+
+int canary_lock_keep(canary_ctx *ctx)
+{
+	if (ctx->lease) {
+		if (kube_lease_keep(ctx->client, ctx->lease) == KUBE_ECONFLICT) {
+			cli_error("deployment/%s: the Lease was taken by another process during this step", ctx->name);
+			return CLI_EXIT_CONFLICT;
+		}
+		return 0;
+	}
+	if (!ctx->annotation_lock)
+		return 0;
+	long long now = kube_client_server_now_ms(ctx->client);
+	if (now - ctx->annotation_lock_renewed_ms < canary_lock_duration_s() * 1000 / 3)
+		return 0;
+	int rc = annotation_lock(ctx, CANARY_LOCK_STEP);
+	if (rc == CLI_EXIT_CONFLICT)
+		cli_error("deployment/%s: the lock was taken by another process during this step", ctx->name);
+	return rc;
 }
 
 void canary_lock_release(canary_ctx *ctx)

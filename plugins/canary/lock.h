@@ -20,6 +20,11 @@ enum canary_lock_mode {
  * or another exit code (printed). A dry run takes no lock. */
 int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode);
 
+/* Keeps the lock alive from a wait loop: renews the Lease (or the
+ * annotation lock) when a third of its duration has passed. Returns 0, or
+ * CLI_EXIT_CONFLICT (printed) when another process took it meanwhile. */
+int canary_lock_keep(canary_ctx *ctx);
+
 /* Releases it (errors only logged). */
 void canary_lock_release(canary_ctx *ctx);
 

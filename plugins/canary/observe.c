@@ -8,6 +8,7 @@
 #include <kube/watch.h>
 
 #include "gate.h"
+#include "lock.h"
 #include "observe.h"
 
 struct canary_pods {
@@ -119,6 +120,7 @@ int canary_pods_wait_ready(canary_pods *pods, int ready, long timeout_ms, char *
 {
 	canary_ctx *ctx = pods->ctx;
 	long long start = kube_client_server_now_ms(ctx->client);
+	int rc;
 	reason[0] = '\0';
 	for (;;) {
 		/* A pod that fails while coming up stops the wait at once. */
@@ -137,12 +139,9 @@ int canary_pods_wait_ready(canary_pods *pods, int ready, long timeout_ms, char *
 		}
 		if (canary_pods_ready(pods) >= ready)
 			return 0;
-		if (canary_interrupted())
-			return canary_interrupt_exit();
-		if (ctx->lease)
-			kube_lease_keep(ctx->client, ctx->lease);
-		int rc = canary_pods_poll(pods, 1000);
-		if (rc)
+		if ((rc = canary_wait_tick(ctx)))
+			return rc;
+		if ((rc = canary_pods_poll(pods, 1000)))
 			return rc;
 	}
 }

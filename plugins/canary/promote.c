@@ -159,12 +159,6 @@ static int run_promote(const cli_args *args)
 		/* The canary object is needed for its template. */
 		if ((rc = canary_read_canary(&ctx)))
 			goto done;
-		if (!ctx.canary && st->phase != CANARY_PHASE_PROMOTING) {
-			cli_error("deployment/%s is missing: the run cannot finish", ctx.canary_name);
-			cli_hint("abort the run with 'kubectl canary abort %s'", ctx.name);
-			rc = CLI_EXIT_FAIL;
-			goto done;
-		}
 		rc = canary_step_finish(&ctx);
 	} else {
 		rc = canary_step_weight(&ctx, pods, to_step, weight);

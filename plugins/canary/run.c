@@ -132,10 +132,13 @@ static int poll_watches(struct runner *r, long wait_ms)
 						if (name)
 							json_object_set(r->events, name, item);
 					}
-				} else if (ev.type == KUBE_WATCH_ADDED || ev.type == KUBE_WATCH_MODIFIED) {
+				} else if (ev.type == KUBE_WATCH_ADDED || ev.type == KUBE_WATCH_MODIFIED ||
+				           ev.type == KUBE_WATCH_DELETED) {
 					const char *name = json_string_value(
 					        json_object_get(json_object_get(ev.object, "metadata"), "name"));
-					if (name)
+					if (name && ev.type == KUBE_WATCH_DELETED)
+						json_object_del(r->events, name);
+					else if (name)
 						json_object_set(r->events, name, ev.object);
 				}
 			}
@@ -143,6 +146,30 @@ static int poll_watches(struct runner *r, long wait_ms)
 		}
 	}
 	return 0;
+}
+
+/* ctx->wait_hook while a step waits: reads the watch of D, so an abort
+ * requested meanwhile stops the wait (the state itself is taken in again
+ * after the step). */
+static int step_wait_hook(canary_ctx *ctx, void *user)
+{
+	struct runner *r = user;
+	for (;;) {
+		kube_watch_event ev = {0};
+		int rc = kube_watch_next(r->deploy_watch, &ev, 0);
+		if (rc == KUBE_ETIMEOUT)
+			return 0;
+		if (rc)
+			return cli_error_kube("watching the Deployment", rc);
+		size_t i;
+		json_t *item;
+		if (ev.type == KUBE_WATCH_RELIST)
+			json_array_foreach(json_object_get(ev.object, "items"), i, item)
+			        canary_note_abort_request(ctx, item);
+		else if (ev.type == KUBE_WATCH_ADDED || ev.type == KUBE_WATCH_MODIFIED)
+			canary_note_abort_request(ctx, ev.object);
+		kube_watch_event_dispose(&ev);
+	}
 }
 
 /* The health gate on what the watches show. */
@@ -240,12 +267,20 @@ static int abort_run(struct runner *r, const char *reason)
 static int promote_step(struct runner *r)
 {
 	canary_ctx *ctx = r->ctx;
+	int from_step = ctx->state.step_index;
+	enum canary_phase from_phase = ctx->state.phase;
 	int rc = take_step_lock(r);
 	if (rc || !canary_phase_active(ctx->state.phase)) {
 		canary_lock_release(ctx);
 		return rc;
 	}
 	canary_state *st = &ctx->state;
+	if (st->step_index != from_step || st->phase != from_phase) {
+		/* Someone else moved the run while we waited for the lock: judge
+		 * the new rung (its pause, its gate) before moving again. */
+		canary_lock_release(ctx);
+		return 0;
+	}
 	int to_step = st->step_index + 1;
 	if (to_step >= st->ladder.count)
 		to_step = st->ladder.count - 1;
@@ -288,6 +323,13 @@ static void show(struct runner *r, const char *next_live, const char *next_log)
 
 static void print_resume_hint(const canary_ctx *ctx)
 {
+	if (ctx->state.step_index < 0) {
+		fprintf(stderr,
+		        "resume with: kubectl canary run %s -n %s and the same --image/--set-env/--patch flags   "
+		        "abort with: kubectl canary abort %s -n %s\n",
+		        ctx->name, ctx->ns, ctx->name, ctx->ns);
+		return;
+	}
 	fprintf(stderr, "resume with: kubectl canary run %s -n %s   abort with: kubectl canary abort %s -n %s\n",
 	        ctx->name, ctx->ns, ctx->name, ctx->ns);
 }
@@ -376,7 +418,7 @@ static int walk(struct runner *r)
 			cli_error("deployment/%s: --timeout expired: aborting the run", ctx->name);
 			return (rc = abort_run(r, "run --timeout expired")) ? rc : CLI_EXIT_FAIL;
 		}
-		if (st->phase != CANARY_PHASE_PAUSED) {
+		if (st->phase != CANARY_PHASE_PAUSED || st->step_index < 0) {
 			/* A half-done step (ours, killed, or another machine's):
 			 * finish it. */
 			if ((rc = promote_step(r)))
@@ -533,6 +575,19 @@ static int run_run(const cli_args *args)
 	if (!active || (ctx.state.phase == CANARY_PHASE_PROGRESSING && ctx.state.step_index < 0)) {
 		rc = canary_start(&ctx);
 		canary_lock_release(&ctx);
+		if ((rc == CLI_EXIT_SIGINT || rc == CLI_EXIT_SIGTERM) && !ctx.dry_run) {
+			if (!ctx.router)
+				ctx.router = canary_router_find(ctx.state.router);
+			if (r.on_interrupt_abort && ctx.router && !open_watches(&r)) {
+				canary_signals_reset();
+				int arc = abort_run(&r, "run was interrupted (--on-interrupt=abort)");
+				rc = arc ? arc : rc;
+			} else {
+				fprintf(stderr, "deployment/%s: interrupted while the run was starting\n", ctx.name);
+				print_resume_hint(&ctx);
+			}
+			goto done;
+		}
 		if (rc == CLI_EXIT_FAIL && canary_phase_active(ctx.state.phase) && !ctx.dry_run) {
 			/* The canary failed while coming up: a failed gate. */
 			char reason[600];
@@ -568,6 +623,8 @@ static int run_run(const cli_args *args)
 	r.progress_on = 1;
 	if ((rc = open_watches(&r)))
 		goto done;
+	ctx.wait_hook = step_wait_hook;
+	ctx.wait_user = &r;
 	rc = walk(&r);
 	cli_progress_finish(&r.progress);
 	r.progress_on = 0;

@@ -120,8 +120,9 @@ static int build_template(canary_ctx *ctx, json_t **out, char *change, size_t ch
 			return cli_usage_error(ctx->args, "--set-env %s: %s", envs[i], err);
 		}
 		if (used < change_size)
-			used += (size_t)snprintf(change + used, change_size - used, "%senv %s", used ? ", " : "",
-			                         envs[i]);
+			used += (size_t)snprintf(change + used, change_size - used, "%senv %.*s", used ? ", " : "",
+			                         (int)strcspn(envs[i], "="),
+			                         envs[i]); /* the name only: values may be secrets */
 	}
 	*out = tpl;
 	return 0;
