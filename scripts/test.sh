@@ -49,6 +49,9 @@ run_ctest() {
 	(cd "$dir" && ctest --output-on-failure --output-junit "$results/$name.xml" "$@") || status=1
 }
 
+echo "== helm3 and helm4 for the plugin suite (~4 min cold, cached after)"
+"$root/e2e/cluster/build.sh" helm
+
 echo "== starting a fresh local cluster"
 "$root/e2e/cluster/down.sh"
 "$root/e2e/cluster/up.sh"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the local control plane's binaries from their Go modules into the
 # cache (never into the repository): kube-apiserver, kube-controller-manager,
-# kube-scheduler and kubectl in one `go build`, etcd, and kwok. Idempotent:
-# a binary that is already present for its pinned version is not rebuilt.
+# kube-scheduler and kubectl in one `go build`, etcd, and kwok; and, for the
+# Helm plugin suite only (target `helm`, not part of `all`), helm3 and helm4.
+# Idempotent: a binary that is already present for its pinned version is not
+# rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
@@ -80,6 +82,40 @@ build_kwok() {
 	rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
+# build_helm 3|4: helm.sh/helm/v<N>/cmd/helm as helm<N> (so Helm 3 and Helm 4
+# sit on PATH side by side), from the committed wrapper module gomod/helm<N>.
+# The ldflags are those of Helm's Makefile: the version `helm version` prints
+# and, for Helm 3, the Kubernetes version its deprecation lint assumes
+# (client-go v0.X.Y -> 1.X). Helm 4 derives the latter from its build info.
+build_helm() {
+	local major=$1 version
+	case $major in
+	3) version=$HELM3_VERSION ;;
+	4) version=$HELM4_VERSION ;;
+	esac
+	local out=$cache/bin/helm$major-$version mod=helm.sh/helm/v$major
+	[ -x "$out/helm$major" ] && return 0
+	log "helm $version (~2-3 min cold on 2 cores)"
+	local src=$cache/src/helm$major-$version
+	mkdir -p "$src"
+	if grep -qE "$mod $version( |$)" "$here/gomod/helm$major/go.mod" 2>/dev/null; then
+		cp "$here/gomod/helm$major/go.mod" "$here/gomod/helm$major/go.sum" "$src/"
+	fi
+	if [ ! -s "$src/go.mod" ]; then
+		printf 'module local/helm%s\n\ngo 1.26.0\n' "$major" >"$src/go.mod"
+		(cd "$src" && go get "$mod/cmd/helm@$version")
+	fi
+	local ld="-s -w -X $mod/internal/version.version=$version -X $mod/internal/version.gitTreeState=clean"
+	if [ "$major" = 3 ]; then
+		local kminor
+		kminor=$(awk '$1 == "k8s.io/client-go" { split($2, v, "."); print v[2] }' "$src/go.mod")
+		ld+=" -X $mod/pkg/lint/rules.k8sVersionMajor=1 -X $mod/pkg/lint/rules.k8sVersionMinor=$kminor"
+	fi
+	mkdir -p "$out.tmp"
+	(cd "$src" && go build -trimpath -ldflags "$ld" -o "$out.tmp/helm$major" "$mod/cmd/helm")
+	rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
 what=${1:-all}
 exec 9>"$cache/build.lock"
 flock 9
@@ -88,5 +124,8 @@ all) build_etcd; build_kwok; build_k8s ;;
 k8s) build_k8s ;;
 etcd) build_etcd ;;
 kwok) build_kwok ;;
-*) echo "usage: build.sh [all|k8s|etcd|kwok]" >&2; exit 2 ;;
+helm) build_helm 3; build_helm 4 ;;
+helm3) build_helm 3 ;;
+helm4) build_helm 4 ;;
+*) echo "usage: build.sh [all|k8s|etcd|kwok|helm|helm3|helm4]" >&2; exit 2 ;;
 esac

@@ -1,9 +1,10 @@
 # Source this to use the local cluster: exports KUBECONFIG and puts the
-# built tools (kubectl, kwok) first on PATH.
+# built tools (kubectl, kwok, and helm3 and helm4 once `build.sh helm` has
+# built them) first on PATH. There is no plain `helm`: tests name the major.
 # shellcheck shell=bash
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 export KUBECONFIG=$ROLLGUARD_CLUSTER_DIR/kubeconfig
-export PATH=$K8S_BIN:$KWOK_BIN:$PATH
+export PATH=$K8S_BIN:$KWOK_BIN:$ROLLGUARD_CACHE/bin/helm3-$HELM3_VERSION:$ROLLGUARD_CACHE/bin/helm4-$HELM4_VERSION:$PATH
 export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}
 export no_proxy=127.0.0.1,localhost${no_proxy:+,$no_proxy}
