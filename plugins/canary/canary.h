@@ -86,6 +86,11 @@ int canary_ctx_dry_run(canary_ctx *ctx);
  * nothing changed, with a hint to inspect or remove it). */
 int canary_read_deploy(canary_ctx *ctx);
 
+/* Takes deploy (a newer D, e.g. from a watch; NULL: ctx->deploy as it is)
+ * and parses its state into ctx->state, as canary_read_deploy does after
+ * its GET. */
+int canary_take_deploy(canary_ctx *ctx, json_t *deploy);
+
 /* GETs D-canary into ctx->canary (NULL when absent). When it exists but
  * rollguard did not create it for D (no managed-by label, or no
  * ownerReference to D's uid): exit 5, untouched. */

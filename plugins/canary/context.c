@@ -133,6 +133,15 @@ int canary_read_deploy(canary_ctx *ctx)
 			return cli_error_kube(NULL, rc);
 		return CLI_EXIT_API;
 	}
+	return canary_take_deploy(ctx, NULL);
+}
+
+int canary_take_deploy(canary_ctx *ctx, json_t *deploy)
+{
+	if (deploy) {
+		json_decref(ctx->deploy);
+		ctx->deploy = json_incref(deploy);
+	}
 	canary_state_init(&ctx->state);
 	json_t *annotations = json_object_get(json_object_get(ctx->deploy, "metadata"), "annotations");
 	json_t *text = json_object_get(annotations, CANARY_ANNOTATION_STATE);

@@ -154,7 +154,23 @@ static int blue_hash(canary_ctx *ctx, char *out, size_t size)
 {
 	json_t *list = NULL;
 	kube_list_options opts = KUBE_LIST_OPTIONS_INIT;
+	kube_buf selector = {0};
+	const char *key;
+	json_t *value;
+	/* only D's ReplicaSets: its selector's matchLabels */
+	json_object_foreach(
+	        json_object_get(json_object_get(json_object_get(ctx->deploy, "spec"), "selector"), "matchLabels"), key,
+	        value)
+	{
+		if (kube_buf_printf(&selector, "%s%s=%s", selector.len ? "," : "", key,
+		                    json_is_string(value) ? json_string_value(value) : "")) {
+			kube_buf_dispose(&selector);
+			return cli_error_nomem();
+		}
+	}
+	opts.label_selector = selector.len ? kube_buf_cstr(&selector) : NULL;
 	int rc = kube_client_list(ctx->client, &list, &replicasets, ctx->ns, &opts);
+	kube_buf_dispose(&selector);
 	if (rc)
 		return cli_error_kube("listing ReplicaSets", rc);
 	const char *uid = canary_object_uid(ctx->deploy);

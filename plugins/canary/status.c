@@ -245,6 +245,11 @@ static int watch_status(const cli_args *args, canary_ctx *ctx, canary_pods **pod
 			break;
 		} else {
 			changed = ev.type == KUBE_WATCH_MODIFIED || ev.type == KUBE_WATCH_ADDED;
+			/* the event carries D: no need to GET it again */
+			if (changed && (rc = canary_take_deploy(ctx, ev.object))) {
+				kube_watch_event_dispose(&ev);
+				break;
+			}
 			kube_watch_event_dispose(&ev);
 		}
 		if (*pods) {
@@ -255,7 +260,7 @@ static int watch_status(const cli_args *args, canary_ctx *ctx, canary_pods **pod
 		}
 		if (!changed)
 			continue;
-		if ((rc = canary_read_deploy(ctx)) || (rc = gather(ctx, pods)))
+		if ((rc = gather(ctx, pods)))
 			break;
 		if ((rc = render(args, ctx, *pods, stdout, last)))
 			break;
