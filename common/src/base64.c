@@ -1,8 +1,10 @@
 /* Go's base64 decoders (encoding/base64 StdEncoding and RawURLEncoding,
- * non-strict), with the byte offset Go reports for bad input. */
+ * non-strict), with the byte offset Go reports for bad input, and its
+ * StdEncoding encoder. */
 #include <stdint.h>
 
-#include "base64.h"
+#include <kube/base64.h>
+
 #include "internal.h"
 
 static int sextet(unsigned char c, enum kube_base64_encoding encoding)
@@ -80,4 +82,28 @@ bad:
 	if (bad_at)
 		*bad_at = i;
 	return KUBE_EINVALID;
+}
+
+int kube_base64_encode(kube_buf *out, const void *data, size_t len)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *bytes = data;
+	char quantum[4];
+	int rc;
+
+	for (size_t i = 0; i < len; i += 3) {
+		size_t left = len - i;
+		uint32_t acc = (uint32_t)bytes[i] << 16;
+		if (left > 1)
+			acc |= (uint32_t)bytes[i + 1] << 8;
+		if (left > 2)
+			acc |= bytes[i + 2];
+		quantum[0] = alphabet[acc >> 18 & 63];
+		quantum[1] = alphabet[acc >> 12 & 63];
+		quantum[2] = left > 1 ? alphabet[acc >> 6 & 63] : '=';
+		quantum[3] = left > 2 ? alphabet[acc & 63] : '=';
+		if ((rc = kube_buf_put(out, quantum, sizeof(quantum))) != 0)
+			return rc;
+	}
+	return 0;
 }

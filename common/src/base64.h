@@ -1,24 +1,7 @@
-/* Base64 decoding as Go's encoding/base64 does it, in the two encodings
- * libkube meets: standard (kubeconfig []byte fields, CA data) and raw URL
- * (JWT segments). */
-#ifndef KUBE_BASE64_H
-#define KUBE_BASE64_H
+/* Base64 inside libkube: the public API (kube/base64.h) is all there is. */
+#ifndef KUBE_SRC_BASE64_H
+#define KUBE_SRC_BASE64_H
 
-#include <stddef.h>
-
-enum kube_base64_encoding {
-	KUBE_BASE64_STD,     /* StdEncoding: '+' and '/', padding to a multiple of 4 required */
-	KUBE_BASE64_RAW_URL, /* RawURLEncoding: '-' and '_', no padding accepted */
-};
-
-/* Decodes text[0..len) in encoding into a new NUL-terminated buffer *out
- * of *out_len bytes (free with kube_free). CR and LF are skipped wherever
- * they stand, as Go's decoders skip them; trailing bits are not checked
- * (Go's non-strict mode). Returns 0; KUBE_ENOMEM (recorded); or
- * KUBE_EINVALID, not recorded so that the caller can name the field, with
- * the offset Go reports in "illegal base64 data at input byte N" in
- * *bad_at when bad_at is not NULL. On error *out is NULL. */
-int kube_base64_decode(char **out, size_t *out_len, const char *text, size_t len, enum kube_base64_encoding encoding,
-                       size_t *bad_at);
+#include <kube/base64.h>
 
 #endif
