@@ -22,18 +22,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Go builds the test cluster (kube-apiserver & co. need Go >= 1.25).
+# Go builds the test cluster (kube-apiserver & co. need Go >= 1.26: the wrapper modules in e2e/cluster/gomod say so).
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH=/usr/local/go/bin:$PATH
 fi
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps: error: Go is not installed; the local control plane is built from Go modules" >&2
-	echo "deps: hint: install Go >= 1.25 (https://go.dev/doc/install) and re-run" >&2
+	echo "deps: hint: install Go >= 1.26 (https://go.dev/doc/install) and re-run" >&2
 	exit 1
 fi
 go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-if [ "${go_minor:-0}" -lt 25 ]; then
-	echo "deps: error: Go $(go env GOVERSION) is too old to build Kubernetes 1.36; need >= 1.25" >&2
+if [ "${go_minor:-0}" -lt 26 ]; then
+	echo "deps: error: Go $(go env GOVERSION) is too old for the test cluster's wrapper modules; need >= 1.26" >&2
 	exit 1
 fi
 
