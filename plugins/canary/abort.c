@@ -4,7 +4,6 @@
  * waits for it, or for its lock to lapse. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <kube/error.h>
 
@@ -21,13 +20,6 @@ static const cli_flag canary_abort_flags[] = {
          "Print the plan and change nothing: client, or server (sends the first writes with dryRun=All)", "client"},
         {NULL, 0, 0, NULL, NULL, NULL},
 };
-
-static void sleep_1s(void)
-{
-	struct timespec ts = {1, 0};
-	while (nanosleep(&ts, &ts))
-		;
-}
 
 /* Asks the holder of the lock to abort, then waits until the run is no
  * longer active (0, *done set) or the lock can be taken (0). */
@@ -66,7 +58,7 @@ static int request_abort(canary_ctx *ctx, const char *reason, long timeout_ms, i
 	}
 	long long deadline = kube_client_server_now_ms(ctx->client) + timeout_ms;
 	for (;;) {
-		sleep_1s();
+		canary_sleep_ms(1000);
 		if ((rc = canary_read_deploy(ctx)))
 			return rc;
 		if (!canary_phase_active(ctx->state.phase)) {

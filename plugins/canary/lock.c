@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <kube/error.h>
 #include <kube/log.h>
@@ -31,13 +30,6 @@ void canary_kill_point(const char *point)
 #else
 	(void)point;
 #endif
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts))
-		;
 }
 
 static void lease_name(const canary_ctx *ctx, char *buf, size_t size)
@@ -176,7 +168,7 @@ int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode)
 			json_decref(labels);
 			return canary_interrupt_exit();
 		}
-		sleep_ms(1000);
+		canary_sleep_ms(1000);
 	}
 	json_decref(labels);
 	return 0;
