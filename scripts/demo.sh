@@ -172,4 +172,54 @@ echo "    (exit $rc: the gate failed, the run aborted, stable is back at 3 pods 
 show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployments
 
-say "Done. Next to join this demo: helm rollback-safe."
+say "helm rollback-safe: a broken upgrade, the plan, and a rollback verified healthy"
+# The user's helm when there is one; else Helm 4 built from its Go module
+# (cached, like the cluster). Private Helm homes: the demo never touches
+# your Helm configuration or plugins.
+if command -v helm >/dev/null 2>&1; then
+	helm_bin=$(command -v helm)
+else
+	echo "    no helm on PATH: building Helm 4 from its Go module into ~/.cache/rollguard (first run only)"
+	bash "$root/e2e/cluster/build.sh" helm4 >/dev/null
+	# shellcheck source=../e2e/cluster/common.sh
+	. "$root/e2e/cluster/common.sh"
+	helm_bin=$ROLLGUARD_CACHE/bin/helm4-$HELM4_VERSION/helm4
+fi
+helm_home=$(mktemp -d)
+export HELM_CONFIG_HOME=$helm_home/config HELM_DATA_HOME=$helm_home/data HELM_CACHE_HOME=$helm_home/cache
+helm() { "$helm_bin" "${kubectl_ctx[@]/--context/--kube-context}" "$@"; }
+mkdir -p "$helm_home/plugin/bin"
+cp "$root/plugins/rollback-safe/plugin.yaml" "$helm_home/plugin/"
+cp "$build/helm-rollback-safe" "$helm_home/plugin/bin/"
+printf '%s$ helm plugin install plugins/rollback-safe%s\n' "$dim" "$reset"
+helm plugin install "$helm_home/plugin" >/dev/null
+helm plugin list
+chart=$root/e2e/charts/rsdemo
+if [ "$local_cluster" -eq 1 ]; then
+	# kwok runs no containers: pods labelled rollguard-e2e-stage=demo-crashloop
+	# get the status a crashing container gets from the kubelet.
+	kubectl apply -f "$root/scripts/demo/crashloop-stage.yaml" >/dev/null
+	broken=(--set image=registry.example/shop:1.2 --set podStage=demo-crashloop)
+	echo "    revision 3 crash-loops (a kwok Stage reports CrashLoopBackOff for its pods)"
+else
+	broken=(--set image=registry.k8s.io/pause:does-not-exist)
+	echo "    revision 3 uses an image tag that does not exist (ImagePullBackOff)"
+fi
+show helm install shop "$chart" -n "$ns" --set image=registry.k8s.io/pause:3.9 --wait --timeout 2m >/dev/null
+show helm upgrade shop "$chart" -n "$ns" --set image=registry.k8s.io/pause:3.10 --wait --timeout 2m >/dev/null
+rc=0
+show helm upgrade shop "$chart" -n "$ns" "${broken[@]}" --wait --timeout 15s || rc=$?
+echo "    (exit $rc: the upgrade failed; plain 'helm rollback shop' would go to revision 2 only because it is the previous one)"
+show helm history shop -n "$ns"
+say "history: which revisions are safe rollback targets, read straight from the release Secrets"
+show helm rollback-safe history shop -n "$ns"
+say "plan: the target, what is skipped, every object against the live cluster, and preflight"
+show helm rollback-safe plan shop -n "$ns"
+say "The rollback: re-checks history, records the run in a Lease, runs helm rollback, verifies health"
+show helm rollback-safe shop -n "$ns" --timeout 2m
+show helm history shop -n "$ns"
+show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment shop -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
+[ "$local_cluster" -eq 1 ] && kubectl delete -f "$root/scripts/demo/crashloop-stage.yaml" >/dev/null 2>&1
+rm -rf "$helm_home"
+
+say "Done."

@@ -4,6 +4,6 @@
 #include "commands.h"
 
 const cli_command *const rollback_commands[] = {
-        &cli_version_command,
-        NULL,
+        &rollback_rollback_command, &rollback_plan_command, &rollback_history_command,
+        &rollback_unlock_command,   &cli_version_command,   NULL,
 };

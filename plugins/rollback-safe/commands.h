@@ -10,4 +10,9 @@ extern const cli_command *const rollback_commands[];
 /* Each subcommand file defines one of these, e.g. in history.c:
  * extern const cli_command rollback_history_command; */
 
+extern const cli_command rollback_rollback_command;
+extern const cli_command rollback_plan_command;
+extern const cli_command rollback_history_command;
+extern const cli_command rollback_unlock_command;
+
 #endif

@@ -9,9 +9,16 @@ static const cli_program rollback_program = {
         .summary = "A Helm rollback that picks a known-good target, preflights it and verifies health",
         .description = "A Helm rollback that picks a known-good target, repairs stuck pending-* locks with an\n"
                        "audit trail, preflights what would break, executes, and verifies health.",
-        .examples = "  # Print the version\n"
-                    "  helm rollback-safe version",
+        .examples = "  # Roll web back to its last good revision, preflighted and verified\n"
+                    "  helm rollback-safe web -n shop\n\n"
+                    "  # Show the plan only\n"
+                    "  helm rollback-safe plan web\n\n"
+                    "  # Which revisions are safe targets\n"
+                    "  helm rollback-safe history web\n\n"
+                    "  # Repair a release stuck in pending-upgrade\n"
+                    "  helm rollback-safe unlock web",
         .commands = rollback_commands,
+        .default_command = &rollback_rollback_command,
         .helm_env = 1,
 };
 
