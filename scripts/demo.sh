@@ -200,20 +200,23 @@ if [ "$local_cluster" -eq 1 ]; then
 	# get the status a crashing container gets from the kubelet.
 	kubectl apply -f "$root/scripts/demo/crashloop-stage.yaml" >/dev/null
 	broken=(--set image=registry.example/shop:1.2 --set podStage=demo-crashloop)
-	echo "    revision 3 crash-loops (a kwok Stage reports CrashLoopBackOff for its pods)"
+	echo "    revisions 3 and 4 crash-loop (a kwok Stage reports CrashLoopBackOff for their pods)"
 else
 	broken=(--set image=registry.k8s.io/pause:does-not-exist)
-	echo "    revision 3 uses an image tag that does not exist (ImagePullBackOff)"
+	echo "    revisions 3 and 4 use an image tag that does not exist (ImagePullBackOff)"
 fi
 show helm install shop "$chart" -n "$ns" --set image=registry.k8s.io/pause:3.9 --wait --timeout 2m >/dev/null
 show helm upgrade shop "$chart" -n "$ns" --set image=registry.k8s.io/pause:3.10 --wait --timeout 2m >/dev/null
 rc=0
 show helm upgrade shop "$chart" -n "$ns" "${broken[@]}" --wait --timeout 15s || rc=$?
-echo "    (exit $rc: the upgrade failed; plain 'helm rollback shop' would go to revision 2 only because it is the previous one)"
+echo "    (exit $rc: the upgrade failed; someone retries it, and it fails again)"
+rc=0
+show helm upgrade shop "$chart" -n "$ns" "${broken[@]}" --set replicas=3 --wait --timeout 15s || rc=$?
+echo "    (exit $rc: plain 'helm rollback shop' would now go to revision 3, the previous one: the first failed upgrade)"
 show helm history shop -n "$ns"
 say "history: which revisions are safe rollback targets, read straight from the release Secrets"
 show helm rollback-safe history shop -n "$ns"
-say "plan: the target, what is skipped, every object against the live cluster, and preflight"
+say "plan: the target (failed revisions skipped), every object against the live cluster, and preflight"
 show helm rollback-safe plan shop -n "$ns"
 say "The rollback: re-checks history, records the run in a Lease, runs helm rollback, verifies health"
 show helm rollback-safe shop -n "$ns" --timeout 2m

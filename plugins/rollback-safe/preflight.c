@@ -663,7 +663,7 @@ static int check_pvc(rollback_findings *out, const char *object, const rollback_
 			return rc;
 	}
 	return add_changes(out, ROLLBACK_SEVERITY_BLOCK, object, diff, spec_field_except, mutable_fields,
-	                   "a bound PersistentVolumeClaim's spec is immutable except resources.requests",
+	                   "a PersistentVolumeClaim's spec is immutable after creation except resources.requests",
 	                   "Kubernetes rejects the patch");
 }
 

@@ -78,8 +78,9 @@ typedef struct rollback_diff {
  * target sets whose value live does not have (target is a "subset" of
  * live when there is none), and every field current set that target
  * drops and live still has (Helm's three-way patch removes those).
- * Objects compare key-wise; lists item-wise by index, or by name for lists
- * whose items all have a name (containers, env, volumes, ports,
+ * Objects compare key-wise; lists item-wise by index (a list of another
+ * length is one change of the whole list), or by name for lists whose
+ * target items all have distinct names (containers, env, volumes, ports,
  * volumeClaimTemplates by metadata.name). Fields the server owns are not
  * compared: top-level apiVersion, kind and status, and metadata's
  * namespace, uid, resourceVersion, generation, creationTimestamp and
@@ -113,8 +114,9 @@ int rollback_quantity_parse(long double *out, const char *text);
  * when either is not a quantity. */
 int rollback_quantity_cmp(int *out, const json_t *a, const json_t *b);
 
-/* Adds a BLOCK "immutable-field" finding (or a WARN where the API may
- * cope) for each change of diff that Kubernetes refuses on target's kind:
+/* Adds a BLOCK "immutable-field" finding, naming up to three fields with
+ * their live -> target values, for each rule that changes of diff break on
+ * target's kind (Kubernetes refuses the patch):
  * the selector of a Deployment, DaemonSet, ReplicaSet or StatefulSet; a
  * StatefulSet's spec fields other than replicas, template, updateStrategy,
  * persistentVolumeClaimRetentionPolicy, minReadySeconds, ordinals and
@@ -122,7 +124,7 @@ int rollback_quantity_cmp(int *out, const json_t *a, const json_t *b);
  * clusterIP or clusterIPs; a PersistentVolumeClaim's storage request
  * smaller than live, or any spec field but resources.requests and
  * volumeAttributesClassName. diff is rollback_diff_objects(target, live,
- * ...). Returns 0 or KUBE_ENOMEM. */
+ * ...); live is the object the cluster has. Returns 0 or KUBE_ENOMEM. */
 int rollback_check_immutable(rollback_findings *out, const json_t *target, const json_t *live,
                              const rollback_diff *diff);
 
