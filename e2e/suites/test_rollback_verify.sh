@@ -5,7 +5,10 @@
 # Ready), and one whose pods crash-loop, both with --timeout 10s: helm's
 # rollback itself succeeds, the verification fails, exit 1 with the
 # Deployment and the reason; -o json's RollbackResult has verify.ready
-# false and result Failed. The two rollbacks of each Helm run side by side.
+# false and result Failed. A third rollback fails in helm itself: the
+# target's pre-rollback hook hangs past --timeout, helm exits 1 (its error
+# shown), and the revision helm left pending-rollback is marked failed so
+# the release is not locked. The rollbacks of each Helm run side by side.
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=../rollback.sh
@@ -21,12 +24,17 @@ for HELM in helm3 helm4; do
 	rs_install crash --set image=registry.example/crash:1 --set "podStage=$RS_CRASHLOOP" || continue
 	rs_upgrade web --set image=registry.example/web:2 --wait --timeout 30s || continue
 	rs_upgrade crash --set image=registry.example/crash:2 --wait --timeout 30s || continue
+	# Revision 1 of hook has a pre-rollback hook whose pod runs for an hour.
+	rs_install hook --set image=registry.example/hook:1 --set hook.enabled=true --set "hook.stage=$RS_HANGHOOK" || continue
+	rs_upgrade hook --set image=registry.example/hook:2 || continue
 
 	started=$(date +%s)
 	rs_start vweb "$HELM" rollback-safe web 1 --timeout 10s -o json -n "$RS_NS"
 	web_pid=$RS_PID
 	rs_start vcrash "$HELM" rollback-safe crash 1 --timeout 10s -n "$RS_NS"
 	crash_pid=$RS_PID
+	rs_start vhook "$HELM" rollback-safe hook 1 --timeout 5s -o json -n "$RS_NS"
+	hook_pid=$RS_PID
 
 	RS_PID=$web_pid rs_finish vweb
 	expect_rc 1 "$HELM rollback-safe web 1: pods never Ready"
@@ -54,7 +62,21 @@ for HELM in helm3 helm4; do
 	rs_expect_revisions crash "1 2 3" "$HELM rollback-safe crash 1 (CrashLoopBackOff)"
 	rs_expect_no_pending crash "$HELM rollback-safe crash 1 (CrashLoopBackOff)"
 	expect_eq "$(rs_image crash)" registry.example/crash:1 "$HELM rollback-safe crash 1 (CrashLoopBackOff): the rollback was applied"
-	echo "# $HELM: both verifications took $(($(date +%s) - started))s"
+	RS_PID=$hook_pid rs_finish vhook
+	what="$HELM rollback-safe hook 1 (the pre-rollback hook hangs)"
+	expect_rc 1 "$what"
+	expect_one_error_line "$what"
+	expect_err "helm rollback to revision 1 failed" "$what: says helm failed"
+	# Helm 3: "Error: 1 error occurred: * timed out waiting for the
+	# condition"; Helm 4 names the failed pre-rollback hook.
+	if grep -Eq 'error occurred|pre-rollback' <<<"$ERR"; then ok "$what: helm's own error, verbatim"; else fail "$what: helm's own error is missing"; fi
+	expect_json_kind RollbackResult "$what -o json"
+	expect_eq "$(jqo '"\(.newRevision) \(.helm.exitCode) \(.verify) \(.result)"')" "3 1 null Failed" "$what -o json: new revision, helm exit, no verify, result"
+	rs_expect_revisions hook "1 2 3" "$what"
+	rs_expect_status hook 3 failed "$what: the revision helm left pending-rollback"
+	rs_expect_no_pending hook "$what"
+	expect_eq "$(kubectl -n "$RS_NS" get lease rollguard-release-hook --ignore-not-found -o name)" "" "$what: run Lease released"
+	echo "# $HELM: the verifications took $(($(date +%s) - started))s"
 done
 
 finish

@@ -280,16 +280,6 @@ static void print_plan(job *j)
 	rollback_plan_print(&j->plan, out, j->args->output == CLI_OUTPUT_WIDE);
 }
 
-static int write_document(const job *j)
-{
-	cli_output out = {0};
-	int rc = cli_output_open(&out, j->args->output_file);
-	if (rc)
-		return rc;
-	rc = cli_output_document(out.stream, j->args->output, j->doc);
-	return cli_output_close(&out, rc);
-}
-
 /* True when the history listed now is the one the plan was made from. */
 static int history_unchanged(job *j, char *what, size_t size)
 {
@@ -408,17 +398,31 @@ static int helm_tick(void *user)
 static void settle_failed_helm(job *j)
 {
 	rollback_ctx *ctx = &j->ctx;
-	if (rollback_history_load(ctx, 0)) {
+	rollback_record rec;
+	memset(&rec, 0, sizeof(rec));
+	rec.revision = j->new_revision;
+	snprintf(rec.object_name, sizeof(rec.object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", ctx->release,
+	         j->new_revision);
+	/* helm may have failed before it created the revision: look first,
+	 * quietly. j->last and j->target_rec point into ctx->history, so the
+	 * new revision is read on its own. */
+	json_t *object = NULL;
+	int rc = kube_client_get(ctx->client, &object, ctx->storage_res, ctx->ns, rec.object_name, NULL);
+	json_decref(object);
+	if (rc) {
 		kube_error_clear();
 		return;
 	}
-	rollback_record *rec = rollback_history_find(&ctx->history, j->new_revision);
-	if (!rec || rollback_record_read(ctx, rec) || rec->status != ROLLBACK_STATUS_PENDING_ROLLBACK)
-		return;
-	char why[200];
-	snprintf(why, sizeof(why), "Marked failed by helm rollback-safe: helm rollback exited with %d", j->helm_exit);
-	if (rollback_unlock_apply(ctx, rec, why) == 0)
-		fprintf(stderr, "Revision %lld was left pending-rollback by helm: marked failed.\n", rec->revision);
+	if (rollback_record_read(ctx, &rec) == 0 && rec.status == ROLLBACK_STATUS_PENDING_ROLLBACK) {
+		char why[200];
+		snprintf(why, sizeof(why), "Marked failed by helm rollback-safe: helm rollback exited with %d",
+		         j->helm_exit);
+		if (rollback_unlock_apply(ctx, &rec, why) == 0)
+			fprintf(stderr, "Revision %lld was left pending-rollback by helm: marked failed.\n",
+			        rec.revision);
+	}
+	json_decref(rec.object);
+	json_decref(rec.release);
 }
 
 static int run_helm(job *j)
@@ -574,7 +578,7 @@ static int run(const cli_args *args)
 	print_plan(&j);
 	if (rollback_plan_blocked(&j.plan)) {
 		if (machine_output(&j) && !plan_document(&j, "RollbackPlan"))
-			(void)write_document(&j);
+			(void)cli_output_report(j.args, j.doc, NULL);
 		cli_error("release %s: preflight blocked the rollback to revision %lld; nothing was changed",
 		          ctx->release, j.target.target);
 		rc = CLI_EXIT_REFUSED;
@@ -583,7 +587,7 @@ static int run(const cli_args *args)
 	if (!j.execute) {
 		if (machine_output(&j)) {
 			if (!(rc = plan_document(&j, "RollbackPlan")))
-				rc = write_document(&j);
+				rc = cli_output_report(j.args, j.doc, NULL);
 		}
 		goto done;
 	}
@@ -609,7 +613,7 @@ report:
 		j.doc = NULL;
 		int wrc = result_document(&j);
 		if (!wrc)
-			wrc = write_document(&j);
+			wrc = cli_output_report(j.args, j.doc, NULL);
 		if (wrc && !rc)
 			rc = wrc;
 	}
