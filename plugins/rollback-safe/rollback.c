@@ -52,12 +52,26 @@ typedef struct job {
 	json_t *doc;
 } job;
 
+#ifdef ROLLGUARD_TESTING
+/* A test build's positive integer knob from the environment, else 0. */
+static long test_env_long(const char *name)
+{
+	const char *text = getenv(name);
+	char *end = NULL;
+	if (!text || !text[0])
+		return 0;
+	errno = 0;
+	long value = strtol(text, &end, 10);
+	return errno || *end || value <= 0 || value > 3600 ? 0 : value;
+}
+#endif
+
 static int lease_duration_s(void)
 {
 #ifdef ROLLGUARD_TESTING
-	const char *text = getenv("ROLLGUARD_TEST_LEASE_SECONDS");
-	if (text && atoi(text) > 0)
-		return atoi(text);
+	long seconds = test_env_long("ROLLGUARD_TEST_LEASE_SECONDS");
+	if (seconds > 0)
+		return (int)seconds;
 #endif
 	return 15;
 }
@@ -65,11 +79,11 @@ static int lease_duration_s(void)
 static void test_pause(void)
 {
 #ifdef ROLLGUARD_TESTING
-	const char *text = getenv("ROLLGUARD_TEST_PAUSE_BEFORE_EXECUTE");
-	if (text && atoi(text) > 0) {
-		fprintf(stderr, "test: pausing %ss before execute\n", text);
+	long seconds = test_env_long("ROLLGUARD_TEST_PAUSE_BEFORE_EXECUTE");
+	if (seconds > 0) {
+		fprintf(stderr, "test: pausing %lds before execute\n", seconds);
 		fflush(stderr);
-		sleep((unsigned)atoi(text));
+		sleep((unsigned)seconds);
 	}
 #endif
 }
