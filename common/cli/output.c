@@ -1,5 +1,6 @@
-/* Report destinations (stdout, or a file replaced atomically) and the JSON
- * and YAML renderings of report objects. */
+/* Report destinations (stdout, or a file replaced atomically), the JSON
+ * and YAML renderings of report objects, and a command's report rendered
+ * as its -o asks. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include "cli/exit.h"
 #include "cli/internal.h"
 #include "cli/output.h"
+#include "cli/table.h"
 
 static const char *const format_names[] = {
         [CLI_OUTPUT_TABLE] = "table", [CLI_OUTPUT_WIDE] = "wide",   [CLI_OUTPUT_JSON] = "json",
@@ -229,4 +231,19 @@ int cli_output_document(FILE *stream, enum cli_output_format format, const json_
 {
 	assert(format == CLI_OUTPUT_JSON || format == CLI_OUTPUT_YAML);
 	return format == CLI_OUTPUT_YAML ? cli_output_yaml(stream, doc) : cli_output_json(stream, doc);
+}
+
+int cli_output_report(const cli_args *args, const json_t *doc, const cli_table *table)
+{
+	cli_output out;
+	int machine = args->output == CLI_OUTPUT_JSON || args->output == CLI_OUTPUT_YAML;
+	assert(machine || table);
+	int rc = cli_output_open(&out, args->output_file);
+	if (rc)
+		return rc;
+	if (machine)
+		rc = cli_output_document(out.stream, args->output, doc);
+	else
+		cli_table_print(table, out.stream, args->output == CLI_OUTPUT_WIDE);
+	return cli_output_close(&out, rc);
 }

@@ -14,6 +14,9 @@
 extern "C" {
 #endif
 
+struct cli_args;
+struct cli_table;
+
 #define CLI_API_VERSION "rollguard.io/v1"
 
 enum cli_output_format {
@@ -70,6 +73,15 @@ int cli_output_json_line(FILE *stream, const json_t *doc);
 int cli_output_yaml(FILE *stream, const json_t *doc);
 /* JSON or YAML per format; other formats are the command's job (asserted). */
 int cli_output_document(FILE *stream, enum cli_output_format format, const json_t *doc);
+
+/* Writes a command's report where args says (standard output, or the
+ * --output-file through cli_output_open and cli_output_close): doc as
+ * JSON or YAML for -o json and -o yaml, else table, with its wide columns
+ * for -o wide. table may be NULL when the format is JSON or YAML; both
+ * are borrowed. Returns 0, or prints the error and returns the exit code
+ * cli_output_open or cli_output_close returned (the file keeps its old
+ * content then). */
+int cli_output_report(const struct cli_args *args, const json_t *doc, const struct cli_table *table);
 
 #ifdef __cplusplus
 }

@@ -7,19 +7,6 @@
 
 #include "commands.h"
 
-static int print_document(const cli_args *args, json_t *doc, const cli_table *table)
-{
-	cli_output out = {0};
-	int rc = cli_output_open(&out, args->output_file);
-	if (rc)
-		return rc;
-	if (args->output == CLI_OUTPUT_JSON || args->output == CLI_OUTPUT_YAML)
-		rc = cli_output_document(out.stream, args->output, doc);
-	else
-		cli_table_print(table, out.stream, args->output == CLI_OUTPUT_WIDE);
-	return cli_output_close(&out, rc);
-}
-
 static void age(char *buf, size_t size, long long now_ms, long long then_ms)
 {
 	if (!then_ms) {
@@ -104,7 +91,7 @@ static int run_list(const cli_args *args)
 			fprintf(stderr, "No canary runs in progress in %s namespace.\n", ctx.ns);
 		goto done;
 	}
-	rc = print_document(args, doc, table);
+	rc = cli_output_report(args, doc, table);
 done:
 	cli_table_free(table);
 	json_decref(items);
@@ -185,7 +172,7 @@ static int run_history(const cli_args *args)
 		fprintf(stderr, "deployment/%s: no finished canary runs\n", ctx.name);
 		goto done;
 	}
-	rc = print_document(args, doc, table);
+	rc = cli_output_report(args, doc, table);
 done:
 	cli_table_free(table);
 	json_decref(doc);

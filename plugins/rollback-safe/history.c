@@ -17,19 +17,6 @@ static void short_time(char *buf, size_t size, const char *rfc3339)
 		*t = ' ';
 }
 
-static int print_document(const cli_args *args, json_t *doc, const cli_table *table)
-{
-	cli_output out = {0};
-	int rc = cli_output_open(&out, args->output_file);
-	if (rc)
-		return rc;
-	if (args->output == CLI_OUTPUT_JSON || args->output == CLI_OUTPUT_YAML)
-		rc = cli_output_document(out.stream, args->output, doc);
-	else
-		cli_table_print(table, out.stream, args->output == CLI_OUTPUT_WIDE);
-	return cli_output_close(&out, rc);
-}
-
 static int run_history(const cli_args *args)
 {
 	rollback_ctx ctx;
@@ -87,7 +74,7 @@ static int run_history(const cli_args *args)
 		if ((rc = cli_table_add_row(table, cells)))
 			goto done;
 	}
-	rc = print_document(args, doc, table);
+	rc = cli_output_report(args, doc, table);
 done:
 	cli_table_free(table);
 	json_decref(items);

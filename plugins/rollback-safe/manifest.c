@@ -1,5 +1,6 @@
 /* A Helm release manifest split into Kubernetes objects the way Helm's
- * kube client reads it back, and the identity Helm matches objects by. */
+ * kube client reads it back, the identity Helm matches objects by, and
+ * the small accessors the plan and the preflight read objects with. */
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,18 +24,6 @@ struct splitter {
 	char *err;
 	size_t err_size;
 };
-
-static void copy_text(char *out, size_t size, const char *text)
-{
-	size_t len = text ? strlen(text) : 0;
-	if (size == 0)
-		return;
-	if (len >= size)
-		len = size - 1;
-	if (len)
-		memcpy(out, text, len);
-	out[len] = '\0';
-}
 
 /* Messages are one line of printable ASCII whatever the manifest held. */
 static void make_printable(char *text)
@@ -258,8 +247,42 @@ int rollback_manifest_objects(json_t **out, const char *manifest, const char *re
 	return 0;
 nomem:
 	json_decref(sp.objects);
-	copy_text(err, err_size, "out of memory");
+	rollback_copy_text(err, err_size, "out of memory");
 	return KUBE_ENOMEM;
+}
+
+/* Copies the len bytes at text into out, cut to size - 1 bytes and
+ * NUL-terminated; nothing when size is 0. */
+static void copy_span(char *out, size_t size, const char *text, size_t len)
+{
+	if (size == 0)
+		return;
+	if (len >= size)
+		len = size - 1;
+	if (len)
+		memcpy(out, text, len);
+	out[len] = '\0';
+}
+
+void rollback_copy_text(char *out, size_t size, const char *text)
+{
+	copy_span(out, size, text, text ? strlen(text) : 0);
+}
+
+const char *rollback_string_member(const json_t *obj, const char *key)
+{
+	const char *value = json_string_value(json_object_get(obj, key));
+	return value ? value : "";
+}
+
+const char *rollback_object_name(const json_t *obj)
+{
+	return rollback_string_member(json_object_get(obj, "metadata"), "name");
+}
+
+void rollback_object_label(char *out, size_t size, const json_t *obj)
+{
+	(void)snprintf(out, size, "%.127s/%.253s", rollback_string_member(obj, "kind"), rollback_object_name(obj));
 }
 
 const char *rollback_object_ns(const json_t *obj, const char *release_ns)
@@ -271,24 +294,17 @@ const char *rollback_object_ns(const json_t *obj, const char *release_ns)
 void rollback_api_group(char *out, size_t size, const char *api_version)
 {
 	const char *slash = api_version ? strchr(api_version, '/') : NULL;
-	size_t len = slash ? (size_t)(slash - api_version) : 0;
-	if (size == 0)
-		return;
-	if (len >= size)
-		len = size - 1;
-	if (len)
-		memcpy(out, api_version, len);
-	out[len] = '\0';
+	copy_span(out, size, api_version, slash ? (size_t)(slash - api_version) : 0);
 }
 
 void rollback_object_key_of(rollback_object_key *out, const json_t *obj, const char *ns)
 {
 	assert(out);
 	rollback_api_group(out->group, sizeof(out->group), json_string_value(json_object_get(obj, "apiVersion")));
-	copy_text(out->kind, sizeof(out->kind), json_string_value(json_object_get(obj, "kind")));
-	copy_text(out->ns, sizeof(out->ns), ns);
-	copy_text(out->name, sizeof(out->name),
-	          json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
+	rollback_copy_text(out->kind, sizeof(out->kind), json_string_value(json_object_get(obj, "kind")));
+	rollback_copy_text(out->ns, sizeof(out->ns), ns);
+	rollback_copy_text(out->name, sizeof(out->name),
+	                   json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
 }
 
 int rollback_object_key_equal(const rollback_object_key *a, const rollback_object_key *b)

@@ -1,7 +1,8 @@
 /* Helm release manifests: the rendered documents a release stores
  * ("---\n# Source: chart/templates/x.yaml\n..."), split into Kubernetes
- * objects, and the identity Helm matches objects by between a release's
- * revisions and the cluster. */
+ * objects, the identity Helm matches objects by between a release's
+ * revisions and the cluster, and the accessors the plan and its preflight
+ * read those objects with. */
 #ifndef ROLLBACK_MANIFEST_H
 #define ROLLBACK_MANIFEST_H
 
@@ -31,6 +32,20 @@ int rollback_manifest_objects(json_t **out, const char *manifest, const char *re
  * that is a non-empty string, else release_ns (borrowed from obj or the
  * caller). */
 const char *rollback_object_ns(const json_t *obj, const char *release_ns);
+
+/* Copies text (NULL reads as "") into out, cut to size - 1 bytes and
+ * NUL-terminated; does nothing when size is 0. */
+void rollback_copy_text(char *out, size_t size, const char *text);
+
+/* obj's member key when it is a string (borrowed from obj), else "". */
+const char *rollback_string_member(const json_t *obj, const char *key);
+
+/* obj's metadata.name (borrowed from obj), or "" when it has none. */
+const char *rollback_object_name(const json_t *obj);
+
+/* Writes "Kind/name" of obj into out as messages name objects
+ * ("Deployment/web"; the kind cut to 127 bytes, the name to 253). */
+void rollback_object_label(char *out, size_t size, const json_t *obj);
 
 /* Writes the API group of api_version ("apps/v1" -> "apps", "v1" -> "")
  * into out (size bytes, truncated when longer). */

@@ -1,7 +1,7 @@
 /* The plan of a rollback: both manifests read, their kinds resolved
  * through discovery, the live objects listed once per type and namespace,
  * and every object's fate and every preflight finding worked out by
- * preflight.c. */
+ * diff.c and preflight.c. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,34 +81,6 @@ struct builder {
 	json_t *target_objects;
 };
 
-static void copy_text(char *out, size_t size, const char *text)
-{
-	size_t len = text ? strlen(text) : 0;
-	if (size == 0)
-		return;
-	if (len >= size)
-		len = size - 1;
-	if (len)
-		memcpy(out, text, len);
-	out[len] = '\0';
-}
-
-static const char *str_member(const json_t *obj, const char *key)
-{
-	const char *value = json_string_value(json_object_get(obj, key));
-	return value ? value : "";
-}
-
-static const char *obj_name(const json_t *obj)
-{
-	return str_member(json_object_get(obj, "metadata"), "name");
-}
-
-static void object_label(char *out, size_t size, const json_t *obj)
-{
-	(void)snprintf(out, size, "%.127s/%.253s", str_member(obj, "kind"), obj_name(obj));
-}
-
 static int grow(void **items, size_t *cap, size_t count, size_t item_size)
 {
 	if (count < *cap)
@@ -156,9 +128,9 @@ static int read_hooks(struct builder *b, const json_t *release)
 		json_t *docs = NULL;
 		if (!json_is_object(hook) || !rollback_hook_runs_on_rollback(hook))
 			continue;
-		int rc = read_manifest(b, &docs, str_member(hook, "manifest"), b->target_revision,
-		                       str_member(hook, "path")[0] ? str_member(hook, "path")
-		                                                   : str_member(hook, "name"));
+		int rc = read_manifest(b, &docs, rollback_string_member(hook, "manifest"), b->target_revision,
+		                       rollback_string_member(hook, "path")[0] ? rollback_string_member(hook, "path")
+		                                                               : rollback_string_member(hook, "name"));
 		if (rc)
 			return rc;
 		if (docs && json_array_extend(b->hook_docs, docs) != 0)
@@ -174,7 +146,8 @@ static int read_hooks(struct builder *b, const json_t *release)
  * discovery the first time. */
 static int resolve_kind(struct builder *b, size_t *out, const json_t *obj)
 {
-	const char *api_version = str_member(obj, "apiVersion"), *kind = str_member(obj, "kind");
+	const char *api_version = rollback_string_member(obj, "apiVersion"),
+	           *kind = rollback_string_member(obj, "kind");
 	for (size_t i = 0; i < b->kind_count; i++) {
 		if (strcmp(b->kinds[i].api_version, api_version) == 0 && strcmp(b->kinds[i].kind, kind) == 0) {
 			*out = i;
@@ -185,8 +158,8 @@ static int resolve_kind(struct builder *b, size_t *out, const json_t *obj)
 		return cli_error_nomem();
 	struct kind_entry *entry = &b->kinds[b->kind_count];
 	memset(entry, 0, sizeof(*entry));
-	copy_text(entry->api_version, sizeof(entry->api_version), api_version);
-	copy_text(entry->kind, sizeof(entry->kind), kind);
+	rollback_copy_text(entry->api_version, sizeof(entry->api_version), api_version);
+	rollback_copy_text(entry->kind, sizeof(entry->kind), kind);
 	int rc = kube_discovery_resolve_kind(b->ctx->client, &entry->res, api_version, kind);
 	if (rc != 0 && rc != KUBE_ENOTFOUND) {
 		char what[512];
@@ -238,7 +211,7 @@ static int report_unserved(struct builder *b, const struct entry *entries, size_
 		char label[400];
 		if (kind->served)
 			continue;
-		object_label(label, sizeof(label), entries[i].obj);
+		rollback_object_label(label, sizeof(label), entries[i].obj);
 		const char *hint = strcmp(role, "current") == 0
 		                           ? "Helm cannot build the current revision either; helm mapkubeapis rewrites "
 		                             "it to served versions"
@@ -306,7 +279,7 @@ static int assign_lists(struct builder *b, struct entry *entries, size_t count)
 				return KUBE_ENOMEM;
 			memset(&b->lists[j], 0, sizeof(b->lists[j]));
 			b->lists[j].res = kind->res;
-			copy_text(b->lists[j].ns, sizeof(b->lists[j].ns), entry->key.ns);
+			rollback_copy_text(b->lists[j].ns, sizeof(b->lists[j].ns), entry->key.ns);
 			b->list_count++;
 		}
 		struct live_list *list = &b->lists[j];
@@ -379,14 +352,14 @@ static int fetch_list(struct builder *b, struct live_list *list)
 	if (list->res.group[0])
 		(void)snprintf(api_version, sizeof(api_version), "%.255s/%.63s", list->res.group, list->res.version);
 	else
-		copy_text(api_version, sizeof(api_version), list->res.version);
+		rollback_copy_text(api_version, sizeof(api_version), list->res.version);
 	if (!(list->by_name = json_object())) {
 		rc = cli_error_nomem();
 		goto done;
 	}
 	json_array_foreach(json_object_get(result, "items"), i, item)
 	{
-		const char *name = obj_name(item);
+		const char *name = rollback_object_name(item);
 		if (!json_is_object(item) || !name[0])
 			continue;
 		/* a typed list's items carry no apiVersion and kind */
@@ -438,20 +411,21 @@ static int add_object(struct builder *b, const struct entry *entry, enum rollbac
 		return KUBE_ENOMEM;
 	rollback_plan_object *object = &b->objects[b->object_count++];
 	memset(object, 0, sizeof(*object));
-	copy_text(object->api_version, sizeof(object->api_version), str_member(entry->obj, "apiVersion"));
-	copy_text(object->kind, sizeof(object->kind), entry->key.kind);
-	copy_text(object->ns, sizeof(object->ns), entry->key.ns);
-	copy_text(object->name, sizeof(object->name), entry->key.name);
+	rollback_copy_text(object->api_version, sizeof(object->api_version),
+	                   rollback_string_member(entry->obj, "apiVersion"));
+	rollback_copy_text(object->kind, sizeof(object->kind), entry->key.kind);
+	rollback_copy_text(object->ns, sizeof(object->ns), entry->key.ns);
+	rollback_copy_text(object->name, sizeof(object->name), entry->key.name);
 	object->action = action;
-	copy_text(object->detail, sizeof(object->detail), detail);
+	rollback_copy_text(object->detail, sizeof(object->detail), detail);
 	return 0;
 }
 
 static int is_workload(const json_t *obj)
 {
 	char group[256];
-	const char *kind = str_member(obj, "kind");
-	rollback_api_group(group, sizeof(group), str_member(obj, "apiVersion"));
+	const char *kind = rollback_string_member(obj, "kind");
+	rollback_api_group(group, sizeof(group), rollback_string_member(obj, "apiVersion"));
 	return (strcmp(group, "apps") == 0 || strcmp(group, "extensions") == 0) &&
 	       (strcmp(kind, "Deployment") == 0 || strcmp(kind, "StatefulSet") == 0 || strcmp(kind, "DaemonSet") == 0);
 }
@@ -463,15 +437,15 @@ static int plan_existing(struct builder *b, const struct entry *entry, const str
 	char detail[512] = "", why[128], paths[400], label[400];
 	enum rollback_action action;
 	/* the three-way removal only makes sense between the same versions */
-	const json_t *current_obj = in_current && strcmp(str_member(in_current->obj, "apiVersion"),
-	                                                 str_member(entry->obj, "apiVersion")) == 0
+	const json_t *current_obj = in_current && strcmp(rollback_string_member(in_current->obj, "apiVersion"),
+	                                                 rollback_string_member(entry->obj, "apiVersion")) == 0
 	                                    ? in_current->obj
 	                                    : NULL;
 	int rc = rollback_diff_objects(&diff, entry->obj, entry->live, current_obj);
 	if (!rc)
 		rc = rollback_check_immutable(&b->findings, entry->obj, entry->live, &diff);
 	if (!rc && !in_current && b->current_docs) {
-		object_label(label, sizeof(label), entry->obj);
+		rollback_object_label(label, sizeof(label), entry->obj);
 		rc = rollback_findings_add(&b->findings, ROLLBACK_SEVERITY_WARN, "adopt", label,
 		                           "%s exists in the cluster but not in revision %lld's manifest: Helm 3 stops "
 		                           "the rollback with 'no %.127s with the name \"%.253s\" found'; Helm 4 "
@@ -494,7 +468,7 @@ static int plan_existing(struct builder *b, const struct entry *entry, const str
 		action = ROLLBACK_ACTION_UNCHANGED;
 	} else {
 		action = ROLLBACK_ACTION_PATCH;
-		copy_text(detail, sizeof(detail), paths);
+		rollback_copy_text(detail, sizeof(detail), paths);
 	}
 	rollback_diff_dispose(&diff);
 	return add_object(b, entry, action, detail);
@@ -509,7 +483,7 @@ static int plan_target(struct builder *b)
 			continue;
 		if (entry->duplicate) {
 			char label[400];
-			object_label(label, sizeof(label), entry->obj);
+			rollback_object_label(label, sizeof(label), entry->obj);
 			if (rollback_findings_add(
 			            &b->findings, ROLLBACK_SEVERITY_WARN, "manifest", label,
 			            "%s appears more than once in revision %lld's manifest; the plan uses "

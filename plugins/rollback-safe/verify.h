@@ -1,7 +1,7 @@
 /* Health verification after helm rolled back (SPEC §5.2 Verify): every
  * workload of the target manifest rolled out and Ready, judged as
- * `kubectl rollout status` judges it, with a reason per object that is
- * not, naming its worst pod. */
+ * `kubectl rollout status` judges it (readiness.h), with a reason per
+ * object that is not, naming its worst pod. */
 #ifndef ROLLBACK_VERIFY_H
 #define ROLLBACK_VERIFY_H
 
@@ -56,40 +56,5 @@ void rollback_verify_print(const rollback_verify_result *r, FILE *stream);
 
 /* Frees what out holds and zeroes it; safe on a zeroed result. */
 void rollback_verify_dispose(rollback_verify_result *r);
-
-/* What rollback_workload_ready says of an object. Compare against these
- * values: ROLLBACK_FAILED is non-zero too. */
-enum rollback_readiness {
-	ROLLBACK_NOT_READY = 0, /* not yet: keep waiting */
-	ROLLBACK_READY = 1,
-	ROLLBACK_FAILED = 2, /* will not become ready by itself: a Job that failed */
-};
-
-/* Whether live (one object as the API returns it, `kind` set; NULL when
- * it does not exist: "not found") is rolled out and Ready, as `kubectl
- * rollout status` decides it:
- *   Deployment: status.observedGeneration >= metadata.generation,
- *     updatedReplicas >= spec.replicas (default 1), no old replicas left
- *     (status.replicas <= updatedReplicas), availableReplicas >=
- *     updatedReplicas; Progressing=False ProgressDeadlineExceeded is
- *     named in the reason (the wait goes on).
- *   StatefulSet: observedGeneration, readyReplicas >= spec.replicas;
- *     RollingUpdate with a partition: updatedReplicas >= replicas -
- *     partition; otherwise updateRevision == currentRevision.
- *   DaemonSet: observedGeneration, updatedNumberScheduled (RollingUpdate)
- *     and numberAvailable >= desiredNumberScheduled.
- *   Job: condition Complete=True; Failed=True is ROLLBACK_FAILED with its
- *     reason and message.
- *   PersistentVolumeClaim: status.phase Bound.
- * Other kinds are ROLLBACK_READY. An object being deleted is not ready.
- * When not ready, reason says why; for workloads it names the worst of
- * pods (an array of the namespace's pods, may be NULL) that the
- * workload's spec.selector matches: a container waiting in
- * CrashLoopBackOff, ImagePullBackOff, ErrImagePull, InvalidImageName,
- * CreateContainerConfigError and the like, then OOMKilled, a failed or
- * unschedulable pod, restarts, and last a pod not Ready with its message.
- * reason is "" when ready. */
-enum rollback_readiness rollback_workload_ready(const json_t *live, const json_t *pods, char *reason,
-                                                size_t reason_size);
 
 #endif

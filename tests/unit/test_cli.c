@@ -1,7 +1,7 @@
 /* Tests of common/cli: exit codes and error lines, the klog logger, atomic
- * output files, colour, tables, progress, help and version. Flag parsing
- * and redaction have their own suites (test_cli_flags.c,
- * test_cli_redact.c). */
+ * output files and reports rendered as -o asks, colour, tables, progress,
+ * help and version. Flag parsing and redaction have their own suites
+ * (test_cli_flags.c, test_cli_redact.c). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -249,6 +249,67 @@ static void test_cli__output_file_atomic(void **state)
 	free(dir);
 }
 
+static void test_cli__output_report(void **state)
+{
+	static const cli_column columns[] = {{"name", 0}, {"node", CLI_COLUMN_WIDE}};
+	static const char *const row[] = {"web", "kind-worker"};
+	static const struct {
+		enum cli_output_format format;
+		const char *text;
+	} cases[] = {
+	        {CLI_OUTPUT_TABLE, "NAME\nweb\n"},
+	        {CLI_OUTPUT_WIDE, "NAME   NODE\nweb    kind-worker\n"},
+	        {CLI_OUTPUT_JSON, "{\n    \"apiVersion\": \"rollguard.io/v1\",\n    \"kind\": \"Thing\",\n"
+	                          "    \"name\": \"web\"\n}\n"},
+	        {CLI_OUTPUT_YAML, "apiVersion: rollguard.io/v1\nkind: Thing\nname: web\n"},
+	};
+	char path[256];
+	char *dir = make_dir();
+	FILE *err = tmpfile();
+	cli_args args;
+	(void)state;
+	json_t *doc = cli_object_new("Thing");
+	cli_table *table = cli_table_new(columns, 2);
+	assert_non_null(doc);
+	assert_non_null(table);
+	assert_int_equal(json_object_set_new(doc, "name", json_string("web")), 0);
+	assert_int_equal(cli_table_add_row(table, row), 0);
+	memset(&args, 0, sizeof(args));
+	(void)snprintf(path, sizeof(path), "%s/report", dir);
+	args.output_file = path;
+
+	/* the table, wide or not, or the document, as -o says */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		args.output = cases[i].format;
+		assert_int_equal(cli_output_report(&args, doc, table), 0);
+		char *text = read_file(path);
+		assert_string_equal(text, cases[i].text);
+		free(text);
+	}
+	/* JSON and YAML need no table */
+	args.output = CLI_OUTPUT_JSON;
+	assert_int_equal(cli_output_report(&args, doc, NULL), 0);
+	char *text = read_file(path);
+	assert_string_equal(text, cases[2].text);
+	free(text);
+	assert_int_equal(count_entries(dir), 1);
+
+	/* a directory that does not exist: a usage error, nothing written */
+	cli_error_stream_set(err);
+	(void)snprintf(path, sizeof(path), "%s/missing/report", dir);
+	assert_int_equal(cli_output_report(&args, doc, table), CLI_EXIT_USAGE);
+	char *errors = slurp(err);
+	assert_non_null(strstr(errors, "error: create output file"));
+	free(errors);
+	cli_error_stream_set(NULL);
+	(void)fclose(err);
+	assert_int_equal(count_entries(dir), 1);
+	cli_table_free(table);
+	json_decref(doc);
+	remove_tree(dir);
+	free(dir);
+}
+
 static void test_cli__color_decision(void **state)
 {
 	(void)state;
@@ -414,6 +475,7 @@ int main(void)
 	        cmocka_unit_test(test_cli__error_lines),
 	        cmocka_unit_test(test_cli__vlog_format_klog),
 	        cmocka_unit_test(test_cli__output_file_atomic),
+	        cmocka_unit_test(test_cli__output_report),
 	        cmocka_unit_test(test_cli__color_decision),
 	        cmocka_unit_test(test_cli__table_golden),
 	        cmocka_unit_test(test_cli__progress_lines),

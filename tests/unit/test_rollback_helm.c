@@ -149,6 +149,18 @@ static void set_helm(rollback_helm *helm, const char *path)
 	helm->major = 3;
 }
 
+/* Starts the script name (body as write_script takes it) as helm, with
+ * no arguments; returns the child's pid. */
+static pid_t start_script(const char *name, const char *body)
+{
+	rollback_helm helm;
+	set_helm(&helm, write_script(name, body));
+	char *const argv[] = {helm.path, NULL};
+	pid_t pid = 0;
+	assert_int_equal(rollback_helm_start(&pid, &helm, argv), 0);
+	return pid;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -455,23 +467,25 @@ static const char *fake_version_helm(const char *name, const char *version)
 
 static void test_rollback_helm__find_helm_bin_helm4_and_helm3(void **state)
 {
+	static const struct {
+		const char *name, *says; /* the script, what its `helm version` prints */
+		const char *version;
+		int major, minor;
+	} helms[] = {
+	        {"helm-four", "v4.3.1", "v4.3.1", 4, 3},
+	        {"helm-three", "v3.22.0\n", "v3.22.0", 3, 22},
+	};
 	(void)state;
-	rollback_helm helm;
-	const char *path = fake_version_helm("helm-four", "v4.3.1");
-	setenv("HELM_BIN", path, 1);
-	assert_int_equal(rollback_helm_find(&helm), 0);
-	assert_string_equal(helm.path, path);
-	assert_string_equal(helm.version, "v4.3.1");
-	assert_int_equal(helm.major, 4);
-	assert_int_equal(helm.minor, 3);
-
-	path = fake_version_helm("helm-three", "v3.22.0\n");
-	setenv("HELM_BIN", path, 1);
-	assert_int_equal(rollback_helm_find(&helm), 0);
-	assert_string_equal(helm.path, path);
-	assert_string_equal(helm.version, "v3.22.0");
-	assert_int_equal(helm.major, 3);
-	assert_int_equal(helm.minor, 22);
+	for (size_t i = 0; i < sizeof(helms) / sizeof(helms[0]); i++) {
+		rollback_helm helm;
+		const char *path = fake_version_helm(helms[i].name, helms[i].says);
+		setenv("HELM_BIN", path, 1);
+		assert_int_equal(rollback_helm_find(&helm), 0);
+		assert_string_equal(helm.path, path);
+		assert_string_equal(helm.version, helms[i].version);
+		assert_int_equal(helm.major, helms[i].major);
+		assert_int_equal(helm.minor, helms[i].minor);
+	}
 	unsetenv("HELM_BIN");
 }
 
@@ -624,17 +638,12 @@ static void test_rollback_helm__start_wait_exit_code_and_stdout_to_stderr(void *
 static void test_rollback_helm__wait_killed_child_is_128_plus_signal(void **state)
 {
 	(void)state;
-	rollback_helm helm;
-	set_helm(&helm, write_script("helm-killed", "kill -TERM $$\nsleep 5\n"));
-	char *const argv[] = {helm.path, NULL};
-	pid_t pid = 0;
-	assert_int_equal(rollback_helm_start(&pid, &helm, argv), 0);
+	pid_t pid = start_script("helm-killed", "kill -TERM $$\nsleep 5\n");
 	int code = -1;
 	assert_int_equal(rollback_helm_wait(pid, &code), 0);
 	assert_int_equal(code, 128 + SIGTERM);
 
-	set_helm(&helm, write_script("helm-ok", "exit 0\n"));
-	assert_int_equal(rollback_helm_start(&pid, &helm, argv), 0);
+	pid = start_script("helm-ok", "exit 0\n");
 	assert_int_equal(rollback_helm_wait(pid, &code), 0);
 	assert_int_equal(code, 0);
 }
@@ -719,11 +728,7 @@ static int tick_gives_up(void *user)
 static void test_rollback_helm__wait_tick_failure_stops_helm(void **state)
 {
 	(void)state;
-	rollback_helm helm;
-	set_helm(&helm, write_script("helm-slow", "exec sleep 30\n"));
-	char *const argv[] = {helm.path, NULL};
-	pid_t pid = 0;
-	assert_int_equal(rollback_helm_start(&pid, &helm, argv), 0);
+	pid_t pid = start_script("helm-slow", "exec sleep 30\n");
 	int code = -1, ticks = 0;
 	time_t before = time(NULL);
 	assert_int_equal(rollback_helm_wait_tick(pid, &code, tick_gives_up, &ticks), 42);

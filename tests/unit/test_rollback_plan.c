@@ -1,8 +1,9 @@
-/* Tests of plugins/rollback-safe/manifest.c, preflight.c and plan.c: the
- * manifest splitter, object identities, the three-way diff, quantities,
- * immutable fields, workload health, deletions, hooks, history pruning,
- * and whole plans built against a canned API server, from hand-written
- * releases and from records captured from real Helm (tests/fixtures/helm). */
+/* Tests of plugins/rollback-safe/manifest.c, diff.c, preflight.c and
+ * plan.c: the manifest splitter, object identities, the three-way diff,
+ * quantities, immutable fields, workload health, deletions, hooks, history
+ * pruning, and whole plans built against a canned API server, from
+ * hand-written releases and from records captured from real Helm
+ * (tests/fixtures/helm). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -19,6 +20,7 @@
 #include <kube/yaml.h>
 
 #include "cli/exit.h"
+#include "diff.h"
 #include "manifest.h"
 #include "plan.h"
 #include "preflight.h"
@@ -369,19 +371,28 @@ static void assert_paths(const rollback_diff *diff, const char *const *paths, si
 		assert_string_equal(diff->items[i].path, paths[i]);
 }
 
-static void test_rollback_plan__diff_target_subset_of_live_is_unchanged(void **state)
+/* Asserts that rollback_diff_objects(target, live, current) changes the
+ * count paths and no others (YAML; current may be NULL). */
+static void assert_diff(const char *target_yaml, const char *live_yaml, const char *current_yaml,
+                        const char *const *paths, size_t count)
 {
 	rollback_diff diff = ROLLBACK_DIFF_INIT;
-	(void)state;
-	json_t *live = yaml(LIVE_DEPLOYMENT);
-	/* defaults, status, server metadata, quantities written differently,
-	 * named lists in another order, empty values, null: all unchanged */
-	json_t *target = yaml(TARGET_DEPLOYMENT("web:2", ""));
-	assert_int_equal(rollback_diff_objects(&diff, target, live, NULL), 0);
-	assert_paths(&diff, NULL, 0);
+	json_t *target = yaml(target_yaml), *live = yaml(live_yaml);
+	json_t *current = current_yaml ? yaml(current_yaml) : NULL;
+	assert_int_equal(rollback_diff_objects(&diff, target, live, current), 0);
+	assert_paths(&diff, paths, count);
 	rollback_diff_dispose(&diff);
+	json_decref(current);
 	json_decref(target);
 	json_decref(live);
+}
+
+static void test_rollback_plan__diff_target_subset_of_live_is_unchanged(void **state)
+{
+	(void)state;
+	/* defaults, status, server metadata, quantities written differently,
+	 * named lists in another order, empty values, null: all unchanged */
+	assert_diff(TARGET_DEPLOYMENT("web:2", ""), LIVE_DEPLOYMENT, NULL, NULL, 0);
 }
 
 static void test_rollback_plan__diff_names_changed_fields(void **state)
@@ -421,16 +432,11 @@ static void test_rollback_plan__diff_names_changed_fields(void **state)
 
 static void test_rollback_plan__diff_lists_without_names_compare_by_index(void **state)
 {
-	rollback_diff diff = ROLLBACK_DIFF_INIT;
-	(void)state;
-	json_t *live = yaml("{kind: X, spec: {args: [a, b, c], rules: [{host: a}, {host: b}]}}");
-	json_t *target = yaml("{kind: X, spec: {args: [a, b], rules: [{host: a}, {host: c}]}}");
-	assert_int_equal(rollback_diff_objects(&diff, target, live, NULL), 0);
 	static const char *const paths[] = {"spec.args", "spec.rules[1].host"};
-	assert_paths(&diff, paths, ARRAY_SIZE(paths));
-	rollback_diff_dispose(&diff);
-	json_decref(target);
-	json_decref(live);
+	(void)state;
+	assert_diff("{kind: X, spec: {args: [a, b], rules: [{host: a}, {host: c}]}}",
+	            "{kind: X, spec: {args: [a, b, c], rules: [{host: a}, {host: b}]}}", NULL, paths,
+	            ARRAY_SIZE(paths));
 }
 
 static void test_rollback_plan__diff_three_way_removes_what_current_set(void **state)
@@ -462,29 +468,25 @@ static void test_rollback_plan__diff_three_way_removes_what_current_set(void **s
 	json_decref(live);
 }
 
+/* Service web of api_version with spec (YAML flow, inside the braces). */
+#define SERVICE_WEB(api_version, spec)                                                                                 \
+	"{apiVersion: " api_version ", kind: Service, metadata: {name: web}, spec: {" spec "}}"
+/* As a chart writes it: the fields the server allocates left empty. */
+#define SERVICE_WEB_CHART_SPEC "type: NodePort, clusterIP: '', ports: [{name: http, port: 80, targetPort: 8080}]"
+
 static void test_rollback_plan__diff_service_keeps_allocated_values(void **state)
 {
-	rollback_diff diff = ROLLBACK_DIFF_INIT;
-	(void)state;
-	json_t *live = yaml("{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {type: NodePort,"
-	                    " clusterIP: 10.0.0.10, clusterIPs: [10.0.0.10], ports: [{name: http, port: 80,"
-	                    " nodePort: 30080, protocol: TCP, targetPort: 8080}]}}");
-	json_t *target = yaml("{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {type: NodePort,"
-	                      " clusterIP: '', ports: [{name: http, port: 80, targetPort: 8080}]}}");
-	json_t *current = yaml("{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.10,"
-	                       " ports: [{name: http, port: 80, nodePort: 30080}]}}");
-	assert_int_equal(rollback_diff_objects(&diff, target, live, current), 0);
-	assert_int_equal(diff.count, 0);
-	rollback_diff_dispose(&diff);
-	/* a Service of another group is no Service of the core API */
-	json_object_set_new(target, "apiVersion", json_string("serving.knative.dev/v1"));
-	assert_int_equal(rollback_diff_objects(&diff, target, live, NULL), 0);
+	static const char live[] = SERVICE_WEB("v1", "type: NodePort, clusterIP: 10.0.0.10, clusterIPs: [10.0.0.10],"
+	                                             " ports: [{name: http, port: 80, nodePort: 30080, protocol: TCP,"
+	                                             " targetPort: 8080}]");
+	static const char current[] =
+	        SERVICE_WEB("v1", "clusterIP: 10.0.0.10, ports: [{name: http, port: 80, nodePort: 30080}]");
 	static const char *const paths[] = {"spec.clusterIP"};
-	assert_paths(&diff, paths, ARRAY_SIZE(paths));
-	rollback_diff_dispose(&diff);
-	json_decref(current);
-	json_decref(target);
-	json_decref(live);
+	(void)state;
+	assert_diff(SERVICE_WEB("v1", SERVICE_WEB_CHART_SPEC), live, current, NULL, 0);
+	/* a Service of another group is no Service of the core API */
+	assert_diff(SERVICE_WEB("serving.knative.dev/v1", SERVICE_WEB_CHART_SPEC), live, NULL, paths,
+	            ARRAY_SIZE(paths));
 }
 
 static void test_rollback_plan__diff_out_of_memory(void **state)
@@ -541,9 +543,30 @@ static void assert_finding(const rollback_finding *finding, enum rollback_severi
 		         object, needle);
 }
 
+/* One rollback_check_immutable(target, live): the finding it makes, or
+ * none. */
+struct immutable_case {
+	const char *target, *live; /* YAML */
+	const char *object;        /* the BLOCK finding's object; NULL: no finding */
+	const char *needle;        /* in its message */
+};
+
+static void check_immutable(const struct immutable_case *cases, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		rollback_findings findings = ROLLBACK_FINDINGS_INIT;
+		immutable(&findings, cases[i].target, cases[i].live);
+		if (findings.count != (cases[i].object ? 1u : 0u))
+			fail_msg("case %zu: %zu findings", i, findings.count);
+		if (cases[i].object)
+			assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", cases[i].object,
+			               cases[i].needle);
+		rollback_findings_dispose(&findings);
+	}
+}
+
 static void test_rollback_plan__immutable_workload_selector(void **state)
 {
-	rollback_findings findings = ROLLBACK_FINDINGS_INIT;
 	(void)state;
 	const char *kinds[] = {"Deployment", "DaemonSet", "ReplicaSet", "StatefulSet"};
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
@@ -556,139 +579,109 @@ static void test_rollback_plan__immutable_workload_selector(void **state)
 		               "{apiVersion: apps/v1, kind: %s, metadata: {name: web}, spec: {selector: {matchLabels: "
 		               "{app: web}}, template: {metadata: {labels: {app: web}}}}}",
 		               kinds[i]);
-		immutable(&findings, target, live);
 		(void)snprintf(object, sizeof(object), "%s/web", kinds[i]);
-		assert_int_equal(findings.count, 1);
-		assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", object,
-		               "spec.selector is immutable: spec.selector.matchLabels.app (web -> web-v1)");
-		rollback_findings_dispose(&findings);
+		const struct immutable_case selector_change = {
+		        target, live, object,
+		        "spec.selector is immutable: spec.selector.matchLabels.app (web -> web-v1)"};
+		check_immutable(&selector_change, 1);
 	}
-	/* only the template changes: nothing immutable */
-	immutable(&findings,
-	          "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 1, selector: "
-	          "{matchLabels: {app: web}}, template: {spec: {containers: [{name: a, image: 'x:1'}]}}}}",
-	          "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 3, selector: "
-	          "{matchLabels: {app: web}}, template: {spec: {containers: [{name: a, image: 'x:2'}]}}}}");
-	assert_int_equal(findings.count, 0);
-	/* a Deployment of another group is not checked */
-	immutable(&findings,
-	          "{apiVersion: example.com/v1, kind: Deployment, metadata: {name: web}, spec: {selector: 1}}",
-	          "{apiVersion: example.com/v1, kind: Deployment, metadata: {name: web}, spec: {selector: 2}}");
-	assert_int_equal(findings.count, 0);
-	rollback_findings_dispose(&findings);
+	static const struct immutable_case cases[] = {
+	        /* only the template changes: nothing immutable */
+	        {"{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 1, selector: "
+	         "{matchLabels: {app: web}}, template: {spec: {containers: [{name: a, image: 'x:1'}]}}}}",
+	         "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: 3, selector: "
+	         "{matchLabels: {app: web}}, template: {spec: {containers: [{name: a, image: 'x:2'}]}}}}",
+	         NULL, NULL},
+	        /* a Deployment of another group is not checked */
+	        {"{apiVersion: example.com/v1, kind: Deployment, metadata: {name: web}, spec: {selector: 1}}",
+	         "{apiVersion: example.com/v1, kind: Deployment, metadata: {name: web}, spec: {selector: 2}}", NULL,
+	         NULL},
+	};
+	check_immutable(cases, ARRAY_SIZE(cases));
 }
+
+#define STATEFULSET_LIVE                                                                                               \
+	"{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {replicas: 1,"                           \
+	" serviceName: db, podManagementPolicy: OrderedReady, selector: {matchLabels: {app: db}},"                     \
+	" updateStrategy: {type: RollingUpdate}, minReadySeconds: 0, template: {spec: {containers:"                    \
+	" [{name: db, image: 'pg:15'}]}}, volumeClaimTemplates: [{apiVersion: v1, kind:"                               \
+	" PersistentVolumeClaim, metadata: {name: data}, spec: {accessModes: [ReadWriteOnce],"                         \
+	" volumeMode: Filesystem, resources: {requests: {storage: 10Gi}}}, status: {phase: Pending}}]}}"
 
 static void test_rollback_plan__immutable_statefulset_fields(void **state)
 {
-	rollback_findings findings = ROLLBACK_FINDINGS_INIT;
+	static const struct immutable_case cases[] = {
+	        /* the fields Kubernetes lets change */
+	        {"{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {replicas: 3, serviceName: db,"
+	         " selector: {matchLabels: {app: db}}, updateStrategy: {type: OnDelete}, minReadySeconds: 5,"
+	         " revisionHistoryLimit: 3, persistentVolumeClaimRetentionPolicy: {whenScaled: Delete},"
+	         " template: {spec: {containers: [{name: db, image: 'pg:14'}]}}, volumeClaimTemplates: [{metadata:"
+	         " {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}}]}}",
+	         STATEFULSET_LIVE, NULL, NULL},
+	        /* the ones it refuses */
+	        {"{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {replicas: 1, serviceName:"
+	         " db-headless, podManagementPolicy: Parallel, selector: {matchLabels: {app: db}},"
+	         " template: {spec: {containers: [{name: db, image: 'pg:15'}]}}, volumeClaimTemplates: [{metadata:"
+	         " {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 5Gi}}}}]}}",
+	         STATEFULSET_LIVE, "StatefulSet/db",
+	         "spec.serviceName (db -> db-headless), spec.podManagementPolicy (OrderedReady -> Parallel), "
+	         "spec.volumeClaimTemplates[data].spec.resources.requests.storage (10Gi -> 5Gi); Kubernetes "
+	         "rejects the patch (helm/helm#7998)"},
+	        /* a selector change is reported once, as the selector */
+	        {"{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {selector: {matchLabels: {app:"
+	         " db2}}}}",
+	         STATEFULSET_LIVE, "StatefulSet/db", "spec.selector is immutable"},
+	};
 	(void)state;
-	const char *live =
-	        "{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {replicas: 1,"
-	        " serviceName: db, podManagementPolicy: OrderedReady, selector: {matchLabels: {app: db}},"
-	        " updateStrategy: {type: RollingUpdate}, minReadySeconds: 0, template: {spec: {containers:"
-	        " [{name: db, image: 'pg:15'}]}}, volumeClaimTemplates: [{apiVersion: v1, kind:"
-	        " PersistentVolumeClaim, metadata: {name: data}, spec: {accessModes: [ReadWriteOnce],"
-	        " volumeMode: Filesystem, resources: {requests: {storage: 10Gi}}}, status: {phase: Pending}}]}}";
-	/* the fields Kubernetes lets change */
-	immutable(&findings,
-	          "{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {replicas: 3, serviceName: db,"
-	          " selector: {matchLabels: {app: db}}, updateStrategy: {type: OnDelete}, minReadySeconds: 5,"
-	          " revisionHistoryLimit: 3, persistentVolumeClaimRetentionPolicy: {whenScaled: Delete},"
-	          " template: {spec: {containers: [{name: db, image: 'pg:14'}]}}, volumeClaimTemplates: [{metadata:"
-	          " {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}}]}}",
-	          live);
-	assert_int_equal(findings.count, 0);
-	/* the ones it refuses */
-	immutable(&findings,
-	          "{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {replicas: 1, serviceName:"
-	          " db-headless, podManagementPolicy: Parallel, selector: {matchLabels: {app: db}},"
-	          " template: {spec: {containers: [{name: db, image: 'pg:15'}]}}, volumeClaimTemplates: [{metadata:"
-	          " {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 5Gi}}}}]}}",
-	          live);
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "StatefulSet/db",
-	               "spec.serviceName (db -> db-headless), spec.podManagementPolicy (OrderedReady -> Parallel), "
-	               "spec.volumeClaimTemplates[data].spec.resources.requests.storage (10Gi -> 5Gi); Kubernetes "
-	               "rejects the patch (helm/helm#7998)");
-	rollback_findings_dispose(&findings);
-	/* a selector change is reported once, as the selector */
-	immutable(&findings,
-	          "{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {selector: {matchLabels: {app:"
-	          " db2}}}}",
-	          live);
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "StatefulSet/db",
-	               "spec.selector is immutable");
-	rollback_findings_dispose(&findings);
+	check_immutable(cases, ARRAY_SIZE(cases));
 }
+
+#define SERVICE_LIVE                                                                                                   \
+	"{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.10, clusterIPs:"              \
+	" [10.0.0.10]}}"
+#define PVC_LIVE                                                                                                       \
+	"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {accessModes:"                    \
+	" [ReadWriteOnce], storageClassName: standard, volumeName: pvc-1, volumeMode: Filesystem,"                     \
+	" resources: {requests: {storage: 10Gi}}}, status: {phase: Bound}}"
 
 static void test_rollback_plan__immutable_job_service_pvc(void **state)
 {
-	rollback_findings findings = ROLLBACK_FINDINGS_INIT;
+	static const struct immutable_case cases[] = {
+	        /* Job: the template; labels the Job controller added live do not count */
+	        {"{apiVersion: batch/v1, kind: Job, metadata: {name: migrate}, spec: {backoffLimit: 2, template: {spec:"
+	         " {containers: [{name: m, image: 'mig:1'}]}}}}",
+	         "{apiVersion: batch/v1, kind: Job, metadata: {name: migrate}, spec: {backoffLimit: 6, selector:"
+	         " {matchLabels: {controller-uid: x}}, template: {metadata: {labels: {controller-uid: x}}, spec:"
+	         " {containers: [{name: m, image: 'mig:2'}]}}}}",
+	         "Job/migrate",
+	         "spec.template.spec.containers[m].image (mig:2 -> mig:1); Kubernetes rejects the patch "
+	         "(helm/helm#7725)"},
+	        /* Service: a different clusterIP; an omitted one is fine */
+	        {"{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.99}}", SERVICE_LIVE,
+	         "Service/web", "spec.clusterIP (10.0.0.10 -> 10.0.0.99)"},
+	        {"{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIPs: [10.0.0.99]}}",
+	         SERVICE_LIVE, "Service/web", "spec.clusterIPs[0] (10.0.0.10 -> 10.0.0.99)"},
+	        {"{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {ports: [{port: 81}]}}",
+	         "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.10, ports: [{port:"
+	         " 80}]}}",
+	         NULL, NULL},
+	        /* PVC: shrinking; growing is the expansion Kubernetes allows */
+	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {accessModes:"
+	         " [ReadWriteOnce], resources: {requests: {storage: 5Gi}}}}",
+	         PVC_LIVE, "PersistentVolumeClaim/data", "spec.resources.requests.storage cannot shrink (10Gi -> 5Gi)"},
+	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {resources: {requests:"
+	         " {storage: 20Gi}}}}",
+	         PVC_LIVE, NULL, NULL},
+	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {resources: {requests:"
+	         " {storage: 10240Mi}}}}",
+	         PVC_LIVE, NULL, NULL},
+	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {storageClassName: fast,"
+	         " accessModes: [ReadWriteMany]}}",
+	         PVC_LIVE, "PersistentVolumeClaim/data",
+	         "spec.storageClassName (standard -> fast), spec.accessModes[0] (ReadWriteOnce -> ReadWriteMany)"},
+	};
 	(void)state;
-	/* Job: the template; labels the Job controller added live do not count */
-	immutable(
-	        &findings,
-	        "{apiVersion: batch/v1, kind: Job, metadata: {name: migrate}, spec: {backoffLimit: 2, template: {spec:"
-	        " {containers: [{name: m, image: 'mig:1'}]}}}}",
-	        "{apiVersion: batch/v1, kind: Job, metadata: {name: migrate}, spec: {backoffLimit: 6, selector:"
-	        " {matchLabels: {controller-uid: x}}, template: {metadata: {labels: {controller-uid: x}}, spec:"
-	        " {containers: [{name: m, image: 'mig:2'}]}}}}");
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "Job/migrate",
-	               "spec.template.spec.containers[m].image (mig:2 -> mig:1); Kubernetes rejects the patch "
-	               "(helm/helm#7725)");
-	rollback_findings_dispose(&findings);
-	/* Service: a different clusterIP; an omitted one is fine */
-	immutable(&findings, "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.99}}",
-	          "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.10, clusterIPs:"
-	          " [10.0.0.10]}}");
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "Service/web",
-	               "spec.clusterIP (10.0.0.10 -> 10.0.0.99)");
-	rollback_findings_dispose(&findings);
-	immutable(&findings, "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIPs: [10.0.0.99]}}",
-	          "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.10, clusterIPs:"
-	          " [10.0.0.10]}}");
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "Service/web",
-	               "spec.clusterIPs[0] (10.0.0.10 -> 10.0.0.99)");
-	rollback_findings_dispose(&findings);
-	immutable(&findings, "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {ports: [{port: 81}]}}",
-	          "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {clusterIP: 10.0.0.10, ports: [{port:"
-	          " 80}]}}");
-	assert_int_equal(findings.count, 0);
-	/* PVC: shrinking; growing is the expansion Kubernetes allows */
-	const char *pvc = "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {accessModes:"
-	                  " [ReadWriteOnce], storageClassName: standard, volumeName: pvc-1, volumeMode: Filesystem,"
-	                  " resources: {requests: {storage: 10Gi}}}, status: {phase: Bound}}";
-	immutable(&findings,
-	          "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {accessModes:"
-	          " [ReadWriteOnce], resources: {requests: {storage: 5Gi}}}}",
-	          pvc);
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "PersistentVolumeClaim/data",
-	               "spec.resources.requests.storage cannot shrink (10Gi -> 5Gi)");
-	rollback_findings_dispose(&findings);
-	immutable(&findings,
-	          "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {resources: {requests:"
-	          " {storage: 20Gi}}}}",
-	          pvc);
-	assert_int_equal(findings.count, 0);
-	immutable(&findings,
-	          "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {resources: {requests:"
-	          " {storage: 10240Mi}}}}",
-	          pvc);
-	assert_int_equal(findings.count, 0);
-	immutable(&findings,
-	          "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}, spec: {storageClassName: fast,"
-	          " accessModes: [ReadWriteMany]}}",
-	          pvc);
-	assert_int_equal(findings.count, 1);
-	assert_finding(
-	        &findings.items[0], ROLLBACK_SEVERITY_BLOCK, "immutable-field", "PersistentVolumeClaim/data",
-	        "spec.storageClassName (standard -> fast), spec.accessModes[0] (ReadWriteOnce -> ReadWriteMany)");
-	rollback_findings_dispose(&findings);
+	check_immutable(cases, ARRAY_SIZE(cases));
 }
 
 /* ----- workload health ----- */
@@ -743,9 +736,9 @@ struct delete_case {
 	const char *obj;
 	const char *live; /* NULL: gone */
 	int verdict;
+	enum rollback_severity severity; /* of the last finding */
 	const char *detail;
 	size_t findings;
-	enum rollback_severity severity;
 	const char *check;
 	const char *needle;
 };
@@ -755,46 +748,48 @@ static void test_rollback_plan__deletions_classified(void **state)
 	static const struct delete_case cases[] = {
 	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}}",
 	         "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}}", ROLLBACK_DELETE_DELETED,
-	         "data loss: PersistentVolumeClaim", 1, ROLLBACK_SEVERITY_BLOCK, "data-loss",
+	         ROLLBACK_SEVERITY_BLOCK, "data loss: PersistentVolumeClaim", 1, "data-loss",
 	         "revision 2 does not have PersistentVolumeClaim/data: the rollback deletes it"},
 	        {"{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv1}}",
 	         "{apiVersion: v1, kind: PersistentVolume, metadata: {name: pv1}}", ROLLBACK_DELETE_DELETED,
-	         "data loss: PersistentVolume", 1, ROLLBACK_SEVERITY_BLOCK, "data-loss", "PersistentVolume/pv1"},
+	         ROLLBACK_SEVERITY_BLOCK, "data loss: PersistentVolume", 1, "data-loss", "PersistentVolume/pv1"},
 	        {"{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: "
 	         "a.example.com}}",
 	         "{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: "
 	         "a.example.com}}",
-	         ROLLBACK_DELETE_DELETED, "data loss: CustomResourceDefinition and all its objects", 1,
-	         ROLLBACK_SEVERITY_BLOCK, "data-loss", "every object of that kind"},
+	         ROLLBACK_DELETE_DELETED, ROLLBACK_SEVERITY_BLOCK,
+	         "data loss: CustomResourceDefinition and all its objects", 1, "data-loss",
+	         "every object of that kind"},
 	        {"{apiVersion: v1, kind: ConfigMap, metadata: {name: extra}}",
 	         "{apiVersion: v1, kind: ConfigMap, metadata: {name: extra}}", ROLLBACK_DELETE_DELETED,
-	         "not in revision 2", 1, ROLLBACK_SEVERITY_WARN, "delete",
+	         ROLLBACK_SEVERITY_WARN, "not in revision 2", 1, "delete",
 	         "revision 2 does not have ConfigMap/extra: the rollback deletes it"},
 	        /* Helm reads the keep policy from the live object */
 	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}}",
 	         "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, annotations: "
 	         "{helm.sh/resource-policy: keep}}}",
-	         ROLLBACK_DELETE_KEPT, "helm.sh/resource-policy: keep", 0, ROLLBACK_SEVERITY_INFO, "", ""},
+	         ROLLBACK_DELETE_KEPT, ROLLBACK_SEVERITY_INFO, "helm.sh/resource-policy: keep", 0, "", ""},
 	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, annotations: "
 	         "{helm.sh/resource-policy: keep}}}",
 	         "{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}}", ROLLBACK_DELETE_DELETED,
-	         "data loss: PersistentVolumeClaim", 1, ROLLBACK_SEVERITY_BLOCK, "data-loss",
+	         ROLLBACK_SEVERITY_BLOCK, "data loss: PersistentVolumeClaim", 1, "data-loss",
 	         "PersistentVolumeClaim/data"},
 	        {"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data}}", NULL, ROLLBACK_DELETE_GONE,
-	         "already gone from the cluster", 0, ROLLBACK_SEVERITY_INFO, "", ""},
+	         ROLLBACK_SEVERITY_INFO, "already gone from the cluster", 0, "", ""},
 	        /* a StatefulSet's claims stay, unless its retention policy deletes them */
 	        {"{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}}",
 	         "{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {volumeClaimTemplates: "
 	         "[{metadata:"
 	         " {name: data}}, {metadata: {name: logs}}]}}",
-	         ROLLBACK_DELETE_DELETED, "not in revision 2", 2, ROLLBACK_SEVERITY_INFO, "delete",
+	         ROLLBACK_DELETE_DELETED, ROLLBACK_SEVERITY_INFO, "not in revision 2", 2, "delete",
 	         "volumeClaimTemplates (data, logs) stay"},
 	        {"{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}}",
 	         "{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {"
 	         "persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}, volumeClaimTemplates: [{metadata:"
 	         " {name: data}}]}}",
-	         ROLLBACK_DELETE_DELETED, "data loss: the StatefulSet's PersistentVolumeClaims", 1,
-	         ROLLBACK_SEVERITY_BLOCK, "data-loss", "volumeClaimTemplates (data) with it"},
+	         ROLLBACK_DELETE_DELETED, ROLLBACK_SEVERITY_BLOCK,
+	         "data loss: the StatefulSet's PersistentVolumeClaims", 1, "data-loss",
+	         "volumeClaimTemplates (data) with it"},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -923,35 +918,54 @@ static void test_rollback_plan__history_pruned_as_helm_does(void **state)
 	kube_free(pruned);
 }
 
+struct history_case {
+	long history_max;
+	long long target_revision;
+	size_t count; /* findings, all "history-prune" */
+	struct {
+		enum rollback_severity severity;
+		const char *object, *needle;
+	} findings[2];
+};
+
 static void test_rollback_plan__history_prune_of_the_target_blocks(void **state)
 {
-	rollback_findings findings = ROLLBACK_FINDINGS_INIT;
+	static const struct history_case cases[] = {
+	        {10,
+	         1,
+	         1,
+	         {{ROLLBACK_SEVERITY_BLOCK, "revision 1",
+	           "with --history-max 10 Helm prunes revision 1 from history before it writes revision 11, so the "
+	           "target would be gone after the rollback; pass --history-max 11 or more (0 for no limit)"}}},
+	        /* other revisions pruned: information */
+	        {5,
+	         8,
+	         1,
+	         {{ROLLBACK_SEVERITY_INFO, "revision 1",
+	           "Helm prunes revisions 1, 2, 3, 4, 5, 6 from history before it writes revision 11 "
+	           "(--history-max 5)"}}},
+	        /* both, with the smallest --history-max that keeps the target */
+	        {5,
+	         3,
+	         2,
+	         {{ROLLBACK_SEVERITY_BLOCK, "revision 3", "pass --history-max 9 or more"},
+	          {ROLLBACK_SEVERITY_INFO, "revision 1", "revisions 1, 2, 4, 5, 6 from"}}},
+	        {0, 1, 0, {{ROLLBACK_SEVERITY_INFO, NULL, NULL}}},
+	};
 	rollback_record records[16];
 	(void)state;
 	rollback_history history = make_history(records, 1, "sssssssssd");
-	assert_int_equal(rollback_check_history(&findings, &history, 10, 1), 0);
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "history-prune", "revision 1",
-	               "with --history-max 10 Helm prunes revision 1 from history before it writes revision 11, so "
-	               "the target would be gone after the rollback; pass --history-max 11 or more (0 for no limit)");
-	rollback_findings_dispose(&findings);
-	/* other revisions pruned: information */
-	assert_int_equal(rollback_check_history(&findings, &history, 5, 8), 0);
-	assert_int_equal(findings.count, 1);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_INFO, "history-prune", "revision 1",
-	               "Helm prunes revisions 1, 2, 3, 4, 5, 6 from history before it writes revision 11 "
-	               "(--history-max 5)");
-	rollback_findings_dispose(&findings);
-	/* both, with the smallest --history-max that keeps the target */
-	assert_int_equal(rollback_check_history(&findings, &history, 5, 3), 0);
-	assert_int_equal(findings.count, 2);
-	assert_finding(&findings.items[0], ROLLBACK_SEVERITY_BLOCK, "history-prune", "revision 3",
-	               "pass --history-max 9 or more");
-	assert_finding(&findings.items[1], ROLLBACK_SEVERITY_INFO, "history-prune", "revision 1",
-	               "revisions 1, 2, 4, 5, 6 from");
-	rollback_findings_dispose(&findings);
-	assert_int_equal(rollback_check_history(&findings, &history, 0, 1), 0);
-	assert_int_equal(findings.count, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		rollback_findings findings = ROLLBACK_FINDINGS_INIT;
+		assert_int_equal(
+		        rollback_check_history(&findings, &history, cases[i].history_max, cases[i].target_revision), 0);
+		if (findings.count != cases[i].count)
+			fail_msg("case %zu: %zu findings, expected %zu", i, findings.count, cases[i].count);
+		for (size_t j = 0; j < cases[i].count; j++)
+			assert_finding(&findings.items[j], cases[i].findings[j].severity, "history-prune",
+			               cases[i].findings[j].object, cases[i].findings[j].needle);
+		rollback_findings_dispose(&findings);
+	}
 }
 
 /* ----- whole plans against a canned API server ----- */
@@ -1179,14 +1193,20 @@ static void setup_scenario(struct scenario *sc)
 	              "[{metadata: {name: cache, namespace: ns}, spec: {resources: {requests: {storage: 1Gi}}}}]");
 }
 
-static void build_plan(struct test_api *api, rollback_plan *plan, const char *current_text, const char *target_text,
+/* Builds the plan of release app in namespace ns from revision 3
+ * (current_text) back to 2 (target_text, with hooks) against a canned
+ * server answering as sc says, stops the server, and asserts the return
+ * code and the revisions. */
+static void build_plan(struct scenario *sc, rollback_plan *plan, const char *current_text, const char *target_text,
                        const char *hooks, int expect_rc)
 {
+	struct test_api api;
 	rollback_ctx ctx;
 	char cache[512];
 	memset(&ctx, 0, sizeof(ctx));
-	test_api_start(api, NULL, route_scenario, test_tmp_path(cache, sizeof(cache), "cache"));
-	ctx.client = api->client;
+	scenario = sc;
+	test_api_start(&api, NULL, route_scenario, test_tmp_path(cache, sizeof(cache), "cache"));
+	ctx.client = api.client;
 	ctx.ns = "ns";
 	ctx.release = "app";
 	rollback_record current = make_record(3, current_text, NULL);
@@ -1194,6 +1214,7 @@ static void build_plan(struct test_api *api, rollback_plan *plan, const char *cu
 	rollback_record records[3];
 	rollback_history history = make_history(records, 1, "ssd");
 	int rc = rollback_plan_build(&ctx, plan, &current, &target, &history, 10);
+	test_api_stop(&api); /* joins the server: what it wrote into sc is visible */
 	assert_int_equal(rc, expect_rc);
 	assert_int_equal(plan->current_revision, 3);
 	assert_int_equal(plan->target_revision, 2);
@@ -1230,13 +1251,10 @@ static void assert_objects(const rollback_plan *plan, const struct expected_obje
 static void test_rollback_plan__build_against_the_cluster(void **state)
 {
 	struct scenario sc;
-	struct test_api api;
 	rollback_plan plan;
 	(void)state;
 	setup_scenario(&sc);
-	scenario = &sc;
-	build_plan(&api, &plan, current_manifest, target_manifest, target_hooks, 0);
-	(void)atomic_load(&api.srv.served); /* the server's writes happened before */
+	build_plan(&sc, &plan, current_manifest, target_manifest, target_hooks, 0);
 	static const struct expected_object objects[] = {
 	        {"Deployment", "web", "ns", "patch", "spec.template.spec.containers[app].image"},
 	        {"Service", "web", "ns", "unchanged", ""},
@@ -1294,7 +1312,6 @@ static void test_rollback_plan__build_against_the_cluster(void **state)
 	assert_int_equal(configmaps, 1);
 	assert_int_equal(secrets, 1);
 	assert_int_equal(pvs, 1);
-	test_api_stop(&api);
 
 	/* the renderings */
 	json_t *objects_json = rollback_plan_objects_json(&plan);
@@ -1336,7 +1353,6 @@ static void test_rollback_plan__build_against_the_cluster(void **state)
 static void test_rollback_plan__build_unhealthy_unchanged_and_adopted(void **state)
 {
 	struct scenario sc;
-	struct test_api api;
 	rollback_plan plan;
 	(void)state;
 	memset(&sc, 0, sizeof(sc));
@@ -1349,7 +1365,6 @@ static void test_rollback_plan__build_unhealthy_unchanged_and_adopted(void **sta
 	              " {metadata: {name: api}, spec: {replicas: 1, selector: {matchLabels: {app: api}}, template:"
 	              " {spec: {containers: [{name: api, image: 'api:1'}]}}}, status: {readyReplicas: 1,"
 	              " availableReplicas: 1}}]");
-	scenario = &sc;
 	const char *target = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n"
 	                     "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
 	                     "    spec: {containers: [{name: app, image: 'web:1'}]}\n"
@@ -1359,8 +1374,7 @@ static void test_rollback_plan__build_unhealthy_unchanged_and_adopted(void **sta
 	const char *current = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n"
 	                      "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
 	                      "    spec: {containers: [{name: app, image: 'web:1'}]}\n";
-	build_plan(&api, &plan, current, target, NULL, 0);
-	(void)atomic_load(&api.srv.served);
+	build_plan(&sc, &plan, current, target, NULL, 0);
 	static const struct expected_object objects[] = {
 	        {"Deployment", "web", "ns", "unhealthy",
 	         "1/3 ready: the pod template does not change, so the rollback restarts nothing (helm/helm#9633); "
@@ -1375,7 +1389,6 @@ static void test_rollback_plan__build_unhealthy_unchanged_and_adopted(void **sta
 	/* two Deployments: one plain list */
 	assert_int_equal(atomic_load(&sc.list_requests), 1);
 	assert_null(strstr(sc.list_lines[0], "fieldSelector"));
-	test_api_stop(&api);
 	rollback_plan_dispose(&plan);
 	scenario_dispose(&sc);
 }
@@ -1383,14 +1396,11 @@ static void test_rollback_plan__build_unhealthy_unchanged_and_adopted(void **sta
 static void test_rollback_plan__build_unreadable_manifest_blocks(void **state)
 {
 	struct scenario sc;
-	struct test_api api;
 	rollback_plan plan;
 	(void)state;
 	memset(&sc, 0, sizeof(sc));
-	scenario = &sc;
-	build_plan(&api, &plan, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+	build_plan(&sc, &plan, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
 	           "---\n# Source: app/templates/broken.yaml\napiVersion: v1\nkind: ConfigMap\n", NULL, 0);
-	test_api_stop(&api);
 	assert_int_equal(plan.object_count, 0);
 	assert_int_equal(plan.finding_count, 1);
 	assert_finding(&plan.findings[0], ROLLBACK_SEVERITY_BLOCK, "manifest", "revision 2",
@@ -1405,20 +1415,17 @@ static void test_rollback_plan__build_unreadable_manifest_blocks(void **state)
 static void test_rollback_plan__build_api_error_is_an_exit_code(void **state)
 {
 	struct scenario sc;
-	struct test_api api;
 	rollback_plan plan;
 	char *text = NULL;
 	size_t len = 0;
 	(void)state;
 	setup_scenario(&sc);
 	sc.forbidden = "/apis/apps/v1/namespaces/ns/deployments";
-	scenario = &sc;
 	FILE *err = open_memstream(&text, &len);
 	cli_error_stream_set(err);
-	build_plan(&api, &plan, current_manifest, target_manifest, target_hooks, CLI_EXIT_API);
+	build_plan(&sc, &plan, current_manifest, target_manifest, target_hooks, CLI_EXIT_API);
 	cli_error_stream_set(NULL);
 	(void)fclose(err);
-	test_api_stop(&api);
 	assert_non_null(strstr(text, "error: listing deployments in namespace ns: "));
 	assert_non_null(strstr(text, "cannot list resource"));
 	/* one error line */
@@ -1432,18 +1439,15 @@ static void test_rollback_plan__build_api_error_is_an_exit_code(void **state)
 static void test_rollback_plan__build_list_404_is_a_kind_not_served(void **state)
 {
 	struct scenario sc;
-	struct test_api api;
 	rollback_plan plan;
 	(void)state;
 	/* discovery (a cache, say) still has example.com/v1alpha1; the API
 	 * server answers its LIST with 404 */
 	memset(&sc, 0, sizeof(sc));
 	sc.missing = "/apis/example.com/v1alpha1/namespaces/ns/widgets";
-	scenario = &sc;
 	const char *manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n---\n"
 	                       "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata: {name: w}\n";
-	build_plan(&api, &plan, manifest, manifest, NULL, 0);
-	test_api_stop(&api);
+	build_plan(&sc, &plan, manifest, manifest, NULL, 0);
 	static const struct expected_object objects[] = {
 	        {"ConfigMap", "cfg", "ns", "create", ""},
 	};

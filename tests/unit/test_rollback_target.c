@@ -15,29 +15,37 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A history of revisions 1..n with the given statuses. */
-static rollback_history make_history(rollback_record *items, const enum rollback_status *statuses, size_t n)
+/* rollback_target_choose over a history of revisions 1..n whose statuses
+ * are spelled one letter each: s superseded, d deployed, f failed,
+ * u uninstalled, i pending-install, p pending-upgrade. */
+static int choose(rollback_target *out, const char *statuses, long long requested, int allow_failed)
 {
-	memset(items, 0, n * sizeof(*items));
+	static const char letters[] = "sdfuip";
+	static const enum rollback_status by_letter[] = {
+	        ROLLBACK_STATUS_SUPERSEDED,  ROLLBACK_STATUS_DEPLOYED,        ROLLBACK_STATUS_FAILED,
+	        ROLLBACK_STATUS_UNINSTALLED, ROLLBACK_STATUS_PENDING_INSTALL, ROLLBACK_STATUS_PENDING_UPGRADE,
+	};
+	rollback_record items[16];
+	size_t n = strlen(statuses);
+	assert_true(n <= ARRAY_SIZE(items));
+	memset(items, 0, sizeof(items));
 	for (size_t i = 0; i < n; i++) {
 		items[i].revision = (long long)i + 1;
-		items[i].status = statuses[i];
+		const char *letter = strchr(letters, statuses[i]);
+		if (!letter)
+			fail_msg("unknown status letter '%c'", statuses[i]);
+		items[i].status = by_letter[letter - letters];
 		items[i].status_known = 1;
 	}
-	rollback_history h = {items, n};
-	return h;
+	rollback_history history = {items, n};
+	return rollback_target_choose(out, &history, requested, allow_failed);
 }
 
 static void test_rollback_target__default_skips_failed_and_pending(void **state)
 {
 	(void)state;
-	static const enum rollback_status st[] = {ROLLBACK_STATUS_SUPERSEDED, ROLLBACK_STATUS_SUPERSEDED,
-	                                          ROLLBACK_STATUS_FAILED, ROLLBACK_STATUS_PENDING_UPGRADE,
-	                                          ROLLBACK_STATUS_FAILED};
-	rollback_record items[ARRAY_SIZE(st)];
-	rollback_history h = make_history(items, st, ARRAY_SIZE(st));
 	rollback_target t;
-	assert_int_equal(rollback_target_choose(&t, &h, 0, 0), ROLLBACK_TARGET_OK);
+	assert_int_equal(choose(&t, "ssfpf", 0, 0), ROLLBACK_TARGET_OK);
 	assert_int_equal(t.current, 5);
 	assert_int_equal(t.target, 2);
 	/* 4 and 3 passed over, newest first; the current revision is not a
@@ -52,11 +60,8 @@ static void test_rollback_target__default_skips_failed_and_pending(void **state)
 static void test_rollback_target__default_is_helms_previous_when_it_is_good(void **state)
 {
 	(void)state;
-	static const enum rollback_status st[] = {ROLLBACK_STATUS_SUPERSEDED, ROLLBACK_STATUS_DEPLOYED};
-	rollback_record items[ARRAY_SIZE(st)];
-	rollback_history h = make_history(items, st, ARRAY_SIZE(st));
 	rollback_target t;
-	assert_int_equal(rollback_target_choose(&t, &h, 0, 0), ROLLBACK_TARGET_OK);
+	assert_int_equal(choose(&t, "sd", 0, 0), ROLLBACK_TARGET_OK);
 	assert_int_equal(t.target, 1);
 	assert_int_equal(t.skipped_count, 0);
 }
@@ -64,43 +69,33 @@ static void test_rollback_target__default_is_helms_previous_when_it_is_good(void
 static void test_rollback_target__no_good_revision_below_current(void **state)
 {
 	(void)state;
-	static const enum rollback_status st[] = {ROLLBACK_STATUS_FAILED, ROLLBACK_STATUS_UNINSTALLED,
-	                                          ROLLBACK_STATUS_DEPLOYED};
-	rollback_record items[ARRAY_SIZE(st)];
-	rollback_history h = make_history(items, st, ARRAY_SIZE(st));
 	rollback_target t;
-	assert_int_equal(rollback_target_choose(&t, &h, 0, 0), ROLLBACK_TARGET_NONE);
+	assert_int_equal(choose(&t, "fud", 0, 0), ROLLBACK_TARGET_NONE);
 	assert_int_equal(t.target, 0);
 	assert_int_equal(t.skipped_count, 2);
 	assert_string_equal(t.skipped[0].reason, "uninstalled");
 
 	/* a lone pending-install: nothing to go back to (Helm's own rollback
 	 * fails the same way, "release has no 0 version") */
-	static const enum rollback_status lone[] = {ROLLBACK_STATUS_PENDING_INSTALL};
-	h = make_history(items, lone, 1);
-	assert_int_equal(rollback_target_choose(&t, &h, 0, 0), ROLLBACK_TARGET_NONE);
+	assert_int_equal(choose(&t, "i", 0, 0), ROLLBACK_TARGET_NONE);
 	assert_int_equal(t.skipped_count, 0);
 }
 
 static void test_rollback_target__explicit_revision(void **state)
 {
 	(void)state;
-	static const enum rollback_status st[] = {ROLLBACK_STATUS_SUPERSEDED, ROLLBACK_STATUS_FAILED,
-	                                          ROLLBACK_STATUS_DEPLOYED};
-	rollback_record items[ARRAY_SIZE(st)];
-	rollback_history h = make_history(items, st, ARRAY_SIZE(st));
 	rollback_target t;
-	assert_int_equal(rollback_target_choose(&t, &h, 1, 0), ROLLBACK_TARGET_OK);
+	assert_int_equal(choose(&t, "sfd", 1, 0), ROLLBACK_TARGET_OK);
 	assert_int_equal(t.target, 1);
 	/* a failed target needs --allow-failed-target, and says why */
-	assert_int_equal(rollback_target_choose(&t, &h, 2, 0), ROLLBACK_TARGET_UNSAFE);
+	assert_int_equal(choose(&t, "sfd", 2, 0), ROLLBACK_TARGET_UNSAFE);
 	assert_int_equal(t.skipped_count, 1);
 	assert_string_equal(t.skipped[0].reason, "failed");
-	assert_int_equal(rollback_target_choose(&t, &h, 2, 1), ROLLBACK_TARGET_OK);
+	assert_int_equal(choose(&t, "sfd", 2, 1), ROLLBACK_TARGET_OK);
 	assert_int_equal(t.target, 2);
 	/* the current revision itself may be re-applied */
-	assert_int_equal(rollback_target_choose(&t, &h, 3, 0), ROLLBACK_TARGET_OK);
-	assert_int_equal(rollback_target_choose(&t, &h, 9, 1), ROLLBACK_TARGET_MISSING);
+	assert_int_equal(choose(&t, "sfd", 3, 0), ROLLBACK_TARGET_OK);
+	assert_int_equal(choose(&t, "sfd", 9, 1), ROLLBACK_TARGET_MISSING);
 }
 
 static void test_rollback_target__histories_with_gaps(void **state)

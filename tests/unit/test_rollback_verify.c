@@ -1,6 +1,6 @@
-/* Tests of plugins/rollback-safe/verify.c: readiness of Deployments,
- * StatefulSets, DaemonSets, Jobs and PVCs as `kubectl rollout status`
- * judges it, the worst pod named as the reason, and the wait itself
+/* Tests of plugins/rollback-safe/readiness.c and verify.c: readiness of
+ * Deployments, StatefulSets, DaemonSets, Jobs and PVCs as `kubectl rollout
+ * status` judges it, the worst pod named as the reason, and the wait itself
  * against a canned API server: one list per kind and namespace a round,
  * pods listed only while something is not ready, an early stop on a
  * failed Job, the timeout, API errors, SIGINT; then the JSON and text
@@ -21,6 +21,7 @@
 #include <kube/client.h>
 
 #include "cli/cli.h"
+#include "readiness.h"
 #include "test_support.h"
 #include "verify.h"
 
@@ -475,14 +476,6 @@ static void reset_route(void)
 	forbid_deployments = forbid_pods = interrupt_on_pods = 0;
 }
 
-static void start(struct test_api *fx, rollback_ctx *ctx)
-{
-	test_api_start(fx, NULL, route, NULL);
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->client = fx->client;
-	ctx->ns = "ns";
-}
-
 #define MANIFEST_WEB "[{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}}]"
 
 /* The request lines the server answered, joined by newlines. */
@@ -498,20 +491,50 @@ static const char *request_lines(const struct test_api *fx)
 	return lines;
 }
 
+/* What one wait against the canned server did. */
+struct wait {
+	int rc;            /* rollback_verify's */
+	int served;        /* requests the server answered */
+	const char *lines; /* their request lines (request_lines) */
+	char errors[1024]; /* what it printed through cli_error */
+};
+
+/* Runs rollback_verify over manifest (a fixture, see J) for the release
+ * namespace "ns", against a canned server that answers as route is set
+ * up now, then stops the server. */
+static struct wait verify_against_route(rollback_verify_result *r, const char *manifest, long timeout_ms, int quiet)
+{
+	struct test_api fx;
+	rollback_ctx ctx;
+	struct wait seen;
+	char *errors = NULL;
+	size_t errors_len = 0;
+	FILE *err = open_memstream(&errors, &errors_len);
+	assert_non_null(err);
+	test_api_start(&fx, NULL, route, NULL);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.client = fx.client;
+	ctx.ns = "ns";
+	cli_error_stream_set(err);
+	seen.rc = rollback_verify(&ctx, J(manifest), timeout_ms, quiet, r);
+	cli_error_stream_set(NULL);
+	(void)fclose(err);
+	(void)snprintf(seen.errors, sizeof(seen.errors), "%s", errors);
+	free(errors);
+	seen.lines = request_lines(&fx);
+	seen.served = atomic_load(&fx.srv.served);
+	test_api_stop(&fx);
+	return seen;
+}
+
 static void test_rollback_verify__waits_until_ready(void **state)
 {
 	(void)state;
 	reset_route();
 	deploy_ready_from = 1;
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	int rc = rollback_verify(&ctx, J(MANIFEST_WEB), 20000, 1, &r);
-	const char *lines = request_lines(&fx);
-	int served = atomic_load(&fx.srv.served);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen = verify_against_route(&r, MANIFEST_WEB, 20000, 1);
+	assert_int_equal(seen.rc, 0);
 	assert_true(r.all_ready);
 	assert_int_equal(r.count, 1);
 	assert_string_equal(r.objects[0].kind, "Deployment");
@@ -523,11 +546,12 @@ static void test_rollback_verify__waits_until_ready(void **state)
 	assert_true(r.elapsed_ms >= 900 && r.elapsed_ms < 10000);
 	/* the deployment by its name, its pods by its selector only while
 	 * it is not ready */
-	assert_int_equal(served, 3);
-	if (!strstr(lines, "GET /apis/apps/v1/namespaces/ns/deployments?limit=500&fieldSelector=metadata.name%3Dweb") ||
-	    !strstr(lines, "GET /api/v1/namespaces/ns/pods?limit=500&labelSelector=app%3Dweb"))
-		fail_msg("requests: %s", lines);
-	assert_true(strstr(lines, "/pods?") < strstr(strstr(lines, "/pods?"), "deployments?"));
+	assert_int_equal(seen.served, 3);
+	if (!strstr(seen.lines,
+	            "GET /apis/apps/v1/namespaces/ns/deployments?limit=500&fieldSelector=metadata.name%3Dweb") ||
+	    !strstr(seen.lines, "GET /api/v1/namespaces/ns/pods?limit=500&labelSelector=app%3Dweb"))
+		fail_msg("requests: %s", seen.lines);
+	assert_true(strstr(seen.lines, "/pods?") < strstr(strstr(seen.lines, "/pods?"), "deployments?"));
 	rollback_verify_dispose(&r);
 	assert_null(r.objects);
 	assert_int_equal(r.count, 0);
@@ -537,20 +561,15 @@ static void test_rollback_verify__times_out_with_the_reason(void **state)
 {
 	(void)state;
 	reset_route();
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	int rc = rollback_verify(&ctx, J(MANIFEST_WEB), 1200, 1, &r);
-	int served = atomic_load(&fx.srv.served);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen = verify_against_route(&r, MANIFEST_WEB, 1200, 1);
+	assert_int_equal(seen.rc, 0);
 	assert_false(r.all_ready);
 	assert_int_equal(r.count, 1);
 	assert_false(r.objects[0].ready);
 	assert_string_equal(r.objects[0].reason, "0/2 pods ready: pod web-abc: CrashLoopBackOff (back-off 40s)");
 	assert_true(r.elapsed_ms >= 1200 && r.elapsed_ms < 6000);
-	assert_true(served >= 4 && served % 2 == 0); /* deployments and pods each round */
+	assert_true(seen.served >= 4 && seen.served % 2 == 0); /* deployments and pods each round */
 	rollback_verify_dispose(&r);
 }
 
@@ -558,26 +577,21 @@ static void test_rollback_verify__failed_job_stops_early(void **state)
 {
 	(void)state;
 	reset_route();
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	int rc = rollback_verify(&ctx, J("[{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'migrate'}}]"),
-	                         60000, 1, &r);
-	const char *lines = request_lines(&fx);
-	int served = atomic_load(&fx.srv.served);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen = verify_against_route(
+	        &r, "[{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'migrate'}}]", 60000, 1);
+	assert_int_equal(seen.rc, 0);
 	assert_false(r.all_ready);
 	assert_true(r.elapsed_ms < 5000);
 	assert_int_equal(r.count, 1);
 	assert_string_equal(r.objects[0].ns, "ns"); /* the release namespace when the manifest has none */
 	assert_string_equal(r.objects[0].reason,
 	                    "failed: BackoffLimitExceeded (Job has reached the specified backoff limit)");
-	assert_int_equal(served, 2);
-	if (!strstr(lines, "GET /apis/batch/v1/namespaces/ns/jobs?limit=500&fieldSelector=metadata.name%3Dmigrate") ||
-	    !strstr(lines, "GET /api/v1/namespaces/ns/pods?limit=500&labelSelector=controller-uid%3Du-1"))
-		fail_msg("requests: %s", lines);
+	assert_int_equal(seen.served, 2);
+	if (!strstr(seen.lines,
+	            "GET /apis/batch/v1/namespaces/ns/jobs?limit=500&fieldSelector=metadata.name%3Dmigrate") ||
+	    !strstr(seen.lines, "GET /api/v1/namespaces/ns/pods?limit=500&labelSelector=controller-uid%3Du-1"))
+		fail_msg("requests: %s", seen.lines);
 	rollback_verify_dispose(&r);
 }
 
@@ -585,27 +599,21 @@ static void test_rollback_verify__one_list_per_kind_and_namespace(void **state)
 {
 	(void)state;
 	reset_route();
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
-	const json_t *manifest =
-	        J("[{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'cfg','namespace':'ns'}},"
-	          "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}},"
-	          "{'apiVersion':'v1','kind':'Service','metadata':{'name':'web','namespace':'ns'}},"
-	          "{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'data','namespace':'ns'}},"
-	          "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'api','namespace':'ns'}},"
-	          "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}},"
-	          "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'cache','namespace':'other'}},"
-	          "{'apiVersion':'example.com/v1','kind':'Deployment','metadata':{'name':'crd','namespace':'ns'}},"
-	          "{'apiVersion':'batch/v1','kind':'Job','metadata':{'namespace':'ns'}},"
-	          "{'apiVersion':'apps/v1','kind':'StatefulSet'}]");
+	const char *manifest =
+	        "[{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'cfg','namespace':'ns'}},"
+	        "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}},"
+	        "{'apiVersion':'v1','kind':'Service','metadata':{'name':'web','namespace':'ns'}},"
+	        "{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'data','namespace':'ns'}},"
+	        "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'api','namespace':'ns'}},"
+	        "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}},"
+	        "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'cache','namespace':'other'}},"
+	        "{'apiVersion':'example.com/v1','kind':'Deployment','metadata':{'name':'crd','namespace':'ns'}},"
+	        "{'apiVersion':'batch/v1','kind':'Job','metadata':{'namespace':'ns'}},"
+	        "{'apiVersion':'apps/v1','kind':'StatefulSet'}]";
 	rollback_verify_result r;
 	/* api is missing: not found; one round only (timeout 0) */
-	int rc = rollback_verify(&ctx, manifest, 0, 1, &r);
-	const char *lines = request_lines(&fx);
-	int served = atomic_load(&fx.srv.served);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen = verify_against_route(&r, manifest, 0, 1);
+	assert_int_equal(seen.rc, 0);
 	assert_false(r.all_ready);
 	assert_int_equal(r.count, 4);
 	static const char *const names[] = {"web", "data", "api", "cache"};
@@ -620,14 +628,14 @@ static void test_rollback_verify__one_list_per_kind_and_namespace(void **state)
 	assert_string_equal(r.objects[3].ns, "other");
 	/* ns deployments together (no field selector), the PVC, other's
 	 * deployment by name; no pods: the only one not ready is missing */
-	assert_int_equal(served, 3);
-	if (!strstr(lines, "GET /apis/apps/v1/namespaces/ns/deployments?limit=500 HTTP/1.1") ||
-	    !strstr(lines,
+	assert_int_equal(seen.served, 3);
+	if (!strstr(seen.lines, "GET /apis/apps/v1/namespaces/ns/deployments?limit=500 HTTP/1.1") ||
+	    !strstr(seen.lines,
 	            "GET /api/v1/namespaces/ns/persistentvolumeclaims?limit=500&fieldSelector=metadata.name%3Ddata") ||
-	    !strstr(lines,
+	    !strstr(seen.lines,
 	            "GET /apis/apps/v1/namespaces/other/deployments?limit=500&fieldSelector=metadata.name%3Dcache") ||
-	    strstr(lines, "/pods"))
-		fail_msg("requests: %s", lines);
+	    strstr(seen.lines, "/pods"))
+		fail_msg("requests: %s", seen.lines);
 	rollback_verify_dispose(&r);
 }
 
@@ -636,18 +644,13 @@ static void test_rollback_verify__ready_kinds_are_not_listed_again(void **state)
 	(void)state;
 	reset_route();
 	deploy_ready_from = 0;
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	int rc = rollback_verify(
-	        &ctx,
-	        J("[{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}},"
-	          "{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'slow','namespace':'ns'}}]"),
-	        1100, 1, &r);
-	const char *lines = request_lines(&fx);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen = verify_against_route(
+	        &r,
+	        "[{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'ns'}},"
+	        "{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'slow','namespace':'ns'}}]",
+	        1100, 1);
+	assert_int_equal(seen.rc, 0);
 	assert_false(r.all_ready);
 	assert_true(r.objects[0].ready);
 	assert_false(r.objects[1].ready);
@@ -656,8 +659,8 @@ static void test_rollback_verify__ready_kinds_are_not_listed_again(void **state)
 	 * each round; a PVC has no pods to ask about */
 	assert_int_equal(atomic_load(&deploy_lists), 1);
 	assert_true(atomic_load(&pvc_lists) >= 2);
-	if (strstr(lines, "/pods"))
-		fail_msg("requests: %s", lines);
+	if (strstr(seen.lines, "/pods"))
+		fail_msg("requests: %s", seen.lines);
 	rollback_verify_dispose(&r);
 }
 
@@ -665,38 +668,14 @@ static void test_rollback_verify__nothing_to_verify(void **state)
 {
 	(void)state;
 	reset_route();
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	int rc = rollback_verify(&ctx, J("[{'apiVersion':'v1','kind':'Service','metadata':{'name':'web'}}]"), 5000, 0,
-	                         &r);
-	int served = atomic_load(&fx.srv.served);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen =
+	        verify_against_route(&r, "[{'apiVersion':'v1','kind':'Service','metadata':{'name':'web'}}]", 5000, 0);
+	assert_int_equal(seen.rc, 0);
 	assert_true(r.all_ready);
 	assert_int_equal(r.count, 0);
-	assert_int_equal(served, 0);
+	assert_int_equal(seen.served, 0);
 	rollback_verify_dispose(&r);
-}
-
-static char errors_path[512];
-
-static void errors_begin(void)
-{
-	test_tmp_path(errors_path, sizeof(errors_path), "errors.txt");
-	FILE *f = fopen(errors_path, "w");
-	assert_non_null(f);
-	cli_error_stream_set(f);
-}
-
-static const char *errors_text(void)
-{
-	fflush(cli_error_stream());
-	fclose(cli_error_stream());
-	cli_error_stream_set(NULL);
-	const char *text = test_read_text(errors_path);
-	return text ? text : "";
 }
 
 static void test_rollback_verify__forbidden_list_is_an_api_error(void **state)
@@ -704,19 +683,13 @@ static void test_rollback_verify__forbidden_list_is_an_api_error(void **state)
 	(void)state;
 	reset_route();
 	forbid_deployments = 1;
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	errors_begin();
-	int rc = rollback_verify(&ctx, J(MANIFEST_WEB), 5000, 1, &r);
-	const char *errors = errors_text();
-	test_api_stop(&fx);
-	assert_int_equal(rc, CLI_EXIT_API);
+	struct wait seen = verify_against_route(&r, MANIFEST_WEB, 5000, 1);
+	assert_int_equal(seen.rc, CLI_EXIT_API);
 	assert_false(r.all_ready);
-	if (!strstr(errors, "error: listing deployments in namespace ns: ") ||
-	    !strstr(errors, "cannot list resource \"deployments\""))
-		fail_msg("errors: %s", errors);
+	if (!strstr(seen.errors, "error: listing deployments in namespace ns: ") ||
+	    !strstr(seen.errors, "cannot list resource \"deployments\""))
+		fail_msg("errors: %s", seen.errors);
 	rollback_verify_dispose(&r);
 }
 
@@ -725,13 +698,9 @@ static void test_rollback_verify__forbidden_pods_only_cost_the_reason(void **sta
 	(void)state;
 	reset_route();
 	forbid_pods = 1;
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	int rc = rollback_verify(&ctx, J(MANIFEST_WEB), 0, 1, &r);
-	test_api_stop(&fx);
-	assert_int_equal(rc, 0);
+	struct wait seen = verify_against_route(&r, MANIFEST_WEB, 0, 1);
+	assert_int_equal(seen.rc, 0);
 	assert_false(r.all_ready);
 	assert_string_equal(r.objects[0].reason, "0/2 pods ready");
 	rollback_verify_dispose(&r);
@@ -755,19 +724,13 @@ static void test_rollback_verify__sigint_stops_the_wait(void **state)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
 	handler_saw = 0;
-	struct test_api fx;
-	rollback_ctx ctx;
-	start(&fx, &ctx);
 	rollback_verify_result r;
-	errors_begin();
-	int rc = rollback_verify(&ctx, J(MANIFEST_WEB), 30000, 1, &r);
-	const char *errors = errors_text();
-	test_api_stop(&fx);
+	struct wait seen = verify_against_route(&r, MANIFEST_WEB, 30000, 1);
 	sigaction(SIGINT, &old, NULL);
-	assert_int_equal(rc, CLI_EXIT_SIGINT);
+	assert_int_equal(seen.rc, CLI_EXIT_SIGINT);
 	assert_false(r.all_ready);
 	assert_true(r.elapsed_ms < 5000);
-	assert_non_null(strstr(errors, "error: verifying the rollback: interrupted by SIGINT"));
+	assert_non_null(strstr(seen.errors, "error: verifying the rollback: interrupted by SIGINT"));
 	/* the program's own handler hears of it too */
 	assert_int_equal(handler_saw, SIGINT);
 	rollback_verify_dispose(&r);
