@@ -81,6 +81,12 @@ int cli_table_add_row(cli_table *table, const char *const *cells)
 				kube_free(row[--c]);
 			return cli_error_nomem();
 		}
+		/* One line per row whatever the cluster's text holds (Helm's
+		 * descriptions carry newlines): control characters become
+		 * spaces, except ESC, which starts the colours callers add. */
+		for (char *p = row[c]; *p; p++)
+			if (((unsigned char)*p < 0x20 && *p != 0x1b) || *p == 0x7f)
+				*p = ' ';
 	}
 	table->rows++;
 	return 0;

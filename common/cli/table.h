@@ -27,7 +27,9 @@ cli_table *cli_table_new(const cli_column *columns, size_t count);
 void cli_table_free(cli_table *table);
 
 /* Appends a row of one cell per column (copied; NULL prints as empty).
- * Cells may hold colour escapes, which take no width. Returns 0, or prints
+ * Cells may hold colour escapes, which take no width; other control
+ * characters (a newline in text from the cluster) are copied as spaces,
+ * so a row stays one line. Returns 0, or prints
  * the error and returns CLI_EXIT_FAIL. */
 int cli_table_add_row(cli_table *table, const char *const *cells);
 

@@ -346,14 +346,16 @@ static void test_cli__table_golden(void **state)
 	        {"web-7d4b9", "1/1", "kind-worker", "5m"},
 	        {"a", "0/1", NULL, "10d"},
 	        {"\033[31mcrash\033[0m", "0/1", "n", "1s"},
+	        /* text from the cluster may hold newlines and tabs: one line */
+	        {"b\nc", "1/1", "x\ty\r", "2h"},
 	};
 	FILE *f = tmpfile();
 	(void)state;
 	cli_table *table = cli_table_new(columns, 4);
 	assert_non_null(table);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(cli_table_add_row(table, rows[i]), 0);
-	assert_int_equal(cli_table_rows(table), 3);
+	assert_int_equal(cli_table_rows(table), 4);
 	cli_table_print(table, f, 0);
 	cli_table_print(table, f, 1);
 	char *text = slurp(f);
@@ -361,10 +363,12 @@ static void test_cli__table_golden(void **state)
 	                          "web-7d4b9   1/1     5m\n"
 	                          "a           0/1     10d\n"
 	                          "\033[31mcrash\033[0m       0/1     1s\n"
+	                          "b c         1/1     2h\n"
 	                          "NAME        READY   NODE          AGE\n"
 	                          "web-7d4b9   1/1     kind-worker   5m\n"
 	                          "a           0/1                   10d\n"
-	                          "\033[31mcrash\033[0m       0/1     n             1s\n");
+	                          "\033[31mcrash\033[0m       0/1     n             1s\n"
+	                          "b c         1/1     x y           2h\n");
 	free(text);
 	(void)fclose(f);
 	cli_table_free(table);
