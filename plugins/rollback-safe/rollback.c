@@ -576,11 +576,15 @@ static int run(const cli_args *args)
 		if ((rc = rollback_plan_build(ctx, &j.plan, j.last, j.last, &ctx->history, 0)))
 			goto done;
 		j.planned = 1;
-		if (j.execute) {
-			if ((rc = take_lease(&j)) || (rc = verify(&j)))
-				goto done;
-			release_lease(&j);
+		if (!j.execute) {
+			print_plan(&j);
+			if (machine_output(&j) && !(rc = plan_document(&j, "RollbackPlan")))
+				rc = cli_output_report(j.args, j.doc, NULL);
+			goto done;
 		}
+		if ((rc = take_lease(&j)) || (rc = verify(&j)))
+			goto done;
+		release_lease(&j);
 		goto report;
 	}
 	if ((rc = choose_target(&j)))
