@@ -114,11 +114,13 @@ run in_home "$H3" helm3 rollback-safe --help
 expect_rc 0 "helm3 rollback-safe --help"
 expect_out "helm rollback-safe [command]" "helm3 rollback-safe --help"
 # An exit code of the plugin's own reaches the caller unchanged.
-run "$RS" no-such-command
+# (An invalid release name: a usage error, 2, before any cluster is asked.)
+run "$RS" No_Such_Release
 direct=$RC
-run in_home "$H3" helm3 rollback-safe no-such-command
-expect_rc "$direct" "helm3 rollback-safe no-such-command (the binary's own code)"
-expect_err 'unknown command "no-such-command"' "helm3 rollback-safe no-such-command"
+expect_rc 2 "helm-rollback-safe No_Such_Release (directly)"
+run in_home "$H3" helm3 rollback-safe No_Such_Release
+expect_rc "$direct" "helm3 rollback-safe No_Such_Release (the binary's own code)"
+expect_err 'invalid release name "No_Such_Release"' "helm3 rollback-safe No_Such_Release"
 
 echo "== Helm 4 ($(helm4 version --short)): the plugin directory (development mode)"
 H4DEV=$E2E_TMP/helm4-dev
@@ -173,8 +175,8 @@ expect_json_kind Version "helm4 rollback-safe version -o json (signed)"
 run in_home "$H4" helm4 rollback-safe --help
 expect_rc 0 "helm4 rollback-safe --help"
 expect_out "helm rollback-safe [command]" "helm4 rollback-safe --help"
-run in_home "$H4" helm4 rollback-safe no-such-command
-expect_rc "$direct" "helm4 rollback-safe no-such-command (the binary's own code)"
+run in_home "$H4" helm4 rollback-safe No_Such_Release
+expect_rc "$direct" "helm4 rollback-safe No_Such_Release (the binary's own code)"
 
 echo "== Helm 4 refuses what does not verify, and installs nothing"
 # No .prov beside the tarball.
