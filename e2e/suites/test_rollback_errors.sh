@@ -123,6 +123,43 @@ for HELM in helm3 helm4; do
 	expect_eq "$(grep -vc '^Error: plugin "rollback-safe" exited with error$' <<<"$ERR")" 1 "$what: a one-line refusal"
 	expect_eq "$(rs_live_digest)" "$live" "$what: nothing changed"
 
+	# --- refused before anything changes: a connection flag helm cannot be
+	# handed (helm would act elsewhere), an --output-file that cannot be
+	# written. And a table plan goes to --output-file, not stdout.
+	rsafe web 1 --cluster "$(kubectl config view --minify -o jsonpath='{.clusters[0].name}')"
+	expect_rc 2 "$HELM rollback-safe web 1 --cluster (helm has no such flag)"
+	expect_one_error_line "$HELM rollback-safe web 1 --cluster"
+	expect_err "--cluster" "$HELM rollback-safe web 1 --cluster: names the flag"
+	rsafe web 1 -o json --output-file "$E2E_TMP/no/such/dir/result.json"
+	expect_rc 2 "$HELM rollback-safe web 1 --output-file in a missing directory"
+	expect_one_error_line "$HELM rollback-safe web 1 --output-file in a missing directory"
+	expect_eq "$(rs_records_digest web)/$(rs_live_digest)" "$records/$live" "$HELM refused before execute: nothing changed"
+	rsafe plan web 1 --output-file "$E2E_TMP/plan-$HELM.txt"
+	expect_rc 0 "$HELM rollback-safe plan web 1 --output-file"
+	if grep -q 'Deployment' "$E2E_TMP/plan-$HELM.txt" 2>/dev/null; then ok "$HELM plan --output-file: the plan is in the file"; else fail "$HELM plan --output-file: no plan in the file"; fi
+	if grep -q 'ACTION' <<<"$OUT"; then fail "$HELM plan --output-file: the table went to stdout too"; else ok "$HELM plan --output-file: nothing on stdout"; fi
+
+	# --- a stale run Lease: an interrupted run meant to create revision 3,
+	# but a fix-forward upgrade took that number. The upgrade is not taken
+	# for the run's rollback: no "resuming", the target is chosen afresh.
+	kubectl apply -f - >/dev/null <<EOF
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: rollguard-release-web, namespace: $RS_NS}
+spec:
+  holderIdentity: helm-rollback-safe/stale0001/r3/t1/host/1
+  leaseDurationSeconds: 15
+  acquireTime: "2026-01-01T00:00:00.000000Z"
+  renewTime: "2026-01-01T00:00:00.000000Z"
+EOF
+	rs_upgrade web --set image=registry.example/web:3 || continue
+	rsafe web --timeout 60s -o json
+	expect_rc 0 "$HELM rollback-safe web (stale run Lease)"
+	expect_eq "$(jqo '"\(.targetRevision) \(.newRevision) \(.result)"')" "2 4 Succeeded" "$HELM rollback-safe web (stale run Lease): rolled back to 2, not the stale run's 1"
+	if grep -qi 'resuming' <<<"$ERR"; then fail "$HELM rollback-safe web (stale run Lease): took the upgrade for its run"; else ok "$HELM rollback-safe web (stale run Lease): not resumed"; fi
+	expect_eq "$(rs_image web)" registry.example/web:2 "$HELM rollback-safe web (stale run Lease): Deployment image"
+	expect_eq "$(kubectl -n "$RS_NS" get lease rollguard-release-web --ignore-not-found -o name)" "" "$HELM rollback-safe web (stale run Lease): the Lease is gone"
+
 	# --- HELM_DRIVER=configmap: a release Helm keeps in ConfigMaps.
 	export HELM_DRIVER=configmap
 	cm_ok=0

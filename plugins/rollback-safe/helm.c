@@ -393,7 +393,8 @@ static void add_connection(argv_builder *b, const kube_config_options *conn)
 	add_flag(b, "--kube-context", conn->context);
 	add_flag(b, "--kubeconfig", conn->kubeconfig);
 	add_flag(b, "--kube-apiserver", conn->server);
-	add_flag(b, "--kube-token", conn->token);
+	/* Never the token: argv is readable by every local user
+	 * (/proc/PID/cmdline); the child gets it as HELM_KUBETOKEN. */
 	add_flag(b, "--kube-ca-file", conn->certificate_authority);
 	if (conn->insecure_skip_tls_verify == 1)
 		add(b, "--kube-insecure-skip-tls-verify=true");

@@ -58,12 +58,14 @@ typedef struct rollback_helm_rollback {
  * itself; without it Helm 4 waits for hooks only), never
  * --force/--force-replace or --recreate-pods, never --dry-run. The connection maps onto helm's
  * global flags: context → --kube-context, kubeconfig → --kubeconfig,
- * server → --kube-apiserver, token → --kube-token, certificate_authority
+ * server → --kube-apiserver, certificate_authority
  * → --kube-ca-file, insecure_skip_tls_verify 1 →
  * --kube-insecure-skip-tls-verify=true (always the `=` form: Helm's
  * plugin flag stripping takes a bare one as taking the next argument),
  * tls_server_name → --kube-tls-server-name, as → --kube-as-user, each of
- * as_groups → --kube-as-group. Pure: touches nothing but memory and, on
+ * as_groups → --kube-as-group. The token is never put in argv (any
+ * local user can read a process's command line): the caller hands it to
+ * helm as HELM_KUBETOKEN in its environment. Pure: touches nothing but memory and, on
  * error, stderr. Returns 0; 2 (printed) when conn holds a flag helm has
  * no equivalent for (--cluster, --user, --client-certificate,
  * --client-key, --as-uid), since helm would then act on another cluster

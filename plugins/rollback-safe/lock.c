@@ -75,6 +75,35 @@ void rollback_run_lease_name(const rollback_ctx *ctx, char *buf, size_t size)
 	snprintf(buf, size, ROLLBACK_LEASE_PREFIX "%s", ctx->release);
 }
 
+int rollback_run_owns(const rollback_record *rec, const char *run_id, long long target)
+{
+	char expect[64], tag[48];
+	const char *desc = rec->release ? rollback_release_description(rec->release) : "";
+	size_t n = (size_t)snprintf(expect, sizeof(expect), "Rollback to %lld", target);
+	snprintf(tag, sizeof(tag), "(run %.31s)", run_id);
+	if (strcmp(desc, expect) == 0)
+		return 1;
+	return strncmp(desc, expect, n) == 0 && desc[n] == ' ' && strstr(desc + n, tag) != NULL;
+}
+
+void rollback_run_forget(rollback_ctx *ctx)
+{
+	char name[128], holder[256];
+	rollback_run_lease_name(ctx, name, sizeof(name));
+	snprintf(holder, sizeof(holder), "helm-rollback-safe-unlock/%ld", (long)getpid());
+	kube_lease_options opts = KUBE_LEASE_OPTIONS_INIT;
+	opts.holder = holder;
+	kube_lease *lease = NULL;
+	int rc = kube_lease_acquire(&lease, ctx->client, ctx->ns, name, &opts, NULL);
+	if (rc == 0)
+		rc = kube_lease_release(ctx->client, lease);
+	if (rc) {
+		kube_log(KUBE_LOG_DECISION, "removing the run Lease %s: %s", name, kube_error_last()->message);
+		kube_error_clear();
+	}
+	kube_lease_free(lease);
+}
+
 int rollback_run_read(rollback_ctx *ctx, rollback_run *out)
 {
 	char name[128];

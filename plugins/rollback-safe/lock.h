@@ -39,6 +39,18 @@ void rollback_run_new_id(char *buf, size_t size);
 /* The run Lease's name for the release, into buf. */
 void rollback_run_lease_name(const rollback_ctx *ctx, char *buf, size_t size);
 
+/* Whether rec (read) is the revision the helm of run run_id created on
+ * its way to target: its description is Helm's "Rollback to <target>",
+ * or the one rollback-safe passes on Helm >= 4.3, which names the run. A
+ * revision number in the run's Lease is not enough: a fix-forward upgrade
+ * or someone else's plain helm rollback may have taken that number. */
+int rollback_run_owns(const rollback_record *rec, const char *run_id, long long target);
+
+/* Deletes the run Lease once the run's revision was repaired by someone
+ * else than the run (unlock), so no later command takes it for an
+ * unfinished run. Best effort: failures are logged at -v 4. */
+void rollback_run_forget(rollback_ctx *ctx);
+
 /* Reads the run Lease of ctx->release. Absent, or not ours: out->present
  * 0. Returns 0 or the exit code (printed). */
 int rollback_run_read(rollback_ctx *ctx, rollback_run *out);

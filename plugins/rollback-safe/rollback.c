@@ -36,7 +36,9 @@ typedef struct job {
 	rollback_record *target_rec;
 	rollback_target target;
 	rollback_run run;
-	int unlock;        /* mark last failed before helm runs */
+	int unlock; /* mark last failed before helm runs */
+	/* last's status as read, before an unlock changed it */
+	enum rollback_status last_status;
 	int repair;        /* last is the pending-rollback of an interrupted run of ours */
 	int resume_verify; /* an interrupted run's helm finished: only verify is left */
 	char unlock_why[256];
@@ -46,10 +48,14 @@ typedef struct job {
 	rollback_helm helm;
 	int helm_exit;
 	long long new_revision;
+	char **helm_argv; /* built before anything changes */
 	kube_lease *lease;
+	int lease_lost; /* another process took the Lease while helm ran */
+	int keep_lease; /* leave the run's record for the re-run */
 	rollback_verify_result verify;
 	int verified;
 	json_t *doc;
+	cli_output out; /* --output-file, opened before anything changes */
 } job;
 
 #ifdef ROLLGUARD_TESTING
@@ -139,7 +145,12 @@ static int decide_lock(job *j)
 			return rc;
 		}
 	}
-	if (j->run.present && j->run.revision == j->last->revision) {
+	int ours = j->run.present && j->run.revision == j->last->revision &&
+	           rollback_run_owns(j->last, j->run.run_id, j->run.target);
+	if (j->run.present && j->run.revision == j->last->revision && !ours)
+		kube_log(KUBE_LOG_DECISION, "revision %lld was not made by run %s (\"%s\"): the Lease is stale",
+		         j->last->revision, j->run.run_id, rollback_release_description(j->last->release));
+	if (ours) {
 		if (j->last->status == ROLLBACK_STATUS_PENDING_ROLLBACK) {
 			j->repair = j->unlock = 1;
 			snprintf(j->unlock_why, sizeof(j->unlock_why),
@@ -193,6 +204,11 @@ static int decide_lock(job *j)
 static int choose_target(job *j)
 {
 	rollback_ctx *ctx = &j->ctx;
+	rollback_record *explicit = j->requested > 0 ? rollback_history_find(&ctx->history, j->requested) : NULL;
+	int rc;
+	/* An explicit revision is judged by its body, as history shows it. */
+	if (explicit && (rc = rollback_record_read(ctx, explicit)))
+		return rc;
 	for (;;) {
 		int allow = cli_flag_bool(j->args, "allow-failed-target");
 		int result = rollback_target_choose(&j->target, &ctx->history, j->requested, allow);
@@ -216,8 +232,7 @@ static int choose_target(job *j)
 		}
 		j->target_rec = rollback_history_find(&ctx->history, j->target.target);
 		enum rollback_status label = j->target_rec->status;
-		int rc = rollback_record_read(ctx, j->target_rec);
-		if (rc)
+		if ((rc = rollback_record_read(ctx, j->target_rec)))
 			return rc;
 		/* The label is only an index (users patch it by hand,
 		 * helm/helm#5595); the body decides. Choose again if they
@@ -250,12 +265,12 @@ static int plan_document(job *j, const char *kind)
 	rollback_ctx *ctx = &j->ctx;
 	j->doc = cli_object_new(kind);
 	json_t *unlock = j->unlock ? json_pack("{s:I, s:s, s:s}", "revision", (json_int_t)j->last->revision, "status",
-	                                       rollback_status_name(j->last->status), "description", j->unlock_why)
+	                                       rollback_status_name(j->last_status), "description", j->unlock_why)
 	                           : json_null();
 	if (!j->doc || !unlock || json_object_set_new(j->doc, "release", json_string(ctx->release)) ||
 	    json_object_set_new(j->doc, "namespace", json_string(ctx->ns)) ||
 	    json_object_set_new(j->doc, "currentRevision", json_integer(j->last->revision)) ||
-	    json_object_set_new(j->doc, "currentStatus", json_string(rollback_status_name(j->last->status))) ||
+	    json_object_set_new(j->doc, "currentStatus", json_string(rollback_status_name(j->last_status))) ||
 	    json_object_set_new(j->doc, "targetRevision", json_integer(j->target.target)) ||
 	    json_object_set_new(j->doc, "skipped", skipped_json(j)) || json_object_set_new(j->doc, "unlock", unlock) ||
 	    json_object_set_new(j->doc, "objects", rollback_plan_objects_json(&j->plan)) ||
@@ -274,7 +289,7 @@ static int machine_output(const job *j)
  * JSON or YAML document. */
 static FILE *human(const job *j)
 {
-	return machine_output(j) ? stderr : stdout;
+	return machine_output(j) ? stderr : j->out.stream;
 }
 
 static void print_plan(job *j)
@@ -282,16 +297,38 @@ static void print_plan(job *j)
 	FILE *out = human(j);
 	rollback_ctx *ctx = &j->ctx;
 	fprintf(out, "Release %s in namespace %s: revision %lld (%s) -> revision %lld (%s)\n", ctx->release, ctx->ns,
-	        j->last->revision, rollback_status_name(j->last->status), j->target.target,
+	        j->last->revision, rollback_status_name(j->last_status), j->target.target,
 	        rollback_status_name(j->target_rec->status));
 	for (size_t i = 0; i < j->target.skipped_count; i++)
 		fprintf(out, "Skipped revision %lld: %s\n", j->target.skipped[i].revision, j->target.skipped[i].reason);
 	if (j->unlock)
 		fprintf(out, "Unlock revision %lld: %s -> failed\n", j->last->revision,
-		        rollback_status_name(j->last->status));
-	if (machine_output(j) && j->args->output_file == NULL)
-		return;
-	rollback_plan_print(&j->plan, out, j->args->output == CLI_OUTPUT_WIDE);
+		        rollback_status_name(j->last_status));
+	if (!machine_output(j))
+		rollback_plan_print(&j->plan, out, j->args->output == CLI_OUTPUT_WIDE);
+}
+
+/* Writes the document (RollbackPlan or RollbackResult) of a -o json/yaml
+ * run to its output. */
+static int write_document(job *j)
+{
+	return cli_output_document(j->out.stream, j->args->output, j->doc);
+}
+
+/* Renews the run's Lease now, before a change: exit 6 when another
+ * process took it over (this one stalled past its expiry). */
+static int lease_still_ours(job *j)
+{
+	int rc = kube_lease_renew(j->ctx.client, j->lease);
+	if (rc == KUBE_ECONFLICT) {
+		cli_error("release %s: the Lease that records run %s was taken over by another process; nothing "
+		          "more was changed",
+		          j->ctx.release, j->run_id);
+		kube_lease_free(j->lease);
+		j->lease = NULL;
+		return CLI_EXIT_CONFLICT;
+	}
+	return rc ? cli_error_kube("renewing the run Lease", rc) : 0;
 }
 
 /* True when the history listed now is the one the plan was made from. */
@@ -383,7 +420,13 @@ static void release_lease(job *j)
 static int helm_tick(void *user)
 {
 	job *j = user;
-	if (j->lease && kube_lease_keep(j->ctx.client, j->lease)) {
+	int rc = j->lease && !j->lease_lost ? kube_lease_keep(j->ctx.client, j->lease) : 0;
+	if (rc) {
+		/* Lost (another process took it after it expired): helm is not
+		 * stopped half-way, but nothing after it may trust the run's
+		 * record. */
+		if (rc == KUBE_ECONFLICT)
+			j->lease_lost = 1;
 		kube_log(KUBE_LOG_DECISION, "renewing the run Lease: %s", kube_error_last()->message);
 		kube_error_clear();
 	}
@@ -406,43 +449,51 @@ static int helm_tick(void *user)
 	return 0;
 }
 
-/* After helm failed: a new revision it left pending-rollback (a failed
- * hook returns before Helm finalises, helm-anchors (b)) is marked failed
- * so the release is not locked. */
+/* After helm failed: a new revision of this run that helm left
+ * pending-rollback (a failed hook returns before Helm finalises,
+ * helm-anchors (b)) is marked failed so the release is not locked. Only a
+ * revision above the planned newest one whose description says it is
+ * this run's rollback counts; someone else's is never touched. When it
+ * cannot be settled, the Lease stays, so a re-run repairs it. */
 static void settle_failed_helm(job *j)
 {
 	rollback_ctx *ctx = &j->ctx;
-	rollback_record rec;
-	memset(&rec, 0, sizeof(rec));
-	rec.revision = j->new_revision;
-	snprintf(rec.object_name, sizeof(rec.object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", ctx->release,
-	         j->new_revision);
-	/* helm may have failed before it created the revision: look first,
-	 * quietly. j->last and j->target_rec point into ctx->history, so the
-	 * new revision is read on its own. */
-	json_t *object = NULL;
-	int rc = kube_client_get(ctx->client, &object, ctx->storage_res, ctx->ns, rec.object_name, NULL);
-	json_decref(object);
-	if (rc) {
-		kube_error_clear();
+	if (j->lease_lost)
 		return;
-	}
-	if (rollback_record_read(ctx, &rec) == 0 && rec.status == ROLLBACK_STATUS_PENDING_ROLLBACK) {
+	for (long long revision = j->new_revision; revision <= j->new_revision + 2; revision++) {
+		rollback_record rec;
+		memset(&rec, 0, sizeof(rec));
+		rec.revision = revision;
+		snprintf(rec.object_name, sizeof(rec.object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", ctx->release,
+		         revision);
+		/* helm may have failed before it created a revision */
+		if (rollback_record_peek(ctx, &rec)) {
+			rollback_record_dispose(&rec);
+			break;
+		}
+		if (!rollback_run_owns(&rec, j->run_id, j->target.target) ||
+		    rec.status != ROLLBACK_STATUS_PENDING_ROLLBACK) {
+			rollback_record_dispose(&rec);
+			continue;
+		}
 		char why[200];
 		snprintf(why, sizeof(why), "Marked failed by helm rollback-safe: helm rollback exited with %d",
 		         j->helm_exit);
 		if (rollback_unlock_apply(ctx, &rec, why) == 0)
 			fprintf(stderr, "Revision %lld was left pending-rollback by helm: marked failed.\n",
 			        rec.revision);
+		else
+			j->keep_lease = 1;
+		rollback_record_dispose(&rec);
+		break;
 	}
-	json_decref(rec.object);
-	json_decref(rec.release);
 }
 
-static int run_helm(job *j)
+/* Builds helm's command line before anything changes: a connection
+ * flag helm cannot take is a usage error with the release untouched. */
+static int prepare_helm(job *j)
 {
 	rollback_ctx *ctx = &j->ctx;
-	char **argv = NULL;
 	char description[256];
 	snprintf(description, sizeof(description), "Rollback to %lld by helm rollback-safe (run %s)", j->target.target,
 	         j->run_id);
@@ -456,27 +507,47 @@ static int run_helm(job *j)
 	opts.cleanup_on_fail = cli_flag_bool(j->args, "cleanup-on-fail");
 	opts.conn = &j->args->config;
 	opts.description = description;
-	int rc = rollback_helm_argv(&argv, &j->helm, &opts);
-	if (rc)
+	return rollback_helm_argv(&j->helm_argv, &j->helm, &opts);
+}
+
+/* Whether the revision helm was to create exists (quietly). */
+static int new_revision_exists(job *j)
+{
+	rollback_record rec;
+	memset(&rec, 0, sizeof(rec));
+	rec.revision = j->new_revision;
+	snprintf(rec.object_name, sizeof(rec.object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", j->ctx.release,
+	         j->new_revision);
+	int exists = rollback_record_peek(&j->ctx, &rec) == 0;
+	rollback_record_dispose(&rec);
+	return exists;
+}
+
+static int run_helm(job *j)
+{
+	rollback_ctx *ctx = &j->ctx;
+	int rc;
+	/* The token reaches helm through its environment, never argv. */
+	if (j->args->config.token && j->args->config.token[0] && setenv("HELM_KUBETOKEN", j->args->config.token, 1))
+		return cli_error_nomem();
+	if ((rc = lease_still_ours(j)))
 		return rc;
 	fprintf(human(j), "Running helm %s rollback %s %lld...\n", j->helm.version, ctx->release, j->target.target);
 	fflush(NULL);
 	pid_t pid;
-	if ((rc = rollback_helm_start(&pid, &j->helm, argv))) {
-		rollback_helm_argv_free(argv);
+	if ((rc = rollback_helm_start(&pid, &j->helm, j->helm_argv)))
 		return rc;
-	}
-	rollback_helm_argv_free(argv);
 	rc = rollback_helm_wait_tick(pid, &j->helm_exit, helm_tick, j);
 	if (rc)
 		return rc;
 	int sig = rollback_helm_signal();
 	if (sig) {
-		/* Leave the Lease: the re-run recognises the revision as ours. */
-		kube_lease_free(j->lease);
-		j->lease = NULL;
+		/* The Lease stays when helm got as far as a revision: the re-run
+		 * recognises it as this run's. */
+		j->keep_lease = new_revision_exists(j);
 		cli_error("release %s: interrupted while helm rolled back (run %s)", ctx->release, j->run_id);
-		cli_hint("run the same command again to repair and finish it");
+		if (j->keep_lease)
+			cli_hint("run the same command again to repair and finish it");
 		return sig == SIGINT ? CLI_EXIT_SIGINT : CLI_EXIT_SIGTERM;
 	}
 	if (j->helm_exit != 0) {
@@ -484,6 +555,12 @@ static int run_helm(job *j)
 		cli_error("release %s: helm rollback to revision %lld failed (exit %d; its output is above)",
 		          ctx->release, j->target.target, j->helm_exit);
 		return CLI_EXIT_FAIL;
+	}
+	if (j->lease_lost) {
+		cli_error("release %s: helm rolled back, but another process took the Lease of run %s meanwhile; "
+		          "not verifying",
+		          ctx->release, j->run_id);
+		return CLI_EXIT_CONFLICT;
 	}
 	return 0;
 }
@@ -494,8 +571,11 @@ static int verify(job *j)
 	j->ctx.tick = helm_tick;
 	j->ctx.tick_user = j;
 	int rc = rollback_verify(&j->ctx, j->plan.target_objects, j->timeout_ms, machine_output(j), &j->verify);
-	if (rc)
+	if (rc) {
+		/* Interrupted or cut off: the re-run resumes the verification. */
+		j->keep_lease = 1;
 		return rc;
+	}
 	j->verified = 1;
 	rollback_verify_print(&j->verify, human(j));
 	return 0;
@@ -508,7 +588,7 @@ static int execute(job *j)
 	int rc;
 	rollback_run_new_id(j->run_id, sizeof(j->run_id));
 	j->new_revision = j->last->revision + 1;
-	if ((rc = take_lease(j)))
+	if ((rc = prepare_helm(j)) || (rc = take_lease(j)))
 		return rc;
 	test_pause();
 	int same = history_unchanged(j, what, sizeof(what));
@@ -521,7 +601,7 @@ static int execute(job *j)
 	}
 	rollback_whoami(ctx);
 	if (j->unlock) {
-		if ((rc = rollback_unlock_apply(ctx, j->last, j->unlock_why)))
+		if ((rc = lease_still_ours(j)) || (rc = rollback_unlock_apply(ctx, j->last, j->unlock_why)))
 			return rc;
 		fprintf(human(j), "Revision %lld unlocked: marked failed.\n", j->last->revision);
 		rollback_kill_point("rollback-after-unlock");
@@ -529,6 +609,8 @@ static int execute(job *j)
 	rollback_record_event(ctx, j->last, "Normal", "RollbackStarted",
 	                      "rolling back to revision %lld as revision %lld by %s (helm rollback-safe run %s)",
 	                      j->target.target, j->new_revision, ctx->user.username, j->run_id);
+	/* From here on the cluster may change under this run's name: an
+	 * interruption leaves the Lease for the re-run. */
 	if ((rc = run_helm(j)))
 		return rc;
 	return verify(j);
@@ -555,8 +637,11 @@ static int run(const cli_args *args)
 	memset(&j, 0, sizeof(j));
 	j.args = args;
 	rollback_ctx *ctx = &j.ctx;
-	int rc;
-	if ((rc = rollback_ctx_open(ctx, args)) || (rc = parse_flags(&j)))
+	int rc, reported = 0;
+	/* The report's file is opened first: a path that cannot be written
+	 * is a usage error before anything changes. */
+	if ((rc = cli_output_open(&j.out, args->output_file)) || (rc = rollback_ctx_open(ctx, args)) ||
+	    (rc = parse_flags(&j)))
 		goto done;
 	j.execute = ctx->dry_run == ROLLBACK_DRY_RUN_NONE;
 	/* A missing helm is found before anything changes. */
@@ -565,7 +650,10 @@ static int run(const cli_args *args)
 	if ((rc = rollback_history_load(ctx, 0)))
 		goto done;
 	j.last = rollback_history_last(&ctx->history);
-	if ((rc = rollback_record_read(ctx, j.last)) || (rc = decide_lock(&j)))
+	if ((rc = rollback_record_read(ctx, j.last)))
+		goto done;
+	j.last_status = j.last->status;
+	if ((rc = decide_lock(&j)))
 		goto done;
 	if (j.resume_verify) {
 		/* The revision helm made holds the target's manifest. */
@@ -578,13 +666,14 @@ static int run(const cli_args *args)
 		j.planned = 1;
 		if (!j.execute) {
 			print_plan(&j);
+			reported = 1;
 			if (machine_output(&j) && !(rc = plan_document(&j, "RollbackPlan")))
-				rc = cli_output_report(j.args, j.doc, NULL);
+				rc = write_document(&j);
 			goto done;
 		}
+		reported = 1;
 		if ((rc = take_lease(&j)) || (rc = verify(&j)))
 			goto done;
-		release_lease(&j);
 		goto report;
 	}
 	if ((rc = choose_target(&j)))
@@ -594,30 +683,29 @@ static int run(const cli_args *args)
 		goto done;
 	j.planned = 1;
 	print_plan(&j);
+	reported = 1;
 	if (rollback_plan_blocked(&j.plan)) {
-		if (machine_output(&j) && !plan_document(&j, "RollbackPlan"))
-			(void)cli_output_report(j.args, j.doc, NULL);
-		cli_error("release %s: preflight blocked the rollback to revision %lld; nothing was changed",
-		          ctx->release, j.target.target);
-		rc = CLI_EXIT_REFUSED;
-		goto done;
-	}
-	if (!j.execute) {
-		if (machine_output(&j)) {
-			if (!(rc = plan_document(&j, "RollbackPlan")))
-				rc = cli_output_report(j.args, j.doc, NULL);
+		if (machine_output(&j) && (rc = plan_document(&j, "RollbackPlan")) == 0)
+			rc = write_document(&j);
+		if (rc == 0) {
+			cli_error("release %s: preflight blocked the rollback to revision %lld; nothing was changed",
+			          ctx->release, j.target.target);
+			rc = CLI_EXIT_REFUSED;
 		}
 		goto done;
 	}
+	if (!j.execute) {
+		if (machine_output(&j) && (rc = plan_document(&j, "RollbackPlan")) == 0)
+			rc = write_document(&j);
+		goto done;
+	}
 	rc = execute(&j);
-	if (rc == 0 || rc == CLI_EXIT_FAIL)
-		release_lease(&j);
 report:
-	if (rc == 0 && j.verified && !j.verify.all_ready) {
+	if (rc == 0 && !j.verify.all_ready) {
 		cli_error("release %s: rolled back to revision %lld as revision %lld, but it is not healthy",
 		          ctx->release, j.target.target, j.new_revision);
 		rc = CLI_EXIT_FAIL;
-	} else if (rc == 0 && j.verified) {
+	} else if (rc == 0) {
 		char took[32];
 		cli_format_duration(took, sizeof(took), j.verify.elapsed_ms);
 		fprintf(human(&j), "Rolled back release %s to revision %lld as revision %lld: healthy after %s.\n",
@@ -626,25 +714,34 @@ report:
 		                      "rolled back to revision %lld as revision %lld; every workload is ready",
 		                      j.target.target, j.new_revision);
 	}
-	if (machine_output(&j) && j.execute && j.planned && (rc == 0 || rc == CLI_EXIT_FAIL)) {
+	if (machine_output(&j) && (rc == 0 || rc == CLI_EXIT_FAIL)) {
 		json_decref(j.doc);
 		j.doc = NULL;
 		int wrc = result_document(&j);
 		if (!wrc)
-			wrc = cli_output_report(j.args, j.doc, NULL);
-		if (wrc && !rc)
+			wrc = write_document(&j);
+		if (wrc)
 			rc = wrc;
 	}
 done:
-	if (rc == CLI_EXIT_SIGINT || rc == CLI_EXIT_SIGTERM) {
-		/* Interrupted: the Lease stays, so the re-run knows the run. */
+	if (j.keep_lease && j.lease) {
+		/* The run's record stays for the re-run (interrupted, or a
+		 * revision of this run left to repair). */
 		kube_lease_free(j.lease);
 		j.lease = NULL;
 	}
 	release_lease(&j);
+	/* The report is the job's output also when its verdict is negative
+	 * (a blocked plan, an unhealthy rollback); an error before any report
+	 * leaves --output-file untouched. */
+	int closed = cli_output_close(&j.out, reported && (rc == 0 || rc == CLI_EXIT_FAIL || rc == CLI_EXIT_REFUSED)
+	                                              ? 0
+	                                              : (rc ? rc : CLI_EXIT_FAIL));
+	if (closed && (rc == 0 || !reported))
+		rc = closed;
 	json_decref(j.doc);
-	if (j.verified)
-		rollback_verify_dispose(&j.verify);
+	rollback_verify_dispose(&j.verify);
+	rollback_helm_argv_free(j.helm_argv);
 	if (j.planned)
 		rollback_plan_dispose(&j.plan);
 	rollback_ctx_close(ctx);

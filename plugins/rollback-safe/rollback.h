@@ -104,6 +104,13 @@ rollback_record *rollback_history_last(rollback_history *history);
  * (printed). */
 int rollback_record_read(rollback_ctx *ctx, rollback_record *rec);
 
+/* rollback_record_read that prints nothing: failures (absent, forbidden,
+ * undecodable) are logged at -v 4 and return non-zero. For looking at a
+ * record that may not exist. */
+int rollback_record_peek(rollback_ctx *ctx, rollback_record *rec);
+/* Frees what a record read outside ctx->history holds. */
+void rollback_record_dispose(rollback_record *rec);
+
 /* Rewrites rec (read first) with its status set to status and the
  * description to description: body info.status and the `status` label
  * together, label modifiedAt set to now, a conditional update on

@@ -57,7 +57,7 @@ static long long record_revision(const json_t *object)
 	return errno || *end || revision < 0 ? 0 : revision;
 }
 
-static void record_dispose(rollback_record *rec)
+void rollback_record_dispose(rollback_record *rec)
 {
 	json_decref(rec->object);
 	json_decref(rec->release);
@@ -84,7 +84,7 @@ static void record_fill(rollback_record *rec, const json_t *object)
 void rollback_history_clear(rollback_history *history)
 {
 	for (size_t i = 0; i < history->count; i++)
-		record_dispose(&history->items[i]);
+		rollback_record_dispose(&history->items[i]);
 	free(history->items);
 	history->items = NULL;
 	history->count = 0;
@@ -97,23 +97,23 @@ static int by_revision(const void *a, const void *b)
 }
 
 /* Decodes object's data.release into rec->release. Returns 0 or the exit
- * code (printed). */
-static int decode_body(rollback_ctx *ctx, rollback_record *rec, const json_t *object)
+ * code (printed; only logged at -v 4 when quiet). */
+static int decode_body(rollback_ctx *ctx, rollback_record *rec, const json_t *object, int quiet)
 {
 	char err[256];
+	const char *kind = ctx->storage == ROLLBACK_STORAGE_SECRET ? "secret" : "configmap";
 	const char *value = json_string_value(json_object_get(json_object_get(object, "data"), "release"));
-	if (!value) {
-		cli_error("%s %s: no data key \"release\": not a Helm release record",
-		          ctx->storage == ROLLBACK_STORAGE_SECRET ? "secret" : "configmap", rec->object_name);
-		return CLI_EXIT_FAIL;
-	}
 	json_t *release = NULL;
-	int rc = rollback_release_decode(&release, value, strlen(value), ctx->storage, err, sizeof(err));
+	int rc = value ? rollback_release_decode(&release, value, strlen(value), ctx->storage, err, sizeof(err)) : -1;
+	if (!value)
+		snprintf(err, sizeof(err), "no data key \"release\": not a Helm release record");
 	if (rc == KUBE_ENOMEM)
 		return cli_error_nomem();
 	if (rc) {
-		cli_error("%s %s: cannot decode the release record: %s",
-		          ctx->storage == ROLLBACK_STORAGE_SECRET ? "secret" : "configmap", rec->object_name, err);
+		if (quiet)
+			kube_log(KUBE_LOG_DECISION, "%s %s: %s", kind, rec->object_name, err);
+		else
+			cli_error("%s %s: cannot decode the release record: %s", kind, rec->object_name, err);
 		return CLI_EXIT_FAIL;
 	}
 	json_decref(rec->release);
@@ -169,13 +169,19 @@ int rollback_history_load(rollback_ctx *ctx, int bodies)
 		ctx->history.count++;
 		if (bodies) {
 			rec->object = json_incref(item);
-			if ((rc = decode_body(ctx, rec, item)))
+			if ((rc = decode_body(ctx, rec, item, 0)))
 				break;
 		}
 	}
 	json_decref(list);
 	if (rc)
 		return rc;
+	if (ctx->history.count == 0) {
+		cli_error(
+		        "release %s: not found in namespace %s (no record labelled owner=helm,name=%s has a revision)",
+		        ctx->release, ctx->ns, ctx->release);
+		return CLI_EXIT_API;
+	}
 	qsort(ctx->history.items, ctx->history.count, sizeof(*ctx->history.items), by_revision);
 	return 0;
 }
@@ -193,12 +199,17 @@ rollback_record *rollback_history_last(rollback_history *history)
 	return history->count ? &history->items[history->count - 1] : NULL;
 }
 
-int rollback_record_read(rollback_ctx *ctx, rollback_record *rec)
+static int record_get(rollback_ctx *ctx, rollback_record *rec, int quiet)
 {
 	if (rec->release && rec->object)
 		return 0;
 	json_t *object = NULL;
 	int rc = kube_client_get(ctx->client, &object, ctx->storage_res, ctx->ns, rec->object_name, NULL);
+	if (rc && quiet) {
+		kube_log(KUBE_LOG_DECISION, "reading %s: %s", rec->object_name, kube_error_last()->message);
+		kube_error_clear();
+		return CLI_EXIT_API;
+	}
 	if (rc) {
 		char what[320];
 		snprintf(what, sizeof(what), "reading revision %lld of release %s", rec->revision, ctx->release);
@@ -207,7 +218,17 @@ int rollback_record_read(rollback_ctx *ctx, rollback_record *rec)
 	record_fill(rec, object);
 	json_decref(rec->object);
 	rec->object = object;
-	return decode_body(ctx, rec, object);
+	return decode_body(ctx, rec, object, quiet);
+}
+
+int rollback_record_read(rollback_ctx *ctx, rollback_record *rec)
+{
+	return record_get(ctx, rec, 0);
+}
+
+int rollback_record_peek(rollback_ctx *ctx, rollback_record *rec)
+{
+	return record_get(ctx, rec, 1);
 }
 
 int rollback_record_set_status(rollback_ctx *ctx, rollback_record *rec, enum rollback_status status,

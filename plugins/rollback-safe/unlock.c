@@ -39,7 +39,8 @@ static int run_unlock(const cli_args *args)
 	}
 	if ((rc = rollback_run_read(&ctx, &run)))
 		goto done;
-	int ours = run.present && run.revision == last->revision && last->status == ROLLBACK_STATUS_PENDING_ROLLBACK;
+	int ours = run.present && run.revision == last->revision && last->status == ROLLBACK_STATUS_PENDING_ROLLBACK &&
+	           rollback_run_owns(last, run.run_id, run.target);
 	if (ours) {
 		/* Left by an interrupted rollback-safe run: no need to wait
 		 * out --lock-timeout, only its Lease. */
@@ -65,6 +66,8 @@ static int run_unlock(const cli_args *args)
 	enum rollback_status old = last->status;
 	if ((rc = rollback_unlock_apply(&ctx, last, why)))
 		goto done;
+	if (ours && !ctx.dry_run)
+		rollback_run_forget(&ctx);
 	printf("release %s: revision %lld unlocked: %s -> failed%s\n", ctx.release, last->revision,
 	       rollback_status_name(old), ctx.dry_run ? " (server dry run)" : "");
 done:

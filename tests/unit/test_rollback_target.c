@@ -172,6 +172,35 @@ static void test_rollback_run__foreign_holders_are_not_runs(void **state)
 	assert_int_equal(rollback_run_parse(&run, NULL), -1);
 }
 
+static void test_rollback_run__owns_only_its_own_revision(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *description;
+		int owned;
+	} cases[] = {
+	        {"Rollback to 2", 1},                                    /* Helm 3, Helm 4 < 4.3 */
+	        {"Rollback to 2 by helm rollback-safe (run abc123)", 1}, /* --description */
+	        {"Rollback to 2 by helm rollback-safe (run other1)", 0}, /* another run */
+	        {"Rollback to 21", 0},
+	        {"Rollback to 3", 0},
+	        {"Upgrade complete", 0}, /* a fix-forward upgrade took the number */
+	        {"Preparing upgrade", 0},
+	        {"", 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		rollback_record rec;
+		memset(&rec, 0, sizeof(rec));
+		rec.release = json_pack("{s:{s:s}}", "info", "description", cases[i].description);
+		assert_non_null(rec.release);
+		assert_int_equal(rollback_run_owns(&rec, "abc123", 2), cases[i].owned);
+		json_decref(rec.release);
+	}
+	rollback_record unread;
+	memset(&unread, 0, sizeof(unread));
+	assert_int_equal(rollback_run_owns(&unread, "abc123", 2), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +212,7 @@ int main(void)
 	        cmocka_unit_test(test_rollback_target__reasons),
 	        cmocka_unit_test(test_rollback_run__holder_round_trip),
 	        cmocka_unit_test(test_rollback_run__foreign_holders_are_not_runs),
+	        cmocka_unit_test(test_rollback_run__owns_only_its_own_revision),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
