@@ -2,6 +2,7 @@
  * PATH, asked for its version, handed a `helm rollback` command line for
  * its major, started so that it dies with the plugin, and reaped with
  * the plugin's SIGINT/SIGTERM forwarded to it. */
+#define _DEFAULT_SOURCE /* syscall(SYS_close_range, ...) */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <kube/alloc.h>
@@ -99,6 +101,16 @@ static void child_exec(pid_t parent, const char *path, char *const argv[], int s
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Nothing of the plugin's but stdin/stdout/stderr reaches helm:
+	 * libcurl's sockets and the --output-file temp file are not
+	 * close-on-exec. (report_fd is already.) */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0)
+#endif
+	{
+		for (int fd = 3; fd < 4096; fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
 	/* dup2 clears close-on-exec on the copy, but not when the two are
 	 * one descriptor already */
 	if (stdout_fd == STDOUT_FILENO ? fcntl(STDOUT_FILENO, F_SETFD, 0) < 0 : dup2(stdout_fd, STDOUT_FILENO) < 0) {
@@ -137,6 +149,13 @@ static int spawn(pid_t *pid, const char *path, char *const argv[], int stdout_fd
 		errno = err;
 		return -1;
 	}
+	/* An inherited SIGCHLD=SIG_IGN would have the kernel reap helm, and
+	 * waitpid would fail while helm still runs. */
+	struct sigaction chld;
+	memset(&chld, 0, sizeof(chld));
+	chld.sa_handler = SIG_DFL;
+	sigemptyset(&chld.sa_mask);
+	(void)sigaction(SIGCHLD, &chld, NULL);
 	pid_t parent = getpid();
 	pid_t child = fork();
 	if (child == 0)

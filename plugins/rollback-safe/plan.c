@@ -446,7 +446,11 @@ static int plan_existing(struct builder *b, const struct entry *entry, const str
 		rc = rollback_check_immutable(&b->findings, entry->obj, entry->live, &diff);
 	if (!rc && !in_current && b->current_docs) {
 		rollback_object_label(label, sizeof(label), entry->obj);
-		rc = rollback_findings_add(&b->findings, ROLLBACK_SEVERITY_WARN, "adopt", label,
+		/* Helm 3 fails half-way here: a block when it is the helm that
+		 * will run; a warning when the plan does not know. */
+		rc = rollback_findings_add(&b->findings,
+		                           b->ctx->helm_major == 3 ? ROLLBACK_SEVERITY_BLOCK : ROLLBACK_SEVERITY_WARN,
+		                           "adopt", label,
 		                           "%s exists in the cluster but not in revision %lld's manifest: Helm 3 stops "
 		                           "the rollback with 'no %.127s with the name \"%.253s\" found'; Helm 4 "
 		                           "patches it from its live state",
@@ -559,7 +563,7 @@ static int build(struct builder *b, const rollback_record *current, const rollba
 	                        NULL)) != 0 ||
 	    (rc = read_manifest(b, &b->current_docs, rollback_release_manifest(current->release), b->current_revision,
 	                        NULL)) != 0 ||
-	    (rc = read_hooks(b, target->release)) != 0)
+	    (!b->ctx->no_hooks && (rc = read_hooks(b, target->release)) != 0))
 		return rc;
 	if ((rc = make_entries(b, &b->target, &b->target_count, b->target_docs)) != 0 ||
 	    (rc = make_entries(b, &b->current, &b->current_count, b->current_docs)) != 0 ||
@@ -585,7 +589,7 @@ static int build(struct builder *b, const rollback_record *current, const rollba
 	/* without the target's manifest there is nothing to plan against */
 	if (b->target_docs && (plan_target(b) != 0 || (b->current_docs && plan_deletions(b) != 0)))
 		return cli_error_nomem();
-	if (rollback_check_hooks(&b->findings, rollback_release_hooks(target->release)) != 0 ||
+	if ((!b->ctx->no_hooks && rollback_check_hooks(&b->findings, rollback_release_hooks(target->release)) != 0) ||
 	    rollback_check_history(&b->findings, history, history_max, b->target_revision) != 0)
 		return cli_error_nomem();
 	return 0;

@@ -322,6 +322,8 @@ static const struct data_loss data_loss_kinds[] = {
          "the rollback deletes it, and its storage with it unless its reclaim policy is Retain"},
         {"apiextensions.k8s.io", "CustomResourceDefinition", "data loss: CustomResourceDefinition and all its objects",
          "the rollback deletes it and with it every object of that kind in the cluster"},
+        {"", "Namespace", "data loss: Namespace and everything in it",
+         "the rollback deletes it and with it every object in it, PVCs and Secrets no manifest names included"},
 };
 
 static const struct data_loss *data_loss_of(const char *group, const char *kind)

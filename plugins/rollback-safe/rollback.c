@@ -647,6 +647,8 @@ static int run(const cli_args *args)
 	/* A missing helm is found before anything changes. */
 	if (j.execute && (rc = rollback_helm_find(&j.helm)))
 		goto done;
+	ctx->helm_major = j.helm.major;
+	ctx->no_hooks = cli_flag_bool(args, "no-hooks");
 	if ((rc = rollback_history_load(ctx, 0)))
 		goto done;
 	j.last = rollback_history_last(&ctx->history);

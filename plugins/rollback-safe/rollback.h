@@ -72,6 +72,11 @@ typedef struct rollback_ctx {
 	 * wait with it. NULL: none. */
 	int (*tick)(void *user);
 	void *tick_user;
+	/* The major of the helm that will run the rollback, 0 when not
+	 * looked up (plan and --dry-run do not run helm). */
+	int helm_major;
+	/* --no-hooks: helm will not build or run the target's hooks. */
+	int no_hooks;
 } rollback_ctx;
 
 /* Built-in resource types (no discovery request needed). */

@@ -760,6 +760,11 @@ static void test_rollback_plan__deletions_classified(void **state)
 	         ROLLBACK_DELETE_DELETED, ROLLBACK_SEVERITY_BLOCK,
 	         "data loss: CustomResourceDefinition and all its objects", 1, "data-loss",
 	         "every object of that kind"},
+	        /* a Namespace takes everything in it along */
+	        {"{apiVersion: v1, kind: Namespace, metadata: {name: analytics}}",
+	         "{apiVersion: v1, kind: Namespace, metadata: {name: analytics}}", ROLLBACK_DELETE_DELETED,
+	         ROLLBACK_SEVERITY_BLOCK, "data loss: Namespace and everything in it", 1, "data-loss",
+	         "Namespace/analytics"},
 	        {"{apiVersion: v1, kind: ConfigMap, metadata: {name: extra}}",
 	         "{apiVersion: v1, kind: ConfigMap, metadata: {name: extra}}", ROLLBACK_DELETE_DELETED,
 	         ROLLBACK_SEVERITY_WARN, "not in revision 2", 1, "delete",
