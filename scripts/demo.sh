@@ -147,7 +147,9 @@ if [ "$local_cluster" -eq 1 ]; then
 	image=ghcr.io/stefanprodan/podinfo:6.7.2
 	(
 		for _ in $(seq 1 150); do
-			pod=$(kubectl -n "$ns" get pods -l rollguard.io/track=canary -o jsonpath='{.items[0].metadata.name}' 2>/dev/null)
+			# the newest canary pod: the first run's may still be terminating
+			pod=$(kubectl -n "$ns" get pods -l rollguard.io/track=canary --sort-by=.metadata.creationTimestamp \
+				-o jsonpath='{.items[-1:].metadata.name}' 2>/dev/null)
 			phase=$(kubectl -n "$ns" get deploy podinfo -o jsonpath='{.metadata.annotations.rollguard\.io/canary}' 2>/dev/null | jq -r .phase 2>/dev/null)
 			[ -n "$pod" ] && [ "$phase" = Paused ] && break
 			sleep 0.2
