@@ -1,16 +1,13 @@
 /* The clocks libkube times things with: the monotonic clock for
- * deadlines and durations, sleeping, jitter for retry backoff, and the
- * RFC 3339 timestamps in which the API server writes wall-clock times. */
-#ifndef KUBE_CLOCK_H
-#define KUBE_CLOCK_H
+ * deadlines and durations and sleeping (public, kube/clock.h), jitter for
+ * retry backoff, and the RFC 3339 timestamps in which the API server
+ * writes wall-clock times. */
+#ifndef KUBE_CLOCK_INTERNAL_H
+#define KUBE_CLOCK_INTERNAL_H
 
 #include <stdint.h>
 
-/* Milliseconds on the monotonic clock. */
-long long kube_now_ms(void);
-
-/* Sleeps for ms milliseconds (interrupted sleeps resume). */
-void kube_sleep_ms(long ms);
+#include <kube/clock.h>
 
 /* A random delay in [0, max_ms] for backoff jitter. */
 long kube_jitter_ms(long max_ms);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <kube/clock.h>
 #include <kube/error.h>
 
 #include "commands.h"
@@ -58,7 +59,7 @@ static int request_abort(canary_ctx *ctx, const char *reason, long timeout_ms, i
 	}
 	long long deadline = kube_client_server_now_ms(ctx->client) + timeout_ms;
 	for (;;) {
-		canary_sleep_ms(1000);
+		kube_sleep_ms(1000);
 		if ((rc = canary_read_deploy(ctx)))
 			return rc;
 		if (!canary_phase_active(ctx->state.phase)) {

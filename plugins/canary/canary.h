@@ -143,9 +143,6 @@ void canary_signals_install(void);
 void canary_signals_reset(void);
 /* 0, or the signal (SIGINT, SIGTERM) that arrived since the install. */
 int canary_interrupted(void);
-/* Sleeps ms milliseconds, going on across the signals above (a wait loop
- * checks canary_interrupted() after it). */
-void canary_sleep_ms(long ms);
 
 /* The exit code for the signal that arrived: 130 or 143. */
 int canary_interrupt_exit(void);

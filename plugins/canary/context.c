@@ -566,13 +566,6 @@ void canary_signals_install(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-void canary_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts))
-		;
-}
-
 void canary_signals_reset(void)
 {
 	interrupted = 0;

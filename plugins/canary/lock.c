@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kube/clock.h>
 #include <kube/error.h>
 #include <kube/log.h>
 
@@ -168,7 +169,7 @@ int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode)
 			json_decref(labels);
 			return canary_interrupt_exit();
 		}
-		canary_sleep_ms(1000);
+		kube_sleep_ms(1000);
 	}
 	json_decref(labels);
 	return 0;

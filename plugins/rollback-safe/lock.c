@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <kube/clock.h>
 #include <kube/error.h>
 #include <kube/log.h>
 
@@ -127,13 +128,6 @@ int rollback_run_read(rollback_ctx *ctx, rollback_run *out)
 	return 0;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) == -1)
-		;
-}
-
 int rollback_run_wait_expired(rollback_ctx *ctx, rollback_run *run)
 {
 	char name[128];
@@ -144,7 +138,7 @@ int rollback_run_wait_expired(rollback_ctx *ctx, rollback_run *run)
 	        run->run_id, run->revision, (run->holder.expires_in_ms + 999) / 1000);
 	long long renew = run->holder.renew_ms;
 	for (;;) {
-		sleep_ms(run->holder.expires_in_ms > 1000 ? 1000 : (long)run->holder.expires_in_ms + 50);
+		kube_sleep_ms(run->holder.expires_in_ms > 1000 ? 1000 : (long)run->holder.expires_in_ms + 50);
 		kube_lease_holder now;
 		int rc = kube_lease_get_holder(&now, ctx->client, ctx->ns, name);
 		if (rc == KUBE_ENOTFOUND) {

@@ -368,9 +368,7 @@ static int take_lease(job *j)
 	rollback_run_lease_name(ctx, name, sizeof(name));
 	rollback_run_format(holder, sizeof(holder), j->run_id, j->new_revision, j->target.target);
 	json_t *labels = json_pack("{s:s}", ROLLBACK_LABEL_MANAGED, ROLLBACK_MANAGED_BY);
-	json_t *owner = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind",
-	                          ctx->storage == ROLLBACK_STORAGE_SECRET ? "Secret" : "ConfigMap", "metadata",
-	                          json_object_get(j->last->object, "metadata"));
+	json_t *owner = rollback_record_ref(ctx, j->last);
 	if (!labels || !owner) {
 		json_decref(labels);
 		json_decref(owner);
@@ -433,10 +431,11 @@ static int helm_tick(void *user)
 #ifdef ROLLGUARD_TESTING
 	const char *at = getenv("ROLLGUARD_TEST_KILL_AT");
 	if (at && strcmp(at, "rollback-during-execute") == 0) {
-		char name[320];
+		rollback_record rec;
 		json_t *object = NULL;
-		snprintf(name, sizeof(name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", j->ctx.release, j->new_revision);
-		if (kube_client_get(j->ctx.client, &object, j->ctx.storage_res, j->ctx.ns, name, NULL) == 0) {
+		rollback_record_init(&j->ctx, &rec, j->new_revision);
+		if (kube_client_get(j->ctx.client, &object, j->ctx.storage_res, j->ctx.ns, rec.object_name, NULL) ==
+		    0) {
 			const char *status = json_string_value(json_object_get(
 			        json_object_get(json_object_get(object, "metadata"), "labels"), "status"));
 			if (status && strcmp(status, "pending-rollback") == 0)
@@ -462,10 +461,7 @@ static void settle_failed_helm(job *j)
 		return;
 	for (long long revision = j->new_revision; revision <= j->new_revision + 2; revision++) {
 		rollback_record rec;
-		memset(&rec, 0, sizeof(rec));
-		rec.revision = revision;
-		snprintf(rec.object_name, sizeof(rec.object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", ctx->release,
-		         revision);
+		rollback_record_init(ctx, &rec, revision);
 		/* helm may have failed before it created a revision */
 		if (rollback_record_peek(ctx, &rec)) {
 			rollback_record_dispose(&rec);
@@ -514,10 +510,7 @@ static int prepare_helm(job *j)
 static int new_revision_exists(job *j)
 {
 	rollback_record rec;
-	memset(&rec, 0, sizeof(rec));
-	rec.revision = j->new_revision;
-	snprintf(rec.object_name, sizeof(rec.object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", j->ctx.release,
-	         j->new_revision);
+	rollback_record_init(&j->ctx, &rec, j->new_revision);
 	int exists = rollback_record_peek(&j->ctx, &rec) == 0;
 	rollback_record_dispose(&rec);
 	return exists;

@@ -109,6 +109,14 @@ rollback_record *rollback_history_last(rollback_history *history);
  * (printed). */
 int rollback_record_read(rollback_ctx *ctx, rollback_record *rec);
 
+/* Makes rec an unread record of revision: zeroed, the revision and its
+ * storage object's name sh.helm.release.v1.<release>.v<revision> set. */
+void rollback_record_init(const rollback_ctx *ctx, rollback_record *rec, long long revision);
+/* A reference to rec's storage object (read) for an Event's
+ * involvedObject or an ownerReference: apiVersion v1, kind Secret or
+ * ConfigMap, its metadata. NULL when memory runs out. */
+json_t *rollback_record_ref(const rollback_ctx *ctx, const rollback_record *rec);
+
 /* rollback_record_read that prints nothing: failures (absent, forbidden,
  * undecodable) are logged at -v 4 and return non-zero. For looking at a
  * record that may not exist. */

@@ -315,6 +315,23 @@ done:
 	return rc;
 }
 
+void rollback_record_init(const rollback_ctx *ctx, rollback_record *rec, long long revision)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->revision = revision;
+	snprintf(rec->object_name, sizeof(rec->object_name), ROLLBACK_STORAGE_PREFIX "%s.v%lld", ctx->release,
+	         revision);
+}
+
+json_t *rollback_record_ref(const rollback_ctx *ctx, const rollback_record *rec)
+{
+	/* A storage object from a list item carries no apiVersion/kind;
+	 * Events and ownerReferences need both. */
+	return json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind",
+	                 ctx->storage == ROLLBACK_STORAGE_SECRET ? "Secret" : "ConfigMap", "metadata",
+	                 json_object_get(rec->object, "metadata"));
+}
+
 long long rollback_record_age_ms(rollback_ctx *ctx, const rollback_record *rec)
 {
 	long long at_s = rec->modified_s ? rec->modified_s : rec->created_s;
@@ -339,11 +356,7 @@ void rollback_record_event(rollback_ctx *ctx, const rollback_record *rec, const 
 	opts.reason = reason;
 	opts.message = message;
 	opts.component = ROLLBACK_COMPONENT;
-	/* A storage object as listed or read has no apiVersion/kind when it
-	 * came from a typed GET of a list item; Events need both. */
-	json_t *ref = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind",
-	                        ctx->storage == ROLLBACK_STORAGE_SECRET ? "Secret" : "ConfigMap", "metadata",
-	                        json_object_get(rec->object, "metadata"));
+	json_t *ref = rollback_record_ref(ctx, rec);
 	if (!ref)
 		return;
 	int rc = kube_event_record(ctx->client, ref, &opts);
