@@ -51,6 +51,9 @@ run_ctest() {
 
 echo "== helm3 and helm4 for the plugin suite (~4 min cold, cached after)"
 "$root/e2e/cluster/build.sh" helm
+echo "== Prometheus (Debian package, unpacked) and the routers' upstream CRDs for the canary suites"
+"$root/e2e/cluster/build.sh" prometheus
+"$root/e2e/cluster/build.sh" crds
 
 echo "== starting a fresh local cluster"
 "$root/e2e/cluster/down.sh"

@@ -2,7 +2,10 @@
 # Builds the local control plane's binaries from their Go modules into the
 # cache (never into the repository): kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl in one `go build`, etcd, and kwok; and, for the
-# Helm plugin suite only (target `helm`, not part of `all`), helm3 and helm4.
+# Helm plugin suite only (target `helm`, not part of `all`), helm3 and helm4;
+# for the metric-gate suites only (target `prometheus`, not part of `all`),
+# Debian's prometheus package unpacked (never installed as a service); for the
+# canary router suite (target `crds`, not part of `all`), the routing CRDs.
 # Idempotent: a binary that is already present for its pinned version is not
 # rebuilt.
 set -euo pipefail
@@ -116,6 +119,98 @@ build_helm() {
 	rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
+# build_prometheus: Debian's `prometheus` package (the archive's candidate,
+# 2.42.0+ds-5+deb12u1 on bookworm) downloaded with apt-get and unpacked with
+# dpkg-deb into $cache/bin/prometheus: its maintainer scripts never run, so no
+# service starts. env.sh puts $cache/bin/prometheus/usr/bin on PATH.
+build_prometheus() {
+	local out=$cache/bin/prometheus
+	[ -x "$out/usr/bin/prometheus" ] && return 0
+	log "prometheus (Debian package)"
+	local tmp
+	tmp=$(mktemp -d)
+	if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1); then
+		# A fresh machine may have no package lists yet.
+		apt-get update >/dev/null 2>&1 || true
+		(cd "$tmp" && apt-get download prometheus >/dev/null) ||
+			{ rm -rf "$tmp"; log "apt-get download prometheus failed"; return 1; }
+	fi
+	rm -rf "$out.tmp"
+	mkdir -p "$out.tmp"
+	dpkg-deb -x "$tmp"/prometheus_*.deb "$out.tmp"
+	dpkg-deb -f "$tmp"/prometheus_*.deb Version >"$out.tmp/VERSION"
+	rm -rf "$tmp" "$out" && mv "$out.tmp" "$out"
+	log "prometheus $(cat "$out/VERSION") in $out/usr/bin"
+}
+
+# build_crds: the routing CRDs the canary routers need, from their upstream
+# Go modules (`go mod download`, then read from the module cache) into
+# $cache/crds/: Gateway API's HTTPRoute (standard channel), Istio's
+# VirtualService (one document of kubernetes/customresourcedefinitions.gen.yaml)
+# and SMI's TrafficSplit (crds/split.yaml). SMI's file is
+# apiextensions.k8s.io/v1beta1, which Kubernetes 1.22+ no longer serves: it is
+# converted mechanically to v1 here (same group, names, versions and served /
+# storage flags; the upstream schema becomes each version's schema, with
+# `type: object` at the root as v1 requires and
+# x-kubernetes-preserve-unknown-fields, which is what v1beta1's default
+# preserveUnknownFields meant; printer columns per version). Nothing is
+# written by hand.
+build_crds() {
+	local out=$cache/crds/gateway-$GATEWAY_API_VERSION-istio-$ISTIO_API_VERSION-smi-$SMI_SDK_VERSION
+	[ -s "$out/httproutes.yaml" ] && [ -s "$out/virtualservices.yaml" ] && [ -s "$out/trafficsplits.yaml" ] &&
+		return 0
+	log "routing CRDs: gateway-api $GATEWAY_API_VERSION, istio api $ISTIO_API_VERSION, smi-sdk-go $SMI_SDK_VERSION"
+	local gw istio smi tmp
+	tmp=$(mktemp -d)
+	gw=$(cd "$tmp" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | jq -r .Dir)
+	istio=$(cd "$tmp" && go mod download -json "istio.io/api@$ISTIO_API_VERSION" | jq -r .Dir)
+	smi=$(cd "$tmp" && go mod download -json "github.com/servicemeshinterface/smi-sdk-go@$SMI_SDK_VERSION" |
+		jq -r .Dir)
+	rmdir "$tmp"
+	rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+	install -m 644 "$gw/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" "$out.tmp/httproutes.yaml"
+	python3 - "$istio/kubernetes/customresourcedefinitions.gen.yaml" "$out.tmp/virtualservices.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "CustomResourceDefinition"
+        and d["spec"]["group"] == "networking.istio.io" and d["spec"]["names"]["kind"] == "VirtualService"]
+assert len(docs) == 1, "expected one VirtualService CRD, found %d" % len(docs)
+yaml.safe_dump(docs[0], open(sys.argv[2], "w"), sort_keys=False)
+PY
+	python3 - "$smi/crds/split.yaml" "$out.tmp/trafficsplits.yaml" <<'PY'
+import copy, sys, yaml
+out = []
+for crd in yaml.safe_load_all(open(sys.argv[1])):
+    if not crd:
+        continue
+    if crd["apiVersion"] != "apiextensions.k8s.io/v1beta1":
+        out.append(crd)
+        continue
+    spec = crd["spec"]
+    schema = copy.deepcopy((spec.get("validation") or {}).get("openAPIV3Schema"))
+    # v1beta1 kept unknown fields unless spec.preserveUnknownFields was false
+    schema = schema or {}
+    schema.setdefault("type", "object")
+    if spec.get("preserveUnknownFields", True):
+        schema["x-kubernetes-preserve-unknown-fields"] = True
+    columns = [{"name": c["name"], "type": c["type"], "description": c.get("description", ""),
+                "jsonPath": c["JSONPath"]} for c in spec.get("additionalPrinterColumns", [])]
+    versions = []
+    for v in spec.get("versions") or [{"name": spec["version"], "served": True, "storage": True}]:
+        version = {"name": v["name"], "served": v["served"], "storage": v["storage"],
+                   "schema": {"openAPIV3Schema": copy.deepcopy(schema)}}
+        if columns:
+            version["additionalPrinterColumns"] = columns
+        versions.append(version)
+    out.append({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": crd["metadata"],
+                "spec": {"group": spec["group"], "scope": spec["scope"], "names": spec["names"],
+                         "versions": versions}})
+yaml.safe_dump_all(out, open(sys.argv[2], "w"), sort_keys=False)
+PY
+	rm -rf "$out" && mv "$out.tmp" "$out"
+	log "routing CRDs in $out"
+}
+
 what=${1:-all}
 exec 9>"$cache/build.lock"
 flock 9
@@ -127,5 +222,7 @@ kwok) build_kwok ;;
 helm) build_helm 3; build_helm 4 ;;
 helm3) build_helm 3 ;;
 helm4) build_helm 4 ;;
-*) echo "usage: build.sh [all|k8s|etcd|kwok|helm|helm3|helm4]" >&2; exit 2 ;;
+prometheus) build_prometheus ;;
+crds) build_crds ;;
+*) echo "usage: build.sh [all|k8s|etcd|kwok|helm|helm3|helm4|prometheus|crds]" >&2; exit 2 ;;
 esac

@@ -57,6 +57,10 @@ typedef struct canary_ctx {
 	long long annotation_lock_renewed_ms;
 	char holder[320]; /* this process's lock identity */
 	const struct canary_router *router;
+	/* The gates this command checks, health first, then the run's metric
+	 * gates (canary_gates_load; owned, the command frees it with
+	 * canary_gates_free). NULL: health only. */
+	struct canary_gates *gates;
 	/* Set when a patch of D found that `abort` asked this run to abort
 	 * (abortRequested in the state): the step stops, exit 6 with the
 	 * abort's message; run then carries out the abort itself. */

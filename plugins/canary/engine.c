@@ -11,8 +11,6 @@
 #include "router.h"
 #include "template.h"
 
-const canary_gate *const canary_default_gates[] = {&canary_gate_health, NULL};
-
 int canary_check_template(canary_ctx *ctx)
 {
 	char hash[16];
@@ -148,8 +146,9 @@ enum canary_verdict canary_evaluate_gates(canary_ctx *ctx, canary_pods *pods, in
 	in.now_ms = kube_client_server_now_ms(ctx->client);
 	in.step_started_ms = ctx->state.step_started_ms;
 	in.progress_deadline_s = canary_progress_deadline_s(ctx->deploy);
+	in.ctx = ctx;
 	enum canary_verdict verdict =
-	        canary_gates_evaluate(canary_default_gates, &in, ctx->state.gates, &ctx->state.gate_count);
+	        canary_gates_evaluate(canary_gates_list(ctx->gates), &in, ctx->state.gates, &ctx->state.gate_count);
 	ctx->state.gates_ms = in.now_ms;
 	for (int i = 0; i < ctx->state.gate_count; i++)
 		kube_log(KUBE_LOG_DECISION, "gate %s: %s: %s", ctx->state.gates[i].name,
@@ -281,7 +280,8 @@ static int delete_canary(canary_ctx *ctx)
 }
 
 /* Ends the run in phase with the state moved to the history, the active
- * label removed and the saved template dropped, in one patch of D. */
+ * label removed and the saved template and the metric analysis dropped,
+ * in one patch of D. */
 static int end_run(canary_ctx *ctx, enum canary_phase phase, json_t *patch)
 {
 	kube_buf history = {0};
@@ -304,8 +304,8 @@ static int end_run(canary_ctx *ctx, enum canary_phase phase, json_t *patch)
 	json_t *meta = json_object_get(patch, "metadata");
 	if (!meta)
 		json_object_set_new(patch, "metadata", meta = json_object());
-	json_t *ann = json_pack("{s:s, s:n}", CANARY_ANNOTATION_HISTORY, kube_buf_cstr(&history),
-	                        CANARY_ANNOTATION_STABLE_TEMPLATE);
+	json_t *ann = json_pack("{s:s, s:n, s:n}", CANARY_ANNOTATION_HISTORY, kube_buf_cstr(&history),
+	                        CANARY_ANNOTATION_STABLE_TEMPLATE, CANARY_ANNOTATION_ANALYSIS);
 	json_t *labels = json_pack("{s:n}", CANARY_LABEL_ACTIVE);
 	kube_buf_dispose(&history);
 	if (!meta || !ann || !labels || json_object_set_new(meta, "annotations", ann) ||
@@ -329,6 +329,9 @@ int canary_step_finish(canary_ctx *ctx)
 		cli_hint("abort the run with 'kubectl canary abort %s'", ctx->name);
 		return CLI_EXIT_FAIL;
 	}
+	if (ctx->state.phase != CANARY_PHASE_PROMOTING && ctx->state.strategy == CANARY_STRATEGY_CANARY &&
+	    ctx->router->route && (rc = ctx->router->route(ctx, 100)))
+		return rc; /* a traffic router: all traffic on the canary before D rolls out */
 	if (ctx->state.phase != CANARY_PHASE_PROMOTING) {
 		/* Save the stable template, then D gets the new one and N pods:
 		 * one patch, so the intent and the act land together. */

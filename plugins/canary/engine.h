@@ -11,9 +11,6 @@
 #include "gate.h"
 #include "observe.h"
 
-/* The gates every step checks (health; metric gates later). */
-extern const canary_gate *const canary_default_gates[];
-
 /* Exit 6 when D's pod template is neither the one the run started from
  * nor (while Promoting) the canary's: someone changed it underneath. */
 int canary_check_template(canary_ctx *ctx);
@@ -44,9 +41,9 @@ int canary_step_finish(canary_ctx *ctx);
  * reason. Idempotent. */
 int canary_step_abort(canary_ctx *ctx, const char *reason);
 
-/* Evaluates the gates now for the canary pods (watched by pods) into
- * ctx->state's gate records; returns the verdict. *out_error gets an exit
- * code when evaluation itself failed (printed). */
+/* Evaluates ctx->gates (health only when NULL) now for the canary pods
+ * (watched by pods) into ctx->state's gate records; returns the verdict.
+ * *out_error gets an exit code when evaluation itself failed (printed). */
 enum canary_verdict canary_evaluate_gates(canary_ctx *ctx, canary_pods *pods, int desired, int *out_error);
 
 /* Commits ctx->state (with the acting user) into D in one conditional

@@ -180,12 +180,14 @@ enum canary_verdict canary_gates_evaluate(const canary_gate *const *gates, const
 	return verdict;
 }
 
-void canary_gates_summary(char *buf, size_t size, const canary_gate_record *records, int count)
+/* The summary of the records that did not pass (filter < 0), or of those
+ * with verdict filter. */
+static void summarize(char *buf, size_t size, const canary_gate_record *records, int count, int filter)
 {
 	size_t used = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < count && used < size; i++) {
-		if (records[i].verdict == CANARY_PASS)
+		if (filter < 0 ? records[i].verdict == CANARY_PASS : (int)records[i].verdict != filter)
 			continue;
 		int n = snprintf(buf + used, size - used, "%s%s: %s", used ? "; " : "", records[i].name,
 		                 records[i].message);
@@ -195,4 +197,15 @@ void canary_gates_summary(char *buf, size_t size, const canary_gate_record *reco
 	}
 	if (used >= size && size > 4)
 		memcpy(buf + size - 4, "...", 4);
+}
+
+void canary_gates_summary(char *buf, size_t size, const canary_gate_record *records, int count)
+{
+	summarize(buf, size, records, count, -1);
+}
+
+void canary_gates_summary_of(char *buf, size_t size, const canary_gate_record *records, int count,
+                             enum canary_verdict verdict)
+{
+	summarize(buf, size, records, count, (int)verdict);
 }

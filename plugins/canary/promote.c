@@ -3,7 +3,7 @@
  * requests: GET D, the Lease, one watch of the canary pods (their current
  * state and then their readiness), one LIST of Warning events, the canary's
  * scale with its intent, D's scale with the committed state, an Event and
- * the Lease's release. */
+ * the Lease's release (metric gates add their Prometheus queries). */
 #include <stdio.h>
 #include <string.h>
 
@@ -70,7 +70,8 @@ static int run_promote(const cli_args *args)
 		rc = cli_usage_error(args, "--to %ld: a weight is 1 to 100", to);
 		goto done;
 	}
-	if ((rc = canary_read_deploy(&ctx)) || (rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx)))
+	if ((rc = canary_read_deploy(&ctx)) || (rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx)) ||
+	    (rc = canary_gates_load(&ctx, CANARY_GATES_ONCE)))
 		goto done;
 	canary_state *st = &ctx.state;
 	int blue_green = st->strategy == CANARY_STRATEGY_BLUE_GREEN;
@@ -193,6 +194,7 @@ static int run_promote(const cli_args *args)
 	}
 done:
 	canary_pods_free(pods);
+	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }
@@ -202,14 +204,16 @@ const cli_command canary_promote_command = {
         .usage = "promote DEPLOYMENT [--to W | --full] [--force]",
         .summary = "Check the gates and move the canary to the next weight",
         .description = "Check the gates (canary pods Ready within the progress deadline, no restarts, crash loops,\n"
-                       "OOM kills, image pull failures or probe failures) and move to the next rung of the ladder:\n"
+                       "OOM kills, image pull failures or probe failures; and the run's metric gates, each measured\n"
+                       "once now from Prometheus) and move to the next rung of the ladder:\n"
                        "canary pods are added and Ready before stable pods are removed. At 100% (or with --full) the\n"
                        "new template and the original replica count are written into the Deployment, which rolls\n"
                        "out with its own strategy; then the canary is removed.\n"
                        "\n"
                        "Exit codes: 0 promoted; 1 a gate fails or waits (nothing changed; --force moves on anyway)\n"
-                       "or the canary failed while scaling; 4 API error; 5 no run in progress; 6 another rollguard\n"
-                       "process holds the lock, or the Deployment changed underneath the run.",
+                       "or the canary failed while scaling; 4 API error; 5 no run in progress, or its metric\n"
+                       "analysis is not readable; 6 another rollguard process holds the lock, or the Deployment\n"
+                       "changed underneath the run.",
         .examples = "  # Move to the next weight\n"
                     "  kubectl canary promote web\n"
                     "\n"

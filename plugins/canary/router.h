@@ -29,8 +29,36 @@ typedef struct canary_router {
 extern const canary_router canary_router_replicas;
 /* blue-green: D and D-green at full size, Services switched by selector. */
 extern const canary_router canary_router_bluegreen;
+/* The traffic routers (router_traffic.c does their common part): the
+ * canary at full size behind a canary Service, D's Services pinned to the
+ * stable pods, the weight set in one routing object: a Gateway API
+ * HTTPRoute's backendRefs, an Istio VirtualService's destinations, a copy
+ * of an Ingress for ingress-nginx, or an SMI TrafficSplit's backends. */
+extern const canary_router canary_router_gateway;
+extern const canary_router canary_router_istio;
+extern const canary_router canary_router_nginx;
+extern const canary_router canary_router_smi;
 
 /* The router named name, or NULL. */
 const canary_router *canary_router_find(const char *name);
+
+/* What start chose: the router, and for a traffic router the stable
+ * Service and the routing object (state.service, state.route). */
+typedef struct canary_route_choice {
+	const canary_router *router;
+	char service[254];
+	char route[254];
+} canary_route_choice;
+
+/* Chooses the router of a new run of D (ctx->deploy read), changing
+ * nothing. name: "blue-green", "replicas", a traffic router, or NULL to
+ * detect: the first HTTPRoute, VirtualService, Ingress (of an nginx
+ * class) or TrafficSplit in D's namespace that sends to a Service
+ * selecting D's pods, in that order (types the server does not serve are
+ * skipped), else replicas. resuming: the router of ctx->state. A traffic
+ * router named but not served, no (or more than one) such object, a
+ * Service or copy of that name rollguard did not create: exit 5. Returns
+ * 0 or the exit code (printed). */
+int canary_router_choose(canary_route_choice *out, canary_ctx *ctx, const char *name, int resuming);
 
 #endif

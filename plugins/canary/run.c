@@ -1,9 +1,10 @@
 /* kubectl canary run: starts (or resumes) a run and walks the whole
  * ladder: waits out each pause on the server's clock, evaluates the health
- * gate from watches of the canary pods and their events (not by polling),
- * aborts by itself when a gate fails, obeys an abort requested from
- * elsewhere, and reports progress as a live line, log lines or JSON events.
- * The production-deploy step of a CI pipeline. */
+ * gate from watches of the canary pods and their events (not by polling)
+ * and the metric gates from Prometheus at their interval, aborts by itself
+ * when a gate fails, obeys an abort requested from elsewhere, and reports
+ * progress as a live line, log lines or JSON events. The production-deploy
+ * step of a CI pipeline. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,8 +26,15 @@ static const cli_flag run_flags[] = {
         {"patch", 0, CLI_FLAG_STRING, "FILE", "As for start", NULL},
         {"steps", 0, CLI_FLAG_STRING, "W1,W2,...", "As for start (default 5,25,50,100)", NULL},
         {"pause", 0, CLI_FLAG_STRING, "DUR,...", "As for start (default 5m)", NULL},
-        {"router", 0, CLI_FLAG_STRING, "NAME", "As for start", NULL},
+        {"router", 0, CLI_FLAG_STRING, "NAME",
+         "As for start: replicas, gateway, istio, nginx or smi (detected when not given)", NULL},
         {"strategy", 0, CLI_FLAG_STRING, "NAME", "As for start", NULL},
+        {"analysis", 0, CLI_FLAG_STRING, "FILE", "As for start: metric gates from Prometheus (YAML or JSON)", NULL},
+        {"prometheus", 0, CLI_FLAG_STRING, "ADDR", "As for start: http(s)://HOST:PORT or NAMESPACE/SERVICE[:PORT]",
+         NULL},
+        {"max-p99", 0, CLI_FLAG_DURATION, "DUR", "As for start: fail when the canary's P99 latency is above DUR", NULL},
+        {"min-requests", 0, CLI_FLAG_INT, "N", "As for start: canary requests in the window before judging (100)",
+         NULL},
         {"auto", 0, CLI_FLAG_BOOL, NULL, "Treat indefinite pauses (inf) as passed instead of stopping at them", NULL},
         {"timeout", 0, CLI_FLAG_DURATION, "DUR",
          "Bound the whole run (default: the sum of the pauses + 10m); then --on-timeout", NULL},
@@ -172,7 +180,8 @@ static int step_wait_hook(canary_ctx *ctx, void *user)
 	}
 }
 
-/* The health gate on what the watches show. */
+/* The gates: health on what the watches show, metric gates measured at
+ * their interval (each holds its last result in between). */
 static enum canary_verdict evaluate(struct runner *r)
 {
 	canary_ctx *ctx = r->ctx;
@@ -193,8 +202,9 @@ static enum canary_verdict evaluate(struct runner *r)
 	in.now_ms = kube_client_server_now_ms(ctx->client);
 	in.step_started_ms = ctx->state.step_started_ms;
 	in.progress_deadline_s = canary_progress_deadline_s(ctx->deploy);
+	in.ctx = ctx;
 	enum canary_verdict verdict =
-	        canary_gates_evaluate(canary_default_gates, &in, ctx->state.gates, &ctx->state.gate_count);
+	        canary_gates_evaluate(canary_gates_list(ctx->gates), &in, ctx->state.gates, &ctx->state.gate_count);
 	json_decref(events);
 	return verdict;
 }
@@ -429,9 +439,12 @@ static int walk(struct runner *r)
 		char summary[768];
 		canary_gates_summary(summary, sizeof(summary), st->gates, st->gate_count);
 		if (verdict == CANARY_FAIL) {
-			char reason[800];
-			snprintf(reason, sizeof(reason), "gate failed: %s", summary);
-			emit(r, "GateFailed", summary);
+			/* the reason names the gates that failed, with their values
+			 * and queries, not those that merely wait */
+			char reason[800], failed[768];
+			canary_gates_summary_of(failed, sizeof(failed), st->gates, st->gate_count, CANARY_FAIL);
+			snprintf(reason, sizeof(reason), "gate failed: %s", failed);
+			emit(r, "GateFailed", failed);
 			cli_progress_finish(&r->progress);
 			cli_error("deployment/%s: %s: aborting the run", ctx->name, reason);
 			return (rc = abort_run(r, reason)) ? rc : CLI_EXIT_FAIL;
@@ -495,7 +508,9 @@ static void plan_ladder(canary_ctx *ctx)
 			            split.canary, split.stable, pause, st->ladder.steps[i]);
 		}
 	}
-	canary_plan(ctx, "abort at once if the health gate fails on the way");
+	char names[256];
+	canary_gates_names(names, sizeof(names), ctx->gates);
+	canary_plan(ctx, "abort at once if a gate (%s) fails on the way", names);
 }
 
 static int run_run(const cli_args *args)
@@ -564,6 +579,8 @@ static int run_run(const cli_args *args)
 			kube_buf_clear(&ctx.plan); /* start printed its own plan */
 		if (!rc && !ctx.router && !(ctx.router = canary_router_find(ctx.state.router)))
 			rc = canary_require_run(&ctx);
+		if (!rc && active)
+			rc = canary_gates_load(&ctx, CANARY_GATES_ONCE);
 		if (!rc) {
 			if (!active)
 				ctx.state.step_index = 0;
@@ -606,13 +623,17 @@ static int run_run(const cli_args *args)
 		if (rc)
 			goto done;
 		emit(&r, "Started", ctx.state.change);
-	} else if ((rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx))) {
+	} else if ((rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx)) ||
+	           (rc = canary_analysis_check_kept(&ctx))) {
 		goto done;
 	} else {
 		emit(&r, "Resumed", "following the run in progress");
 	}
 	if (!ctx.router)
 		ctx.router = canary_router_find(ctx.state.router);
+	/* the run's metric gates, from the analysis start stored on D */
+	if ((rc = canary_gates_load(&ctx, CANARY_GATES_POLL)))
+		goto done;
 	long sum_s = 0;
 	for (int i = 0; i < ctx.state.ladder.count - 1; i++)
 		if (ctx.state.ladder.pauses_s[i] > 0)
@@ -650,6 +671,7 @@ done:
 	kube_watch_free(r.events_watch);
 	kube_watch_free(r.deploy_watch);
 	json_decref(r.events);
+	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }
@@ -660,8 +682,10 @@ const cli_command canary_run_command = {
         .summary = "Start (or resume) a canary run and walk the whole ladder, aborting on a failed gate",
         .description = "Start a run (with --image, --set-env or --patch, as start) or follow the one in progress, and\n"
                        "walk the ladder: wait out each pause on the API server's clock, evaluate the health gate\n"
-                       "from watches of the canary pods and their events, promote, and at 100% roll the new\n"
-                       "template into the Deployment. A failed gate aborts the run at once. A pause of inf stops\n"
+                       "from watches of the canary pods and their events (and the metric gates from Prometheus at\n"
+                       "their interval, with --analysis or --prometheus), promote, and at 100% roll the new\n"
+                       "template into the Deployment. A failed gate aborts the run at once; a gate that waits\n"
+                       "(too few requests, no data, Prometheus unreachable) holds the ladder. A pause of inf stops\n"
                        "the run (exit 0, phase Paused) until someone promotes, unless --auto. kubectl canary abort\n"
                        "from anywhere stops it (exit 1). Automatic abort happens only while some run is working.\n"
                        "\n"
@@ -670,7 +694,8 @@ const cli_command canary_run_command = {
                        "\n"
                        "Exit codes: 0 succeeded, or stopped at an indefinite pause; 1 aborted (failed gate,\n"
                        "--timeout with --on-timeout abort, abort from elsewhere); 2 usage error; 4 API error;\n"
-                       "5 a run of another revision is in progress, or --timeout expired with --on-timeout hold;\n"
+                       "5 a run of another revision is in progress, --timeout expired with --on-timeout hold, or\n"
+                       "the run's metric analysis is not readable;\n"
                        "6 another process holds the lock; 130/143 interrupted (the run is left resumable).",
         .examples = "  # The deploy step of a pipeline\n"
                     "  kubectl canary run web --image app=registry/web:2.0 --steps 10,50,100 --pause 5m\n"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <kube/error.h>
+#include <kube/log.h>
 #include <kube/yaml.h>
 
 #include "commands.h"
@@ -26,8 +27,24 @@ static const cli_flag canary_start_flags[] = {
          "How long run stays at each rung: one value per rung but the last, or one for all; 0 moves on, inf "
          "waits for a manual promote (default 5m)",
          NULL},
-        {"router", 0, CLI_FLAG_STRING, "NAME", "How a weight becomes traffic: replicas (default)", NULL},
+        {"router", 0, CLI_FLAG_STRING, "NAME",
+         "How a weight becomes traffic: replicas, gateway, istio, nginx or smi (default: detected from the "
+         "HTTPRoute, VirtualService, Ingress or TrafficSplit that sends to the Deployment's Service, else "
+         "replicas)",
+         NULL},
         {"strategy", 0, CLI_FLAG_STRING, "NAME", "canary (default)", NULL},
+        {"analysis", 0, CLI_FLAG_STRING, "FILE",
+         "Metric gates from Prometheus: an analysis file (YAML or JSON: prometheus, interval, window, template, "
+         "minRequests, errorRate, maxP99, queries, metrics)",
+         NULL},
+        {"prometheus", 0, CLI_FLAG_STRING, "ADDR",
+         "Metric gates from the Prometheus at ADDR: http(s)://HOST:PORT[/PREFIX], or NAMESPACE/SERVICE[:PORT] "
+         "through the API server's service proxy (https:NAMESPACE/SERVICE:PORT for TLS)",
+         NULL},
+        {"max-p99", 0, CLI_FLAG_DURATION, "DUR",
+         "With metric gates: fail when the canary's P99 latency is above DUR (e.g. 500ms)", NULL},
+        {"min-requests", 0, CLI_FLAG_INT, "N",
+         "With metric gates: canary requests in the window before the gates judge (default 100)", NULL},
         {"dry-run", 0, CLI_FLAG_STRING, "MODE",
          "Print the plan and change nothing: client, or server (sends the first writes with dryRun=All)", "client"},
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -150,6 +167,7 @@ int canary_start(canary_ctx *ctx)
 	canary_ladder ladder;
 	canary_pods *pods = NULL;
 	json_t *tpl = NULL, *canary_object = NULL;
+	canary_analysis *analysis = NULL; /* metric gates, or NULL */
 	char err[256], change[512], revision[16], hpa[254];
 	int rc;
 	if (!canary_change_given(args)) {
@@ -167,6 +185,15 @@ int canary_start(canary_ctx *ctx)
 		rc = cli_usage_error(args, "--strategy blue-green takes no --steps, --pause or --router");
 		goto done;
 	}
+	/* the analysis file is read and checked before anything is asked of
+	 * the cluster */
+	if ((rc = canary_analysis_from_flags(&analysis, args)))
+		goto done;
+	if (blue_green && analysis) {
+		rc = cli_usage_error(args, "--strategy blue-green takes no metric gates (--analysis, --prometheus): "
+		                           "green serves no traffic until the switch");
+		goto done;
+	}
 	if (canary_ladder_parse(&ladder, blue_green ? "100" : cli_flag_string(args, "steps"),
 	                        blue_green ? "0" : cli_flag_string(args, "pause"), err, sizeof(err))) {
 		rc = cli_usage_error(args, "%s", err);
@@ -178,13 +205,13 @@ int canary_start(canary_ctx *ctx)
 		goto done;
 	}
 	const char *router_name = cli_flag_string(args, "router");
-	if (!router_name)
-		router_name = blue_green ? "blue-green" : "replicas";
-	if (!(ctx->router = canary_router_find(router_name)) ||
-	    (!blue_green && ctx->router == &canary_router_bluegreen)) {
-		rc = cli_usage_error(args, "unknown --router \"%s\": this version supports replicas", router_name);
+	if (router_name && (!canary_router_find(router_name) || !strcmp(router_name, "blue-green"))) {
+		rc = cli_usage_error(args, "unknown --router \"%s\": must be replicas, gateway, istio, nginx or smi",
+		                     router_name);
 		goto done;
 	}
+	ctx->router =
+	        blue_green ? &canary_router_bluegreen : canary_router_find(router_name ? router_name : "replicas");
 	if ((rc = canary_read_deploy(ctx)))
 		goto done;
 	snprintf(ctx->canary_name, sizeof(ctx->canary_name), "%s-%s", ctx->name, blue_green ? "green" : "canary");
@@ -235,7 +262,14 @@ int canary_start(canary_ctx *ctx)
 		rc = CLI_EXIT_REFUSED;
 		goto done;
 	}
+	canary_route_choice route;
+	if ((rc = canary_router_choose(&route, ctx, blue_green ? "blue-green" : router_name, resuming)))
+		goto done;
+	ctx->router = route.router;
 	if (!resuming && (rc = canary_find_hpa(ctx, hpa, sizeof(hpa))))
+		goto done;
+	/* the template defaults to the router's, known now */
+	if (analysis && (rc = canary_analysis_complete(analysis, args, ctx->router->name)))
 		goto done;
 	if ((rc = canary_lock_acquire(ctx, CANARY_LOCK_STEP)))
 		goto done;
@@ -252,6 +286,8 @@ int canary_start(canary_ctx *ctx)
 		snprintf(st->stable_revision, sizeof(st->stable_revision), "%s", stable_revision);
 		snprintf(st->change, sizeof(st->change), "%s", change);
 		snprintf(st->hpa, sizeof(st->hpa), "%s", hpa);
+		snprintf(st->service, sizeof(st->service), "%s", route.service);
+		snprintf(st->route, sizeof(st->route), "%s", route.route);
 		st->ladder = ladder;
 		st->step_index = -1;
 		st->original_replicas = total;
@@ -272,7 +308,8 @@ int canary_start(canary_ctx *ctx)
 			        "canary pods are added on top",
 			        ctx->name, hpa);
 		kube_buf lines = {0};
-		if (!canary_ladder_describe_unreachable(&lines, &ladder, total, hpa[0] != '\0') && lines.len) {
+		if (ctx->router == &canary_router_replicas &&
+		    !canary_ladder_describe_unreachable(&lines, &ladder, total, hpa[0] != '\0') && lines.len) {
 			const char *p = kube_buf_cstr(&lines);
 			while (*p) {
 				const char *nl = strchr(p, '\n');
@@ -283,7 +320,9 @@ int canary_start(canary_ctx *ctx)
 		}
 		kube_buf_dispose(&lines);
 		json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", CANARY_LABEL_ACTIVE, "true");
-		if (!patch || canary_patch_set_state(patch, st)) {
+		/* the metric analysis lands with the run it belongs to (or an
+		 * old one is removed) */
+		if (!patch || canary_patch_set_state(patch, st) || canary_analysis_store(patch, analysis)) {
 			json_decref(patch);
 			rc = cli_error_nomem();
 			goto done;
@@ -292,6 +331,18 @@ int canary_start(canary_ctx *ctx)
 		json_decref(patch);
 		if (rc)
 			goto done;
+		if (analysis) {
+			char names[256];
+			canary_prom_addr addr;
+			if ((rc = canary_gates_build(ctx, analysis, CANARY_GATES_ONCE)))
+				goto done;
+			canary_gates_names(names, sizeof(names), ctx->gates);
+			(void)canary_prom_addr_parse(&addr, analysis->prometheus, err, sizeof(err));
+			kube_log(KUBE_LOG_DECISION, "metric gates from Prometheus %s: %s", addr.display, names);
+			if (ctx->dry_run)
+				canary_plan(ctx, "check the gates %s (Prometheus %s) at every rung", names,
+				            addr.display);
+		}
 		canary_kill_point("start-after-intent");
 	}
 	canary_split split;
@@ -345,6 +396,7 @@ done:
 	canary_pods_free(pods);
 	json_decref(canary_object);
 	json_decref(tpl);
+	free(analysis);
 	return rc;
 }
 
@@ -363,6 +415,7 @@ static int run_start(const cli_args *args)
 		       ctx.state.run_id, ctx.canary_name, ctx.state.weight, split.canary, split.canary + split.stable,
 		       ctx.state.revision);
 	}
+	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }
@@ -370,19 +423,20 @@ static int run_start(const cli_args *args)
 const cli_command canary_start_command = {
         .name = "start",
         .usage = "start DEPLOYMENT (--image [CONTAINER=]IMAGE | --set-env NAME=VALUE | --patch FILE) [--steps "
-                 "5,25,50,100] [--pause 10m]",
+                 "5,25,50,100] [--pause 10m] [--analysis FILE | --prometheus ADDR]",
         .summary = "Start a canary run: create DEPLOYMENT-canary with the new template at the first weight",
         .description =
                 "Create DEPLOYMENT-canary, a copy of DEPLOYMENT with the new pod template, and move it to the\n"
                 "first weight of the ladder: canary pods are added and Ready before stable pods are removed, so\n"
                 "Ready pods never drop below the original replica count. The run's state is kept on the\n"
                 "Deployment (annotation rollguard.io/canary); any machine can continue it with promote, abort\n"
-                "or run.\n"
+                "or run. With --analysis or --prometheus the run also has metric gates (error rate and P99\n"
+                "latency per track, custom PromQL), kept on the Deployment (rollguard.io/canary-analysis).\n"
                 "\n"
                 "Exit codes: 0 started; 1 the canary pods failed to come up (nothing is removed: see status,\n"
-                "then abort); 2 usage error (bad --steps/--pause, unknown container); 4 API error (not found,\n"
-                "forbidden); 5 refused (a run in progress, a DEPLOYMENT-canary rollguard did not create);\n"
-                "6 another rollguard process holds the lock.",
+                "then abort); 2 usage error (bad --steps/--pause, unknown container, a bad analysis file);\n"
+                "4 API error (not found, forbidden); 5 refused (a run in progress, a DEPLOYMENT-canary\n"
+                "rollguard did not create); 6 another rollguard process holds the lock.",
         .examples = "  # Start a canary of a new image on the default ladder\n"
                     "  kubectl canary start web --image nginx:1.27\n"
                     "\n"

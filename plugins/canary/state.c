@@ -396,6 +396,12 @@ static int read_gates(canary_state *state, const json_t *root, struct reader *r)
 		(void)snprintf(path, sizeof(path), "gates[%zu].message", i);
 		if (read_string(gate->message, sizeof(gate->message), item, "message", path, r))
 			return -1;
+		(void)snprintf(path, sizeof(path), "gates[%zu].value", i);
+		if (read_string(gate->value, sizeof(gate->value), item, "value", path, r))
+			return -1;
+		(void)snprintf(path, sizeof(path), "gates[%zu].threshold", i);
+		if (read_string(gate->threshold, sizeof(gate->threshold), item, "threshold", path, r))
+			return -1;
 		for (v = 0; verdict && v < ARRAY_SIZE(verdict_names); v++) {
 			if (strcmp(verdict, verdict_names[v]) == 0)
 				break;
@@ -459,6 +465,8 @@ static int read_state(canary_state *s, const json_t *root, struct reader *r)
 	    read_string(s->revision, sizeof(s->revision), root, "revision", "revision", r) ||
 	    read_string(s->stable_revision, sizeof(s->stable_revision), root, "stableRevision", "stableRevision", r) ||
 	    read_string(s->blue_hash, sizeof(s->blue_hash), root, "blueHash", "blueHash", r) ||
+	    read_string(s->service, sizeof(s->service), root, "service", "service", r) ||
+	    read_string(s->route, sizeof(s->route), root, "route", "route", r) ||
 	    read_string(s->change, sizeof(s->change), root, "change", "change", r) ||
 	    read_int(&s->step_index, root, "stepIndex", "stepIndex", -1, steps - 1, r) ||
 	    read_int(&s->weight, root, "weight", "weight", 0, 100, r) ||
@@ -616,6 +624,8 @@ static json_t *gates_json(const canary_state *state)
 		if (!object || put_text(object, "name", gate->name, sizeof(gate->name)) ||
 		    json_object_set_new(object, "verdict", json_string(canary_verdict_name(gate->verdict))) ||
 		    put_text(object, "message", gate->message, sizeof(gate->message)) ||
+		    put_text(object, "value", gate->value, sizeof(gate->value)) ||
+		    put_text(object, "threshold", gate->threshold, sizeof(gate->threshold)) ||
 		    json_array_append_new(gates, object)) {
 			json_decref(object);
 			json_decref(gates);
@@ -640,6 +650,8 @@ json_t *canary_state_to_json(const canary_state *s)
 	    put_text(root, "revision", s->revision, sizeof(s->revision)) ||
 	    put_text(root, "stableRevision", s->stable_revision, sizeof(s->stable_revision)) ||
 	    put_text(root, "blueHash", s->blue_hash, sizeof(s->blue_hash)) ||
+	    put_text(root, "service", s->service, sizeof(s->service)) ||
+	    put_text(root, "route", s->route, sizeof(s->route)) ||
 	    put_text(root, "change", s->change, sizeof(s->change)) ||
 	    json_object_set_new(root, "steps", ladder_steps(&s->ladder)) ||
 	    json_object_set_new(root, "pauses", ladder_pauses(&s->ladder)) ||

@@ -52,7 +52,9 @@ const char *canary_verdict_name(enum canary_verdict verdict);
 typedef struct canary_gate_record {
 	char name[32]; /* "health", "error-rate", ... */
 	enum canary_verdict verdict;
-	char message[256]; /* "2/2 canary pods Ready, no restarts" */
+	char message[512];  /* "2/2 canary pods Ready, no restarts" */
+	char value[48];     /* a metric gate's last value: "5.2%", "612ms"; "" when none */
+	char threshold[64]; /* what it is held against: "<= 1%", "<= 500ms"; "" when none */
 } canary_gate_record;
 
 /* A step written before it is acted on (SPEC §3.6): any later command that
@@ -75,6 +77,8 @@ typedef struct canary_state {
 	char revision[32];        /* the canary template's hash (label rollguard.io/revision) */
 	char stable_revision[32]; /* D's template hash when the run started */
 	char blue_hash[32];       /* blue-green: pod-template-hash of D's pods when the run started */
+	char service[254];        /* traffic routers: the stable Service the routing object sends to */
+	char route[254];          /* traffic routers: the routing object's name */
 	char change[512];         /* one line: "image app=nginx:1.27" */
 	canary_ladder ladder;
 	int step_index;        /* the rung reached; -1 before the first */
@@ -108,10 +112,11 @@ int canary_state_parse(canary_state *out, const char *text, size_t len, char *er
 
 /* The state as a JSON object (owned; NULL when memory runs out), with
  * camelCase keys: phase, strategy, runId, router, canary, revision,
- * stableRevision, change, steps, pauses ("10m", "inf"), stepIndex, weight,
+ * stableRevision, service, route, change, steps, pauses ("10m", "inf"), stepIndex, weight,
  * originalReplicas, hpa, startedAt, stepStartedAt, finishedAt, intent
  * {action, fromStep, toStep, toWeight, at}, abortRequested {by}, reason,
- * startedBy, user, gates [{name, verdict, message}], gatesAt, message.
+ * startedBy, user, gates [{name, verdict, message, value, threshold}],
+ * gatesAt, message.
  * Empty strings, zero times and an inactive intent are left out. */
 json_t *canary_state_to_json(const canary_state *state);
 

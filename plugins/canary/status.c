@@ -152,9 +152,19 @@ static int print_table(FILE *f, const canary_ctx *ctx, const json_t *doc)
 		}
 		fprintf(f, "\n");
 	}
+	int width = 7; /* "health " lines up with the labels above */
 	for (int i = 0; i < st->gate_count; i++)
-		fprintf(f, "Gate %-7s %s: %s\n", st->gates[i].name, canary_verdict_name(st->gates[i].verdict),
-		        st->gates[i].message);
+		if ((int)strlen(st->gates[i].name) > width)
+			width = (int)strlen(st->gates[i].name);
+	for (int i = 0; i < st->gate_count; i++) {
+		const canary_gate_record *g = &st->gates[i];
+		/* a metric gate's last value against what it is held to */
+		fprintf(f, "Gate %-*s %s", width, g->name, canary_verdict_name(g->verdict));
+		if (g->value[0] || g->threshold[0])
+			fprintf(f, " [%s%s%s]", g->value[0] ? g->value : "no value", g->threshold[0] ? ", needs " : "",
+			        g->threshold);
+		fprintf(f, ": %s\n", g->message);
+	}
 	if (st->reason[0])
 		fprintf(f, "Reason:      %s\n", st->reason);
 	next_action(ctx, next, sizeof(next));
@@ -172,6 +182,8 @@ static int gather(canary_ctx *ctx, canary_pods **pods)
 	if ((rc = canary_read_canary(ctx)))
 		return rc;
 	ctx->router = canary_router_find(ctx->state.router);
+	if (!ctx->gates && (rc = canary_gates_load(ctx, CANARY_GATES_ONCE)))
+		return rc;
 	if (!ctx->router || !ctx->canary)
 		return 0;
 	if (!*pods && (rc = canary_pods_open(pods, ctx)))
@@ -292,6 +304,7 @@ static int run_status(const cli_args *args)
 	rc = cli_output_close(&out, render(args, &ctx, pods, out.stream, NULL));
 done:
 	canary_pods_free(pods);
+	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }
@@ -307,11 +320,11 @@ const cli_command canary_status_command = {
         .summary = "Show a canary run: ladder, weight, pod health, gates and the next action",
         .description = "Show the state of DEPLOYMENT's canary run as any machine sees it: the ladder and the rung\n"
                        "reached, the weight requested and the weight the pod counts reach, time in step and the\n"
-                       "pause countdown, canary and stable pods Ready, the gates evaluated now, and what comes "
-                       "next.\n"
+                       "pause countdown, canary and stable pods Ready, the gates evaluated now (a metric gate with\n"
+                       "its value and threshold), and what comes next.\n"
                        "\n"
-                       "Exit codes: 0 shown (also when there is no run); 4 API error; 5 the state annotation is\n"
-                       "not readable.",
+                       "Exit codes: 0 shown (also when there is no run); 4 API error; 5 the state annotation or\n"
+                       "the metric analysis (rollguard.io/canary-analysis) is not readable.",
         .examples = "  # Show the run\n"
                     "  kubectl canary status web\n"
                     "\n"

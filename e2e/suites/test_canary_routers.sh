@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# kubectl-canary's traffic routers (gateway, istio, nginx, smi) on the real
+# cluster, with the upstream CRDs (e2e/cluster/build.sh crds) installed in
+# the API server: for each router a Deployment, its Service and a routing
+# object; start pins the Service to the stable pods by pod-template-hash,
+# creates the canary Service and writes the first weight; promote moves
+# it; abort puts the user's objects back exactly and removes ours; a second
+# run promoted to the end leaves D on the new image and nothing of
+# rollguard's behind. A start and a finish killed mid-way, then aborted,
+# restore everything exactly. Then: the router detected from what sends to the
+# Service; refusals (two routing objects, none, a foreign canary Service,
+# Istio's CRD not served) each with one error line and nothing changed.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../canary.sh"
+
+CRDS=$ROLLGUARD_CACHE/crds/gateway-$GATEWAY_API_VERSION-istio-$ISTIO_API_VERSION-smi-$SMI_SDK_VERSION
+if [ ! -s "$CRDS/trafficsplits.yaml" ]; then
+	ROLLGUARD_CACHE=$ROLLGUARD_CACHE bash "$e2e_root/e2e/cluster/build.sh" crds >/dev/null 2>&1 ||
+		{ echo "$SUITE: e2e/cluster/build.sh crds failed (the Go module proxy is needed once)" >&2; exit 1; }
+fi
+CRD_NAMES="httproutes.gateway.networking.k8s.io virtualservices.networking.istio.io trafficsplits.split.smi-spec.io"
+# The CRDs this suite installed are removed again at exit (not those that
+# were there before).
+installed=""
+for crd in $CRD_NAMES; do
+	# one an earlier run is still removing is waited out
+	if [ -n "$(kubectl get crd "$crd" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)" ]; then
+		kubectl wait --for=delete "crd/$crd" --timeout=60s >/dev/null 2>&1
+	fi
+	kubectl get crd "$crd" >/dev/null 2>&1 || installed+=" $crd"
+done
+routers_cleanup() {
+	e2e_cleanup
+	# shellcheck disable=SC2086
+	[ -n "$installed" ] && kubectl delete crd $installed --timeout=60s >/dev/null 2>&1
+}
+trap routers_cleanup EXIT
+kubectl apply --server-side -f "$CRDS/httproutes.yaml" -f "$CRDS/virtualservices.yaml" \
+	-f "$CRDS/trafficsplits.yaml" >/dev/null
+# shellcheck disable=SC2046,SC2086
+kubectl wait --for condition=established --timeout=60s $(printf 'crd/%s ' $CRD_NAMES) >/dev/null
+ok "CRDs installed from $CRDS"
+
+HTTPROUTE=httproutes.gateway.networking.k8s.io
+VS=virtualservices.networking.istio.io
+TS=trafficsplits.split.smi-spec.io
+
+# routed NAME: a Deployment of 3 pods and its Service (port 80 named http).
+routed() {
+	app "$1" 3
+	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, labels: {tier: web}, annotations: {team: a}}\nspec: {selector: {app: %s}, ports: [{name: http, port: 80, targetPort: 8080}]}\n' "$1" "$1" |
+		$K apply -f - >/dev/null
+}
+# route_object ROUTER NAME [SERVICE]: the routing object of ROUTER sending to SERVICE (default NAME).
+route_object() {
+	local svc=${3:-$2}
+	case $1 in
+	gateway) cat <<YAML ;;
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [$2.example]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: $svc, port: 80}]
+YAML
+	istio) cat <<YAML ;;
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
+spec:
+  hosts: [$svc]
+  http:
+  - route:
+    - destination: {host: $svc, port: {number: 80}}
+YAML
+	nginx) cat <<YAML ;;
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: $2.example
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: $svc, port: {number: 80}}}}
+YAML
+	smi) cat <<YAML ;;
+apiVersion: split.smi-spec.io/v1alpha4
+kind: TrafficSplit
+metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
+spec:
+  service: $svc
+  backends: [{service: $svc, weight: 100}]
+YAML
+	esac
+}
+type_of() {
+	case $1 in gateway) echo $HTTPROUTE ;; istio) echo $VS ;; nginx) echo ingress ;; smi) echo $TS ;; esac
+}
+# obj TYPE NAME: what a user wrote on an object (server-set metadata left out).
+obj() { $K get "$1" "$2" -o json 2>/dev/null | jq -cS '{labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}'; }
+exists() { $K get "$1" "$2" >/dev/null 2>&1 && echo yes || echo no; }
+# weights ROUTER NAME: "stable/canary" as the routing object (or nginx's copy) says.
+weights() {
+	case $1 in
+	gateway) $K get $HTTPROUTE "$2" -o json | jq -r '[.spec.rules[0].backendRefs[] | "\(.name)=\(.weight)"] | join(" ")' ;;
+	istio) $K get $VS "$2" -o json | jq -r '[.spec.http[0].route[] | "\(.destination.host)=\(.weight)"] | join(" ")' ;;
+	smi) $K get $TS "$2" -o json | jq -r '[.spec.backends[] | "\(.service)=\(.weight)"] | join(" ")' ;;
+	nginx) $K get ingress "$2-canary" -o json | jq -r '"\(.spec.rules[0].http.paths[0].backend.service.name)=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"]) canary=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary"])"' ;;
+	esac
+}
+# rsnapshot: snapshot's digest extended to Services and every routing object.
+rsnapshot() {
+	{
+		snapshot
+		for t in services ingresses $HTTPROUTE $VS $TS; do
+			$K get "$t" -o json 2>/dev/null | jq -cS '[.items[] | {kind, name: .metadata.name, labels: .metadata.labels,
+				annotations: .metadata.annotations, spec: .spec}]'
+		done
+	} | sha256sum | cut -c1-16
+}
+stable_hash() { $K get rs -l "app=$1" -o json | jq -r --arg d "$1" '[.items[] | select(.metadata.ownerReferences[0].name == $d and .spec.replicas > 0) | .metadata.labels["pod-template-hash"]] | first'; }
+
+# --- each router: start, promote, abort, then a run to the end.
+for router in gateway istio nginx smi; do
+	name=r-$router
+	type=$(type_of $router)
+	routed "$name"
+	route_object $router "$name" | $K apply -f - >/dev/null
+	orig_route=$(obj "$type" "$name")
+	orig_svc=$(obj service "$name")
+	hash=$(stable_hash "$name")
+
+	run "$CANARY" -n "$NS" start "$name" --image "app=registry.example/$name:2.0" --steps 20,60 --pause 0 --router $router
+	expect_rc 0 "$router: start"
+	rev=$(state "$name" | jq -r .revision)
+	expect_eq "$(state "$name" | jq -r '[.router, .service, .route] | join(" ")')" "$router $name $name" "$router: state names router, Service and routing object"
+	expect_eq "$(replicas "$name-canary")/$(replicas "$name")" "3/3" "$router: canary at full size beside stable"
+	expect_eq "$($K get svc "$name" -o json | jq -cS .spec.selector)" "{\"app\":\"$name\",\"pod-template-hash\":\"$hash\"}" "$router: Service pinned to the stable pods"
+	expect_eq "$($K get svc "$name" -o json | jq -r '.metadata.annotations["rollguard.io/original-selector"]')" "{\"app\":\"$name\"}" "$router: original selector saved"
+	expect_eq "$($K get svc "$name-canary" -o json | jq -cS .spec.selector)" "{\"app\":\"$name\",\"rollguard.io/revision\":\"$rev\",\"rollguard.io/track\":\"canary\"}" "$router: canary Service selects the canary pods"
+	expect_eq "$($K get svc "$name-canary" -o json | jq -c '[.spec.ports[] | {name, port, targetPort}]')" '[{"name":"http","port":80,"targetPort":8080}]' "$router: canary Service has the ports"
+	expect_eq "$($K get svc "$name-canary" -o json | jq -r '[.metadata.labels["app.kubernetes.io/managed-by"], .metadata.ownerReferences[0].name] | join(" ")')" "rollguard $name" "$router: canary Service is ours, owned by D"
+	if [ $router = nginx ]; then
+		expect_eq "$(weights $router "$name")" "$name-canary=20 canary=true" "nginx: 20% in the copy's annotations"
+		expect_eq "$(obj ingress "$name")" "$orig_route" "nginx: the user's Ingress unchanged"
+		expect_eq "$($K get ingress "$name-canary" -o json | jq -r '[.spec.ingressClassName, .spec.rules[0].host, .metadata.ownerReferences[0].name] | join(" ")')" "nginx $name.example $name" "nginx: the copy's class, host and owner"
+	else
+		expect_eq "$(weights $router "$name")" "$name=80 $name-canary=20" "$router: weights at 20%"
+		expect_eq "$($K get "$type" "$name" -o json | jq -r '.metadata.annotations["rollguard.io/routed-by"]')" "$name" "$router: routed-by on the routing object"
+		expect_eq "$($K get "$type" "$name" -o json | jq -cS '.metadata.annotations["rollguard.io/original"] | fromjson')" "$(jq -cS .spec <<<"$orig_route")" "$router: the original spec saved on it"
+	fi
+	run "$CANARY" -n "$NS" status "$name" -o json
+	expect_eq "$(jq -r .router <<<"$OUT")" $router "$router: status shows the router"
+
+	run "$CANARY" -n "$NS" promote "$name"
+	expect_rc 0 "$router: promote"
+	if [ $router = nginx ]; then
+		expect_eq "$(weights $router "$name")" "$name-canary=60 canary=true" "nginx: 60% after promote"
+	else
+		expect_eq "$(weights $router "$name")" "$name=40 $name-canary=60" "$router: weights at 60% after promote"
+	fi
+
+	run "$CANARY" -n "$NS" abort "$name" --reason "e2e"
+	expect_rc 0 "$router: abort"
+	expect_eq "$(obj "$type" "$name")" "$orig_route" "$router: abort restored the routing object exactly"
+	expect_eq "$(obj service "$name")" "$orig_svc" "$router: abort restored the Service exactly"
+	expect_eq "$(exists service "$name-canary")/$(exists ingress "$name-canary")/$(replicas "$name-canary")" "no/no/absent" "$router: abort removed the canary Service, copy and Deployment"
+	expect_eq "$(replicas "$name")" 3 "$router: stable at N after abort"
+
+	# a second run to the end: run walks the ladder for smi, promotes for the others
+	if [ $router = smi ]; then
+		run "$CANARY" -n "$NS" run "$name" --image "app=registry.example/$name:3.0" --steps 50 --pause 0 --router smi
+		expect_rc 0 "smi: run to the end"
+	else
+		run "$CANARY" -n "$NS" start "$name" --image "app=registry.example/$name:3.0" --steps 50 --router $router
+		expect_rc 0 "$router: second start"
+		run "$CANARY" -n "$NS" promote "$name" --full
+		expect_rc 0 "$router: promote --full"
+	fi
+	expect_eq "$(state "$name" | jq -r .phase)" Succeeded "$router: second run succeeded"
+	expect_eq "$(image "$name")" "registry.example/$name:3.0" "$router: D has the new image"
+	expect_eq "$(replicas "$name")" 3 "$router: D at N"
+	expect_eq "$(obj "$type" "$name")" "$orig_route" "$router: the routing object restored exactly after the finish"
+	expect_eq "$(obj service "$name")" "$orig_svc" "$router: the Service restored exactly after the finish"
+	expect_eq "$(exists service "$name-canary")/$(exists ingress "$name-canary")/$(replicas "$name-canary")" "no/no/absent" "$router: nothing of rollguard's left"
+done
+
+# --- killed mid-way (a test build kills itself at a named point), then
+# abort: the user's objects come back exactly.
+routed crash
+route_object gateway crash | $K apply -f - >/dev/null
+orig_route=$(obj $HTTPROUTE crash)
+orig_svc=$(obj service crash)
+ROLLGUARD_TEST_KILL_AT=start-after-create run "$CANARY" -n "$NS" start crash --image app=registry.example/crash:2.0 --steps 50
+expect_rc 137 "killed after the start's writes"
+expect_eq "$($K get svc crash -o json | jq -r '.spec.selector | has("pod-template-hash")')/$(exists service crash-canary)" "true/yes" "killed start: Service pinned, canary Service there"
+run "$CANARY" -n "$NS" abort crash
+expect_rc 0 "killed start: abort"
+expect_eq "$(obj $HTTPROUTE crash)/$(obj service crash)" "$orig_route/$orig_svc" "killed start: abort restored the HTTPRoute and the Service exactly"
+expect_eq "$(exists service crash-canary)/$(replicas crash-canary)" "no/absent" "killed start: nothing of rollguard's left"
+run "$CANARY" -n "$NS" start crash --image app=registry.example/crash:2.0 --steps 50
+expect_rc 0 "crash: start again"
+ROLLGUARD_TEST_KILL_AT=finish-after-template run "$CANARY" -n "$NS" promote crash --full
+expect_rc 137 "killed after D got the new template"
+expect_eq "$(weights gateway crash)" "crash=0 crash-canary=100" "killed finish: all traffic on the canary before D rolled out"
+expect_eq "$($K get svc crash -o json | jq -r '.spec.selector["rollguard.io/track"]')" canary "killed finish: the pinned Service switched to the canary pods"
+run "$CANARY" -n "$NS" abort crash
+expect_rc 0 "killed finish: abort"
+expect_eq "$(image crash)" registry.example/crash:1.0 "killed finish: abort put the old template back"
+expect_eq "$(obj $HTTPROUTE crash)/$(obj service crash)" "$orig_route/$orig_svc" "killed finish: abort restored the HTTPRoute and the Service exactly"
+expect_eq "$(exists service crash-canary)/$(replicas crash-canary)" "no/absent" "killed finish: nothing of rollguard's left"
+
+# --- smi without a TrafficSplit: --router smi creates one for the run.
+routed own
+run "$CANARY" -n "$NS" start own --image app=registry.example/own:2.0 --steps 25 --router smi
+expect_rc 0 "smi, no TrafficSplit: start"
+expect_eq "$(state own | jq -r .route)" own-canary "smi: the run's TrafficSplit is named D-canary"
+expect_eq "$(weights smi own-canary)" "own=75 own-canary=25" "smi: the created TrafficSplit at 25%"
+expect_eq "$($K get $TS own-canary -o json | jq -r '[.spec.service, .metadata.labels["app.kubernetes.io/managed-by"], .metadata.ownerReferences[0].name] | join(" ")')" "own rollguard own" "smi: the created TrafficSplit's root, label and owner"
+run "$CANARY" -n "$NS" abort own
+expect_rc 0 "smi, no TrafficSplit: abort"
+expect_eq "$(exists $TS own-canary)/$(exists service own-canary)" "no/no" "smi: the created TrafficSplit and canary Service deleted"
+
+# --- detection: the first HTTPRoute, VirtualService, Ingress (nginx class)
+# or TrafficSplit that sends to D's Service; else replicas.
+for router in gateway istio nginx smi; do
+	name=d-$router
+	routed "$name"
+	route_object $router "$name" | $K apply -f - >/dev/null
+	run "$CANARY" -n "$NS" start "$name" --image "app=registry.example/$name:2.0" --steps 50
+	expect_rc 0 "detect $router: start"
+	expect_eq "$(state "$name" | jq -r .router)" $router "detect: $router"
+	run "$CANARY" -n "$NS" abort "$name"
+	expect_rc 0 "detect $router: abort"
+done
+routed both
+route_object istio both | $K apply -f - >/dev/null
+route_object gateway both | $K apply -f - >/dev/null
+run "$CANARY" -n "$NS" start both --image app=registry.example/both:2.0 --steps 50 --dry-run
+expect_rc 0 "detect: HTTPRoute before VirtualService (dry run)"
+expect_eq "$(state both)" "" "detect dry run: no state written"
+run "$CANARY" -n "$NS" start both --image app=registry.example/both:2.0 --steps 50
+expect_eq "$(state both | jq -r .router)" gateway "detect: HTTPRoute before VirtualService"
+run "$CANARY" -n "$NS" abort both
+routed plain
+run "$CANARY" -n "$NS" start plain --image app=registry.example/plain:2.0 --steps 50
+expect_eq "$(state plain | jq -r .router)" replicas "detect: nothing routes to the Service: replicas"
+expect_eq "$(replicas plain-canary)/$(replicas plain)" "2/1" "detect: replicas splits the pods"
+run "$CANARY" -n "$NS" abort plain
+routed traefik
+route_object nginx traefik | sed 's/ingressClassName: nginx/ingressClassName: traefik/' | $K apply -f - >/dev/null
+run "$CANARY" -n "$NS" start traefik --image app=registry.example/traefik:2.0 --steps 50
+expect_eq "$(state traefik | jq -r .router)" replicas "detect: an Ingress of another class is not nginx's"
+run "$CANARY" -n "$NS" abort traefik
+
+# --- refusals: one error line, exit 5, nothing changed.
+routed twice
+route_object gateway twice | $K apply -f - >/dev/null
+route_object gateway twice-b twice | $K apply -f - >/dev/null
+before=$(rsnapshot)
+run "$CANARY" -n "$NS" start twice --image app=registry.example/twice:2.0
+expect_rc 5 "two HTTPRoutes"
+expect_one_error_line "two HTTPRoutes"
+expect_err "2 HTTPRoutes send to its Services (twice, twice-b)" "two HTTPRoutes: names them"
+expect_eq "$(rsnapshot)" "$before" "two HTTPRoutes: nothing changed"
+
+run "$CANARY" -n "$NS" start plain --image app=registry.example/plain:3.0 --router gateway
+expect_rc 5 "--router gateway, no HTTPRoute"
+expect_one_error_line "--router gateway, no HTTPRoute"
+expect_eq "$(rsnapshot)" "$before" "--router gateway, no HTTPRoute: nothing changed"
+
+routed foreign
+route_object gateway foreign | $K apply -f - >/dev/null
+$K create service clusterip foreign-canary --tcp=80:8080 >/dev/null
+before=$(rsnapshot)
+run "$CANARY" -n "$NS" start foreign --image app=registry.example/foreign:2.0
+expect_rc 5 "a canary Service rollguard did not create"
+expect_one_error_line "a canary Service rollguard did not create"
+expect_err "service/foreign-canary exists and was not created by rollguard" "foreign canary Service"
+expect_eq "$(rsnapshot)" "$before" "foreign canary Service: nothing changed"
+
+run "$CANARY" -n "$NS" start plain --image app=registry.example/plain:3.0 --router nosuch
+expect_rc 2 "unknown router"
+
+# Istio's CRD removed (the binary's cached discovery still lists it): exit 5.
+routed mesh
+route_object istio mesh | $K apply -f - >/dev/null
+run "$CANARY" -n "$NS" start mesh --image app=registry.example/mesh:2.0 --router istio --dry-run
+expect_rc 0 "istio served: dry run (discovery cached)"
+kubectl delete crd $VS --wait=true >/dev/null
+before=$(rsnapshot)
+run "$CANARY" -n "$NS" start mesh --image app=registry.example/mesh:2.0 --router istio
+expect_rc 5 "--router istio, CRD not served"
+expect_one_error_line "--router istio, CRD not served"
+expect_err "the server does not serve VirtualService" "--router istio, CRD not served"
+expect_eq "$(rsnapshot)" "$before" "--router istio, CRD not served: nothing changed"
+run "$CANARY" -n "$NS" start mesh --image app=registry.example/mesh:2.0 --steps 50
+expect_rc 0 "detect without Istio's CRD"
+expect_eq "$(state mesh | jq -r .router)" replicas "detect without Istio's CRD: replicas"
+run "$CANARY" -n "$NS" abort mesh
+kubectl apply --server-side -f "$CRDS/virtualservices.yaml" >/dev/null
+
+finish
