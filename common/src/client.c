@@ -258,8 +258,11 @@ static long backoff_ms(int attempt)
 	return base / 2 + kube_jitter_ms(base / 2);
 }
 
+/* One attempt; timeout_ms > 0 bounds it (else the configuration's
+ * request timeout does, if any). */
 static int perform_once(kube_client *client, kube_response *resp, const char *verb, const char *url, const char *accept,
-                        const char *content_type, const char *body, size_t body_len, CURLcode *out_code)
+                        const char *content_type, const char *body, size_t body_len, long timeout_ms,
+                        CURLcode *out_code)
 {
 	struct curl_slist *headers = NULL;
 	struct header_target header_target = {client, resp};
@@ -267,6 +270,8 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
 	int rc = kube_http_prepare(client, client->easy, &headers, verb, url, accept, content_type);
 	if (rc)
 		return rc;
+	if (timeout_ms > 0)
+		curl_easy_setopt(client->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 	kube_buf_clear(&resp->body);
 	resp->body.limit = KUBE_MAX_RESPONSE_BYTES;
 	resp->status = 0;
@@ -304,14 +309,18 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
 	return 0;
 }
 
-int kube_client_request(kube_client *client, kube_response *resp, const char *verb, const char *path,
-                        const char *content_type, const char *body, size_t body_len)
+/* 1 when waiting delay_ms more still leaves time before deadline_ms (0:
+ * none) for another attempt. */
+static int fits(long long deadline_ms, long delay_ms)
 {
-	return kube_client_send(client, resp, verb, path, NULL, content_type, body, body_len);
+	return !deadline_ms || kube_now_ms() + delay_ms < deadline_ms;
 }
 
-int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path, const char *accept,
-                     const char *content_type, const char *body, size_t body_len)
+/* The request loop: at most max_retries retries, the whole of it over by
+ * deadline_ms (0: none). */
+static int send_request(kube_client *client, kube_response *resp, const char *verb, const char *path,
+                        const char *accept, const char *content_type, const char *body, size_t body_len,
+                        long long deadline_ms, int max_retries)
 {
 	char *url = kube_http_url(client, path);
 	int reauthenticated = 0;
@@ -321,24 +330,41 @@ int kube_client_send(kube_client *client, kube_response *resp, const char *verb,
 	for (int attempt = 0;; attempt++) {
 		long wait = kube_ratelimit_take(&client->limiter, kube_now_ms());
 		if (wait > 0) {
+			long long now = kube_now_ms();
+			if (deadline_ms && now + wait > deadline_ms) /* no later than the deadline */
+				wait = deadline_ms > now ? (long)(deadline_ms - now) : 0;
 			kube_log(KUBE_LOG_DECISION, "client-side rate limit: waiting %ld ms", wait);
 			kube_sleep_ms(wait);
 		}
+		long attempt_ms = 0;
+		if (deadline_ms) {
+			long long left = deadline_ms - kube_now_ms();
+			if (left <= 0) {
+				rc = kube_error_set(KUBE_ETIMEOUT, "%s %s: timed out", verb, path);
+				break;
+			}
+			attempt_ms = (long)left;
+			if (client->rest->request_timeout_ms > 0 && client->rest->request_timeout_ms < attempt_ms)
+				attempt_ms = client->rest->request_timeout_ms;
+		}
 		CURLcode code = CURLE_OK;
-		rc = perform_once(client, resp, verb, url, accept, content_type, body, body_len, &code);
-		int can_retry = attempt < client->max_retries;
+		rc = perform_once(client, resp, verb, url, accept, content_type, body, body_len, attempt_ms, &code);
+		int can_retry = attempt < max_retries;
 		if (rc) {
 			if (code == CURLE_OK || !can_retry || !retryable_curl(code) ||
 			    (!is_idempotent(verb) && !never_sent(code)))
 				break;
 			long delay = backoff_ms(attempt);
+			if (!fits(deadline_ms, delay))
+				break;
 			kube_log(KUBE_LOG_DECISION, "%s; retrying in %ld ms", kube_error_last()->message, delay);
 			kube_sleep_ms(delay);
 			continue;
 		}
 		if (resp->status >= 200 && resp->status < 300)
 			break;
-		if (resp->status == 401 && !reauthenticated && kube_auth_unauthorized(client->auth)) {
+		if (resp->status == 401 && !reauthenticated && fits(deadline_ms, 0) &&
+		    kube_auth_unauthorized(client->auth)) {
 			reauthenticated = 1;
 			kube_log(KUBE_LOG_DECISION, "401 from the server: refreshing credentials and retrying once");
 			continue;
@@ -352,16 +378,42 @@ int kube_client_send(kube_client *client, kube_response *resp, const char *verb,
 			long delay = resp->retry_after_s >= 0 ? resp->retry_after_s * 1000 : backoff_ms(attempt);
 			if (delay > 60000)
 				delay = 60000;
-			kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld; retrying in %ld ms (attempt %d of %d)", verb,
-			         path, resp->status, delay, attempt + 1, client->max_retries);
-			kube_sleep_ms(delay);
-			continue;
+			if (fits(deadline_ms, delay)) {
+				kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld; retrying in %ld ms (attempt %d of %d)",
+				         verb, path, resp->status, delay, attempt + 1, max_retries);
+				kube_sleep_ms(delay);
+				continue;
+			}
 		}
 		rc = kube_http_status_error(resp->status, &resp->body, verb, path);
 		break;
 	}
 	kube_free(url);
 	return rc;
+}
+
+int kube_client_request(kube_client *client, kube_response *resp, const char *verb, const char *path,
+                        const char *content_type, const char *body, size_t body_len)
+{
+	return kube_client_send(client, resp, verb, path, NULL, content_type, body, body_len);
+}
+
+int kube_client_request_opts(kube_client *client, kube_response *resp, const char *verb, const char *path,
+                             const char *content_type, const char *body, size_t body_len,
+                             const kube_request_options *opts)
+{
+	kube_request_options defaults = KUBE_REQUEST_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	long long deadline_ms = opts->timeout_ms > 0 ? kube_now_ms() + opts->timeout_ms : 0;
+	return send_request(client, resp, verb, path, NULL, content_type, body, body_len, deadline_ms,
+	                    opts->max_retries >= 0 ? opts->max_retries : client->max_retries);
+}
+
+int kube_client_send(kube_client *client, kube_response *resp, const char *verb, const char *path, const char *accept,
+                     const char *content_type, const char *body, size_t body_len)
+{
+	return send_request(client, resp, verb, path, accept, content_type, body, body_len, 0, client->max_retries);
 }
 
 int kube_client_request_json(kube_client *client, json_t **out, const char *verb, const char *path,

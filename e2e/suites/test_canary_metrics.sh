@@ -18,7 +18,13 @@
 #   f) status shows each gate's value against its threshold (-o json has
 #      them on the gate records); the queries are the contract's, logged
 #      at -v=4;
-#   g) a bad --analysis file: exit 2, one line, nothing changed.
+#   g) a bad --analysis file: exit 2, one line, nothing changed; a
+#      password in the address is refused without being repeated;
+#   h) a canary without requests WAITs with --min-requests 0; a tiny
+#      errorRate floor is stored so that later commands read it; queries
+#      carry Prometheus's timeout=5s;
+#   i) a start killed half-way and run again keeps the analysis it stored
+#      and warns about analysis flags that differ (or that it has none).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../canary.sh"
 . "$(dirname "$0")/../prometheus.sh"
@@ -38,7 +44,9 @@ analysis() {
 revision() { state "$1" | jq -r .revision; }
 analysis_annotation() { $K get deploy "$1" -o jsonpath='{.metadata.annotations.rollguard\.io/canary-analysis}'; }
 canary_sel() { printf 'namespace="%s",rollguard_io_track="canary",rollguard_io_revision="%s"' "$NS" "$(revision "$1")"; }
-stable_sel() { printf 'namespace="%s",pod=~"%s-[a-z0-9]+-[a-z0-9]+",rollguard_io_track=""' "$NS" "$1"; }
+# D's own pods: D-HASH-SUFFIX in the alphabet of Kubernetes's generated names.
+NAME_CHARS='[bcdfghjklmnpqrstvwxz2456789]'
+stable_sel() { printf 'namespace="%s",pod=~"%s-%s{1,10}-%s{5}",rollguard_io_track=""' "$NS" "$1" "$NAME_CHARS" "$NAME_CHARS"; }
 # feed NAME: the exporter's series become those of D=NAME's run (revision
 # from the run's state, the real pod names of both tracks).
 feed() {
@@ -46,7 +54,7 @@ feed() {
 	cpod=$($K get pods -l "app=$1,rollguard.io/track=canary" -o jsonpath='{.items[0].metadata.name}')
 	spod=$($K get pods -l "app=$1,rollguard.io/track!=canary" -o jsonpath='{.items[0].metadata.name}')
 	exporter_labels namespace="$NS" deployment="$1" revision="$(revision "$1")" \
-		canaryPod="${cpod:-$1-canary-0-0}" stablePod="${spod:-$1-0-0}" service="$1" ingress="$1"
+		canaryPod="${cpod:-$1-canary-6d4b9c7f5-k2x8q}" stablePod="${spod:-$1-7c9d8f6b5-m4z7p}" service="$1" ingress="$1"
 }
 # traffic CANARY-RPS CANARY-ERRORS CANARY-MS STABLE-RPS STABLE-ERRORS STABLE-MS
 traffic() {
@@ -71,7 +79,7 @@ gate() { # JSON NAME FIELD: a gate record's field in a CanaryStatus
 }
 
 # --- the infrastructure itself: both ways to Prometheus see the same data.
-exporter_labels namespace="$NS" deployment=probe revision=r1 canaryPod=probe-canary-5f6d7-abcde stablePod=probe-7c8d9-fghij
+exporter_labels namespace="$NS" deployment=probe revision=r1 canaryPod=probe-canary-5f6d7-bcdfg stablePod=probe-7c8d9-fghjk
 traffic 20 0.3 40 20 0.005 400
 prom_wait "sum(increase(http_requests_total{namespace=\"$NS\",rollguard_io_track=\"canary\",rollguard_io_revision=\"r1\"}[$W]))" '>=' 100 30
 expect_near "$(prom_query_proxy "sum(increase(http_requests_total{namespace=\"$NS\",rollguard_io_track=\"canary\",rollguard_io_revision=\"r1\",code=~\"5..\"}[$W])) / sum(increase(http_requests_total{namespace=\"$NS\",rollguard_io_track=\"canary\",rollguard_io_revision=\"r1\"}[$W]))")" \
@@ -99,6 +107,18 @@ expect_err "flor" "analysis: unknown nested key named"
 run "$CANARY" -n "$NS" start web --image app=registry.example/web:2.0 --analysis "$E2E_TMP/absent.yaml"
 expect_rc 2 "analysis: missing file"
 expect_one_error_line "analysis: missing file"
+# a password in the address: refused, and not repeated (the address is
+# stored on the Deployment)
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:2.0 --prometheus "http://user:s3cret@$PROM_IP:9090"
+expect_rc 2 "credentials: --prometheus refused"
+expect_one_error_line "credentials: --prometheus refused"
+expect_err "credentials in the URL are not supported" "credentials: says why"
+expect_no "s3cret" "credentials: the password is not repeated"
+printf 'prometheus: http://user:s3cret@%s:9090\n' "$PROM_IP" >"$E2E_TMP/creds.yaml"
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:2.0 --analysis "$E2E_TMP/creds.yaml"
+expect_rc 2 "credentials: the file's prometheus refused"
+expect_err "prometheus: credentials in the URL are not supported" "credentials: the file's key named"
+expect_no "s3cret" "credentials: the file's password is not repeated"
 expect_eq "$(snapshot)" "$before" "bad analysis: nothing changed"
 expect_eq "$(replicas web-canary)" absent "bad analysis: no canary"
 
@@ -156,8 +176,10 @@ app bad 2
 run "$CANARY" -n "$NS" start bad --image app=registry.example/bad:2.0 --steps 50,100 --pause 5s \
 	--analysis "$(analysis bad)" --prometheus "$PROM_URL"
 expect_rc 0 "bad: start"
-feed bad
+# the rates first: the series feed starts count only at them (the reason
+# below names the canary's 30%)
 traffic 20 0.3 40 20 0.005 40
+feed bad
 enough bad
 run "$CANARY" -n "$NS" run bad
 expect_rc 1 "bad: run aborts"
@@ -189,8 +211,12 @@ before=$(snapshot)
 run "$CANARY" -n "$NS" promote mesh
 expect_rc 1 "istio template: promote refuses"
 expect_one_error_line "istio template: promote refuses"
-expect_err "istio_requests_total{reporter=\"destination\",destination_workload_namespace=\"$NS\",destination_workload=\"mesh-canary\"" "istio template: the query named"
+# refused for a FAIL, not a WAIT: the judged rate and the errors query
+expect_err "canary error rate" "istio template: the rate judged"
+expect_err "istio_requests_total{reporter=\"destination\",destination_workload_namespace=\"$NS\",destination_workload=\"mesh-canary\",response_code=~\"5..\"}" "istio template: the errors query named"
 expect_eq "$(snapshot)" "$before" "istio template: nothing changed"
+run "$CANARY" -n "$NS" status mesh -o json
+expect_eq "$(gate "$OUT" error-rate verdict)" FAIL "istio template: status: error-rate FAIL"
 run "$CANARY" -n "$NS" abort mesh
 expect_rc 0 "istio template: abort"
 
@@ -256,6 +282,61 @@ expect_eq "$(replicas few-canary)" 1 "few: canary kept"
 expect_eq "$(image few)" registry.example/few:1.0 "few: not promoted"
 run "$CANARY" -n "$NS" abort few
 expect_rc 0 "few: abort"
+
+# --- (h) --min-requests 0: a canary without requests still WAITs; a
+# floor of 0.00001% is stored as such and read back by later commands;
+# every query asks Prometheus to give up after 5 s.
+app idle 2
+printf 'interval: 2s\nwindow: %s\nerrorRate: {ratio: 2, floor: 0.00001%%}\n' "$W" >"$E2E_TMP/idle.yaml"
+run "$CANARY" -n "$NS" start idle --image app=registry.example/idle:2.0 --steps 50,100 \
+	--analysis "$E2E_TMP/idle.yaml" --min-requests 0 --prometheus "$PROM_SERVICE"
+expect_rc 0 "idle: start"
+expect_eq "$(analysis_annotation idle | jq -r '"\(.minRequests) \(.errorRate.floor)"')" "0 0.00001%" "idle: minRequests 0 and the floor kept"
+feed idle
+traffic 0 0 40 20 0 40
+# the canary's series is there, and 0
+prom_wait "sum(increase(http_requests_total{$(canary_sel idle)}[$W])) + 1" '>=' 1 30 || fail "idle: no canary series"
+run "$CANARY" -n "$NS" status idle -o json -v=6
+expect_rc 0 "idle: status reads the stored floor"
+json=$OUT
+expect_eq "$(gate "$json" error-rate verdict)" WAIT "idle: 0 canary requests WAIT with minRequests 0"
+expect_eq "$(gate "$json" error-rate threshold)" "> 0 requests" "idle: the threshold"
+expect_err "&timeout=5s" "idle: the proxied query carries timeout=5s"
+before=$(snapshot)
+run "$CANARY" -n "$NS" promote idle
+expect_rc 1 "idle: promote refuses"
+expect_err "nothing to judge yet" "idle: says why"
+expect_eq "$(snapshot)" "$before" "idle: nothing changed"
+run "$CANARY" -n "$NS" abort idle
+expect_rc 0 "idle: abort"
+
+# --- (i) a start killed once it recorded the run (and its analysis), run
+# again with other analysis flags: the stored analysis is kept, with a
+# warning; a start killed without metric gates keeps none.
+app half 2
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=start-after-intent run "$CANARY" -n "$NS" start half \
+	--image app=registry.example/half:2.0 --steps 50,100 --analysis "$(analysis half)" --prometheus "$PROM_SERVICE"
+expect_rc 137 "half: killed after the start recorded the run"
+stored=$(analysis_annotation half)
+expect_eq "$(jq -r .minRequests <<<"$stored" 2>/dev/null)" 50 "half: the analysis stored"
+ROLLGUARD_TEST_LEASE_SECONDS=3 run "$CANARY" -n "$NS" start half --image app=registry.example/half:2.0 --steps 50,100 \
+	--analysis "$(analysis half)" --prometheus "$PROM_SERVICE" --min-requests 7
+expect_rc 0 "half: start again"
+expect_err "keeps the metric gates it started with" "half: warns that the flags given now are not used"
+expect_eq "$(analysis_annotation half)" "$stored" "half: the stored analysis kept"
+run "$CANARY" -n "$NS" abort half
+expect_rc 0 "half: abort"
+app bare 2
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=start-after-intent run "$CANARY" -n "$NS" start bare \
+	--image app=registry.example/bare:2.0 --steps 50,100
+expect_rc 137 "bare: killed after the start recorded the run"
+ROLLGUARD_TEST_LEASE_SECONDS=3 run "$CANARY" -n "$NS" start bare --image app=registry.example/bare:2.0 --steps 50,100 \
+	--prometheus "$PROM_SERVICE"
+expect_rc 0 "bare: start again"
+expect_err "started without metric gates and keeps none" "bare: warns that --prometheus is ignored"
+expect_eq "$(analysis_annotation bare)" "" "bare: still no analysis"
+run "$CANARY" -n "$NS" abort bare
+expect_rc 0 "bare: abort"
 
 # --- (d) Prometheus unreachable: WAIT (never PASS), with the data good.
 app lost 2

@@ -6,10 +6,16 @@
 # creates the canary Service and writes the first weight; promote moves
 # it; abort puts the user's objects back exactly and removes ours; a second
 # run promoted to the end leaves D on the new image and nothing of
-# rollguard's behind. A start and a finish killed mid-way, then aborted,
-# restore everything exactly. Then: the router detected from what sends to the
-# Service; refusals (two routing objects, none, a foreign canary Service,
-# Istio's CRD not served) each with one error line and nothing changed.
+# rollguard's behind; the canary Service and Deployment outlive the write
+# that moves traffic off them by the settle delay. A start and a finish
+# killed mid-way, then aborted (and that abort killed right after it moved
+# the traffic back), keep the Service on Ready stable pods and restore
+# everything exactly, D's template too. The finish refuses, --force or not,
+# while the canary pods are not Ready; with an HPA the canary is sized from
+# D's replicas at every step. Then: the router detected from what sends to
+# the Service; refusals (two routing objects, none, a foreign canary
+# Service, Istio's CRD not served) each with one error line and nothing
+# changed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../canary.sh"
 
@@ -45,9 +51,9 @@ HTTPROUTE=httproutes.gateway.networking.k8s.io
 VS=virtualservices.networking.istio.io
 TS=trafficsplits.split.smi-spec.io
 
-# routed NAME: a Deployment of 3 pods and its Service (port 80 named http).
+# routed NAME [PROGRESS_DEADLINE_S]: a Deployment of 3 pods and its Service (port 80 named http).
 routed() {
-	app "$1" 3
+	app "$1" 3 "${2:-}"
 	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, labels: {tier: web}, annotations: {team: a}}\nspec: {selector: {app: %s}, ports: [{name: http, port: 80, targetPort: 8080}]}\n' "$1" "$1" |
 		$K apply -f - >/dev/null
 }
@@ -124,6 +130,53 @@ rsnapshot() {
 	} | sha256sum | cut -c1-16
 }
 stable_hash() { $K get rs -l "app=$1" -o json | jq -r --arg d "$1" '[.items[] | select(.metadata.ownerReferences[0].name == $d and .spec.replicas > 0) | .metadata.labels["pod-template-hash"]] | first'; }
+# svc_hash NAME: the pod-template-hash in the Service's selector ("null" when none).
+svc_hash() { $K get svc "$1" -o json | jq -r '.spec.selector["pod-template-hash"]'; }
+# ready_endpoints SVC WANT: the ready endpoints of the Service's EndpointSlices,
+# once they are WANT (the controller takes a moment), else after 10 s.
+ready_endpoints() {
+	local n=0
+	for _ in $(seq 1 50); do
+		n=$($K get endpointslices -l "kubernetes.io/service-name=$1" -o json |
+			jq '[.items[].endpoints[]? | select(.conditions.ready)] | length')
+		[ "$n" = "$2" ] && break
+		sleep 0.2
+	done
+	echo "$n"
+}
+# settled ROUTER NAME CMD...: runs CMD (an abort, or a finish) in the
+# background as run does; once traffic has left the canary for good (the
+# routing object back to $orig_route; nginx: its copy gone) it looks again
+# 3 s later: SETTLED is "yes SERVICE/REPLICAS", whether the canary Service
+# and D-canary (its replicas) were still there.
+settled() {
+	local router=$1 name=$2 moved=no back=no type pid
+	type=$(type_of "$1")
+	shift 2
+	# moved: the traffic is (or was, before CMD started) partly on the canary
+	on_canary() {
+		if [ "$router" = nginx ]; then [ "$(exists ingress "$name-canary")" = yes ]; else [ "$(obj "$type" "$name")" != "$orig_route" ]; fi
+	}
+	on_canary && moved=yes
+	"$@" >"$E2E_TMP/out" 2>"$E2E_TMP/err" &
+	pid=$!
+	for _ in $(seq 1 600); do
+		if on_canary; then
+			moved=yes
+		elif [ $moved = yes ]; then
+			back=yes
+			break
+		fi
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	[ $back = yes ] && sleep 3
+	SETTLED="$back $(exists service "$name-canary")/$(replicas "$name-canary")"
+	wait $pid
+	RC=$?
+	OUT=$(cat "$E2E_TMP/out")
+	ERR=$(cat "$E2E_TMP/err")
+}
 
 # --- each router: start, promote, abort, then a run to the end.
 for router in gateway istio nginx smi; do
@@ -165,8 +218,9 @@ for router in gateway istio nginx smi; do
 		expect_eq "$(weights $router "$name")" "$name=40 $name-canary=60" "$router: weights at 60% after promote"
 	fi
 
-	run "$CANARY" -n "$NS" abort "$name" --reason "e2e"
+	settled $router "$name" "$CANARY" -n "$NS" abort "$name" --reason "e2e"
 	expect_rc 0 "$router: abort"
+	expect_eq "$SETTLED" "yes yes/3" "$router: abort kept the canary Service and Deployment a while after traffic left them"
 	expect_eq "$(obj "$type" "$name")" "$orig_route" "$router: abort restored the routing object exactly"
 	expect_eq "$(obj service "$name")" "$orig_svc" "$router: abort restored the Service exactly"
 	expect_eq "$(exists service "$name-canary")/$(exists ingress "$name-canary")/$(replicas "$name-canary")" "no/no/absent" "$router: abort removed the canary Service, copy and Deployment"
@@ -174,14 +228,15 @@ for router in gateway istio nginx smi; do
 
 	# a second run to the end: run walks the ladder for smi, promotes for the others
 	if [ $router = smi ]; then
-		run "$CANARY" -n "$NS" run "$name" --image "app=registry.example/$name:3.0" --steps 50 --pause 0 --router smi
+		settled smi "$name" "$CANARY" -n "$NS" run "$name" --image "app=registry.example/$name:3.0" --steps 50 --pause 0 --router smi
 		expect_rc 0 "smi: run to the end"
 	else
 		run "$CANARY" -n "$NS" start "$name" --image "app=registry.example/$name:3.0" --steps 50 --router $router
 		expect_rc 0 "$router: second start"
-		run "$CANARY" -n "$NS" promote "$name" --full
+		settled $router "$name" "$CANARY" -n "$NS" promote "$name" --full
 		expect_rc 0 "$router: promote --full"
 	fi
+	expect_eq "$SETTLED" "yes yes/3" "$router: the finish kept the canary Service and Deployment a while after traffic left them"
 	expect_eq "$(state "$name" | jq -r .phase)" Succeeded "$router: second run succeeded"
 	expect_eq "$(image "$name")" "registry.example/$name:3.0" "$router: D has the new image"
 	expect_eq "$(replicas "$name")" 3 "$router: D at N"
@@ -192,28 +247,109 @@ done
 
 # --- killed mid-way (a test build kills itself at a named point), then
 # abort: the user's objects come back exactly.
+# The killed processes' Leases lapse in 3 s, so the next command waits
+# only that long.
 routed crash
 route_object gateway crash | $K apply -f - >/dev/null
 orig_route=$(obj $HTTPROUTE crash)
 orig_svc=$(obj service crash)
-ROLLGUARD_TEST_KILL_AT=start-after-create run "$CANARY" -n "$NS" start crash --image app=registry.example/crash:2.0 --steps 50
+orig_tpl=$($K get deploy crash -o json | jq -cS .spec.template)
+crash_hash=$(stable_hash crash)
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=start-after-create run "$CANARY" -n "$NS" start crash --image app=registry.example/crash:2.0 --steps 50
 expect_rc 137 "killed after the start's writes"
-expect_eq "$($K get svc crash -o json | jq -r '.spec.selector | has("pod-template-hash")')/$(exists service crash-canary)" "true/yes" "killed start: Service pinned, canary Service there"
+expect_eq "$(svc_hash crash)/$(exists service crash-canary)" "$crash_hash/yes" "killed start: Service pinned, canary Service there"
+expect_eq "$(state crash | jq -r .blueHash)" "$crash_hash" "killed start: the stable pods' hash recorded with the run's intent"
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=abort-after-restore run "$CANARY" -n "$NS" abort crash
+expect_rc 137 "killed start: abort killed once it moved the traffic back"
+expect_eq "$(svc_hash crash)/$(ready_endpoints crash 3)" "$crash_hash/3" "killed start: the abort left the Service on the 3 stable pods"
+# a state without the hash (an older start): the one the Service is pinned to is kept
+$K annotate deploy crash --overwrite "rollguard.io/canary=$(state crash | jq -c 'del(.blueHash)')" >/dev/null
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=abort-after-restore run "$CANARY" -n "$NS" abort crash
+expect_rc 137 "killed start, no hash in the state: abort killed once it moved the traffic back"
+expect_eq "$(svc_hash crash)/$(ready_endpoints crash 3)" "$crash_hash/3" "no hash in the state: the abort never wrote an empty one"
 run "$CANARY" -n "$NS" abort crash
 expect_rc 0 "killed start: abort"
 expect_eq "$(obj $HTTPROUTE crash)/$(obj service crash)" "$orig_route/$orig_svc" "killed start: abort restored the HTTPRoute and the Service exactly"
 expect_eq "$(exists service crash-canary)/$(replicas crash-canary)" "no/absent" "killed start: nothing of rollguard's left"
-run "$CANARY" -n "$NS" start crash --image app=registry.example/crash:2.0 --steps 50
-expect_rc 0 "crash: start again"
-ROLLGUARD_TEST_KILL_AT=finish-after-template run "$CANARY" -n "$NS" promote crash --full
+# the canary's template adds a nodeSelector and an annotation (--patch)
+printf 'spec:\n  template:\n    metadata:\n      annotations: {rollguard-e2e/added: "yes"}\n    spec:\n      nodeSelector: {kubernetes.io/os: linux}\n      containers:\n      - {name: app, image: registry.example/crash:2.0}\n' >"$E2E_TMP/crash-patch.yaml"
+run "$CANARY" -n "$NS" start crash --patch "$E2E_TMP/crash-patch.yaml" --steps 50
+expect_rc 0 "crash: start again, --patch adding a nodeSelector and an annotation"
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=finish-after-template run "$CANARY" -n "$NS" promote crash --full
 expect_rc 137 "killed after D got the new template"
 expect_eq "$(weights gateway crash)" "crash=0 crash-canary=100" "killed finish: all traffic on the canary before D rolled out"
 expect_eq "$($K get svc crash -o json | jq -r '.spec.selector["rollguard.io/track"]')" canary "killed finish: the pinned Service switched to the canary pods"
+expect_eq "$($K get deploy crash -o json | jq -r '[.spec.template.spec.nodeSelector["kubernetes.io/os"], .spec.template.metadata.annotations["rollguard-e2e/added"]] | join(" ")')" "linux yes" "killed finish: D carries the canary's template"
+ROLLGUARD_TEST_LEASE_SECONDS=3 ROLLGUARD_TEST_KILL_AT=abort-after-restore run "$CANARY" -n "$NS" abort crash
+expect_rc 137 "killed finish: abort killed once it moved the traffic back"
+expect_eq "$($K get deploy crash -o json | jq -cS .spec.template)" "$orig_tpl" "killed finish: abort put D's template back exactly"
+expect_eq "$(svc_hash crash)/$(ready_endpoints crash 3)" "$crash_hash/3" "killed finish: the pinned Service selects the 3 stable pods again"
 run "$CANARY" -n "$NS" abort crash
 expect_rc 0 "killed finish: abort"
 expect_eq "$(image crash)" registry.example/crash:1.0 "killed finish: abort put the old template back"
+expect_eq "$($K get deploy crash -o json | jq -cS .spec.template)" "$orig_tpl" "killed finish: D's template is the original exactly"
 expect_eq "$(obj $HTTPROUTE crash)/$(obj service crash)" "$orig_route/$orig_svc" "killed finish: abort restored the HTTPRoute and the Service exactly"
 expect_eq "$(exists service crash-canary)/$(replicas crash-canary)" "no/absent" "killed finish: nothing of rollguard's left"
+
+# --- the finish sends all traffic to the canary only once its pods are
+# Ready, --force or not: a crash-looping pod stops it at once, a pod that
+# is not Ready at the progress deadline (4 s here).
+t() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
+canary_pod() { $K get pods -l "app=$1,rollguard.io/track=canary" -o jsonpath='{.items[0].metadata.name}'; }
+# not_ready POD CONTAINER_STATE_JSON RESTARTS: the pod not Ready, as the kubelet writes it.
+not_ready() {
+	$K patch pod "$1" --subresource status --type merge -p "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"lastTransitionTime\":\"$(t now)\"}],\"containerStatuses\":[{\"name\":\"app\",\"image\":\"x\",\"imageID\":\"\",\"ready\":false,\"started\":false,\"restartCount\":$3,\"state\":$2}]}}" >/dev/null
+}
+routed loop
+route_object gateway loop | $K apply -f - >/dev/null
+routed slow 4
+route_object gateway slow | $K apply -f - >/dev/null
+for d in loop slow; do
+	run "$CANARY" -n "$NS" start $d --image app=registry.example/$d:2.0 --steps 50
+	expect_rc 0 "$d: start"
+done
+not_ready "$(canary_pod loop)" '{"waiting":{"reason":"CrashLoopBackOff"}}' 3
+not_ready "$(canary_pod slow)" "{\"running\":{\"startedAt\":\"$(t now)\"}}" 0
+before=$(rsnapshot)
+run "$CANARY" -n "$NS" promote loop --full --force
+expect_rc 1 "finish, a canary pod crash-looping, --force"
+expect_one_error_line "finish, a canary pod crash-looping"
+expect_err "is CrashLoopBackOff; no traffic was moved to the canary" "finish, a canary pod crash-looping: says why"
+expect_eq "$(weights gateway loop)/$(image loop)" "loop=50 loop-canary=50/registry.example/loop:1.0" "finish, a canary pod crash-looping: traffic and D as they were"
+run "$CANARY" -n "$NS" promote slow --full --force
+expect_rc 1 "finish, a canary pod not Ready, --force"
+expect_one_error_line "finish, a canary pod not Ready"
+expect_err "canary pods Ready after" "finish, a canary pod not Ready: says why"
+expect_eq "$(weights gateway slow)/$(image slow)" "slow=50 slow-canary=50/registry.example/slow:1.0" "finish, a canary pod not Ready: traffic and D as they were"
+expect_eq "$(rsnapshot)" "$before" "finish refused: nothing changed"
+for d in loop slow; do
+	run "$CANARY" -n "$NS" abort $d
+	expect_rc 0 "$d: abort"
+done
+
+# --- an HPA on D: the canary is sized from D's replicas at every step.
+routed scaled
+route_object gateway scaled | $K apply -f - >/dev/null
+cat <<YAML | $K apply -f - >/dev/null
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: scaled}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}
+  minReplicas: 2
+  maxReplicas: 6
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
+YAML
+run "$CANARY" -n "$NS" start scaled --image app=registry.example/scaled:2.0 --steps 20,60
+expect_rc 0 "HPA: start"
+expect_eq "$(replicas scaled-canary)/$(replicas scaled)" "3/3" "HPA: the canary at D's size"
+$K scale deploy scaled --replicas 4 >/dev/null # as the HPA would
+$K rollout status deploy/scaled --timeout=60s >/dev/null
+run "$CANARY" -n "$NS" promote scaled
+expect_rc 0 "HPA: promote"
+expect_eq "$(replicas scaled-canary)/$(replicas scaled)" "4/4" "HPA: the canary sized from D's replicas now"
+run "$CANARY" -n "$NS" abort scaled
+expect_rc 0 "HPA: abort"
 
 # --- smi without a TrafficSplit: --router smi creates one for the run.
 routed own

@@ -15,8 +15,10 @@
 #include "prometheus.h"
 
 /* The longest interval or window: a day is far more than a pause needs. */
-#define MAX_DURATION_MS (24L * 3600 * 1000)
-#define MAX_COUNT       1000
+#define MAX_DURATION_MS    (24L * 3600 * 1000)
+#define MAX_COUNT          1000
+/* The most characters of a percentage's number ("0.125" of "0.125%"). */
+#define PERCENT_DIGITS_MAX 30
 
 void canary_analysis_init(canary_analysis *out)
 {
@@ -131,7 +133,7 @@ static int read_number(double *out, int *given, const json_t *object, const char
 	return 0;
 }
 
-/* "1%", "0.5%": a fraction from 0 to 1. */
+/* "1%", "0.5%" (an exponent allowed: "1e-05%"): a fraction from 0 to 1. */
 static int read_percent(double *out, const json_t *object, const char *key, const char *path, struct reader *r)
 {
 	const json_t *value = member(object, key);
@@ -139,8 +141,9 @@ static int read_percent(double *out, const json_t *object, const char *key, cons
 		return 0;
 	const char *text = json_string_value(value);
 	size_t len = text ? strlen(text) : 0;
-	char number[32], *end;
-	if (!text || len < 2 || len >= sizeof(number) || text[len - 1] != '%' || strspn(text, "0123456789.") != len - 1)
+	char number[PERCENT_DIGITS_MAX + 2], *end;
+	if (!text || len < 2 || len >= sizeof(number) || text[len - 1] != '%' || !strchr("0123456789.", text[0]) ||
+	    strspn(text, "0123456789.eE+-") != len - 1)
 		return fail(r, "%s: not a percentage such as 1%% or 0.5%%", path);
 	memcpy(number, text, len - 1);
 	number[len - 1] = '\0';
@@ -428,12 +431,35 @@ static json_t *metric_json(const canary_metric *m)
 	return object;
 }
 
+/* A fraction as the percentage read_percent reads back to the same
+ * fraction, in fixed notation with no more decimals than that needs:
+ * "1%", "0.125%", "0.00001%" (never "1e-05%"). A fraction no such text
+ * gives back (none a file spells) is written as closely as fits. */
+static void format_percent_exact(char *buf, size_t size, double fraction)
+{
+	char text[64];
+	for (int decimals = 0;; decimals++) {
+		(void)snprintf(text, sizeof(text), "%.*f", decimals, fraction * 100);
+		if (strtod(text, NULL) / 100 == fraction)
+			break;
+		if (strlen(text) >= PERCENT_DIGITS_MAX) { /* the closest there is: trailing zeros cut */
+			size_t len = strlen(text);
+			while (len > 1 && text[len - 1] == '0' && strchr(text, '.'))
+				text[--len] = '\0';
+			if (len > 1 && text[len - 1] == '.')
+				text[--len] = '\0';
+			break;
+		}
+	}
+	(void)snprintf(buf, size, "%s%%", text);
+}
+
 static json_t *error_rate_json(const canary_analysis *a)
 {
 	char floor_text[40];
 	if (!a->error_rate)
 		return json_string("off");
-	(void)snprintf(floor_text, sizeof(floor_text), "%.10g%%", a->error_floor * 100);
+	format_percent_exact(floor_text, sizeof(floor_text), a->error_floor);
 	json_t *object = json_object();
 	if (!object || json_object_set_new(object, "ratio", number_json(a->error_ratio)) ||
 	    json_object_set_new(object, "floor", json_string(floor_text))) {

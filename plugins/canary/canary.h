@@ -58,8 +58,8 @@ typedef struct canary_ctx {
 	char holder[320]; /* this process's lock identity */
 	const struct canary_router *router;
 	/* The gates this command checks, health first, then the run's metric
-	 * gates (canary_gates_load; owned, the command frees it with
-	 * canary_gates_free). NULL: health only. */
+	 * gates (canary_gates_load; owned, freed by canary_ctx_close).
+	 * NULL: health only. */
 	struct canary_gates *gates;
 	/* Set when a patch of D found that `abort` asked this run to abort
 	 * (abortRequested in the state): the step stops, exit 6 with the

@@ -16,6 +16,7 @@
 #include <kube/watch.h>
 
 #include "canary.h"
+#include "gate.h"
 #include "lock.h"
 #include "template.h"
 
@@ -66,6 +67,7 @@ void canary_ctx_close(canary_ctx *ctx)
 	json_decref(ctx->deploy);
 	json_decref(ctx->canary);
 	kube_buf_dispose(&ctx->plan);
+	canary_gates_free(ctx->gates);
 	kube_client_free(ctx->client);
 	kube_config_free(ctx->config);
 	memset(ctx, 0, sizeof(*ctx));

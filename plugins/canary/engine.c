@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "lock.h"
 #include "router.h"
+#include "router_json.h"
 #include "template.h"
 
 int canary_check_template(canary_ctx *ctx)
@@ -33,6 +34,10 @@ int canary_current_canary_replicas(const canary_ctx *ctx)
 		return ctx->state.original_replicas;
 	if (ctx->state.step_index < 0)
 		return 0;
+	/* from the run's original count: with an HPA a traffic router's
+	 * canary is sized anew (canary_run_replicas) each time it moves, and
+	 * the gates ask at least the original count Ready, never more pods
+	 * than the last move gave it */
 	canary_split split;
 	ctx->router->split(ctx, ctx->state.original_replicas, ctx->state.weight, &split);
 	return split.canary;
@@ -195,7 +200,7 @@ int canary_step_weight(canary_ctx *ctx, canary_pods *pods, int to_step, int weig
 {
 	canary_split split;
 	char reason[512];
-	int total = ctx->state.original_replicas, rc;
+	int total = canary_run_replicas(ctx), rc;
 	ctx->router->split(ctx, total, weight, &split);
 	int current = (int)json_integer_value(json_object_get(json_object_get(ctx->canary, "spec"), "replicas"));
 	if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
@@ -254,6 +259,83 @@ static json_t *promoted_template(const canary_ctx *ctx)
 	json_object_del(labels, CANARY_LABEL_TRACK);
 	json_object_del(labels, CANARY_LABEL_REVISION);
 	return tpl;
+}
+
+/* The merge patch of D's spec.template that makes it want exactly (owned;
+ * NULL when memory runs out): keys of D's template that want lacks are
+ * nulled, so nothing of the other template (a nodeSelector, tolerations,
+ * annotations a --patch added) survives, and the template hashes, and
+ * rolls out under the pod-template-hash, of want. */
+static json_t *template_patch(const canary_ctx *ctx, const json_t *want)
+{
+	return canary_merge_patch(json_object_get(json_object_get(ctx->deploy, "spec"), "template"), want);
+}
+
+/* Before a traffic router sends all traffic to the canary (the finish):
+ * the canary at want pods (an HPA may have grown D since the last rung)
+ * and want of them Ready -- whatever --force said about the gates, no
+ * traffic goes to pods that cannot serve it. A pod that fails (restarts
+ * while not Ready, CrashLoopBackOff, ...) stops the wait at once; so does
+ * the progress deadline. Returns 0 or the exit code (CLI_EXIT_FAIL with
+ * ctx->state.reason set: nothing was moved). */
+static int canary_ready_for_all(canary_ctx *ctx, int want)
+{
+	int have = (int)json_integer_value(json_object_get(json_object_get(ctx->canary, "spec"), "replicas"));
+	int rc;
+	if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
+		if (ctx->canary && have < want)
+			canary_plan(ctx, "scale deployment/%s to %d", ctx->canary_name, want);
+		canary_plan(ctx, "wait for %d canary pod(s) Ready before all traffic moves to them", want);
+		return 0;
+	}
+	if (have < want) {
+		json_t *patch = json_pack("{s:{s:i}}", "spec", "replicas", want);
+		char what[128];
+		snprintf(what, sizeof(what), "scale to %d before the finish", want);
+		if (!patch || set_intent(patch, ctx, "finish", ctx->state.ladder.count - 1, 100)) {
+			json_decref(patch);
+			return cli_error_nomem();
+		}
+		rc = canary_patch_canary(ctx, patch, what);
+		json_decref(patch);
+		if (rc)
+			return rc;
+	}
+	if (ctx->dry_run) {
+		canary_plan(ctx, "wait for %d canary pod(s) Ready before all traffic moves to them", want);
+		return 0;
+	}
+	canary_pods *pods = NULL;
+	if ((rc = canary_pods_open(&pods, ctx)))
+		return rc;
+	long long started = kube_client_server_now_ms(ctx->client);
+	long timeout_ms = canary_progress_deadline_s(ctx->deploy) * 1000;
+	for (;;) {
+		if (canary_pods_ready(pods) >= want)
+			break;
+		canary_gate_input in = {0};
+		canary_gate_record record;
+		in.pods = canary_pods_items(pods);
+		in.desired = want;
+		in.now_ms = kube_client_server_now_ms(ctx->client);
+		in.step_started_ms = started;
+		in.progress_deadline_s = timeout_ms / 1000;
+		if (canary_gate_health.evaluate(&canary_gate_health, &in, &record)) {
+			rc = cli_error_nomem();
+			break;
+		}
+		if (record.verdict == CANARY_FAIL) {
+			snprintf(ctx->state.reason, sizeof(ctx->state.reason),
+			         "%.400s; no traffic was moved to the canary", record.message);
+			rc = CLI_EXIT_FAIL;
+			break;
+		}
+		kube_log(KUBE_LOG_DECISION, "before the finish: %s", record.message);
+		if ((rc = canary_wait_tick(ctx)) || (rc = canary_pods_poll(pods, 1000)))
+			break;
+	}
+	canary_pods_free(pods);
+	return rc;
 }
 
 /* Deletes D-canary (absent counts as done). */
@@ -330,14 +412,21 @@ int canary_step_finish(canary_ctx *ctx)
 		return CLI_EXIT_FAIL;
 	}
 	if (ctx->state.phase != CANARY_PHASE_PROMOTING && ctx->state.strategy == CANARY_STRATEGY_CANARY &&
-	    ctx->router->route && (rc = ctx->router->route(ctx, 100)))
-		return rc; /* a traffic router: all traffic on the canary before D rolls out */
+	    ctx->router->route) {
+		/* a traffic router: all traffic on the canary before D rolls
+		 * out, once its pods are Ready */
+		if ((ctx->router->traffic && (rc = canary_ready_for_all(ctx, total))) ||
+		    (rc = ctx->router->route(ctx, 100)))
+			return rc;
+	}
 	if (ctx->state.phase != CANARY_PHASE_PROMOTING) {
 		/* Save the stable template, then D gets the new one and N pods:
 		 * one patch, so the intent and the act land together. */
 		json_t *stable_tpl = json_object_get(json_object_get(ctx->deploy, "spec"), "template");
 		char *saved = json_dumps(stable_tpl, JSON_COMPACT);
-		json_t *tpl = promoted_template(ctx);
+		json_t *promoted = promoted_template(ctx);
+		json_t *tpl = promoted ? template_patch(ctx, promoted) : NULL;
+		json_decref(promoted);
 		if (!saved || !tpl) {
 			free(saved);
 			json_decref(tpl);
@@ -403,8 +492,11 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 	 * its template restored when Promoting had replaced it). While
 	 * Promoting, stable's pods come back with that template, so the
 	 * router moves traffic only once they are Ready. */
-	if (!promoting && ctx->router->restore && (rc = ctx->router->restore(ctx)))
-		return rc;
+	if (!promoting && ctx->router->restore) {
+		if ((rc = ctx->router->restore(ctx)))
+			return rc;
+		canary_kill_point("abort-after-restore");
+	}
 	json_t *patch = json_object();
 	json_t *spec = json_object();
 	if (!patch || !spec || json_object_set_new(patch, "spec", spec)) {
@@ -418,9 +510,17 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 	json_t *annotations = json_object_get(json_object_get(ctx->deploy, "metadata"), "annotations");
 	const char *saved = json_string_value(json_object_get(annotations, CANARY_ANNOTATION_STABLE_TEMPLATE));
 	if (saved) {
+		/* exactly the saved template: what the canary's added is
+		 * removed, so D rolls back to the stable pod-template-hash the
+		 * pinned Services select */
 		json_t *tpl = json_loads(saved, 0, NULL);
-		if (!tpl || json_object_set_new(spec, "template", tpl)) {
+		json_t *diff = json_is_object(tpl) ? template_patch(ctx, tpl) : NULL;
+		int bad = !json_is_object(tpl);
+		json_decref(tpl);
+		if (bad || !diff || json_object_set_new(spec, "template", diff)) {
 			json_decref(patch);
+			if (!bad)
+				return cli_error_nomem();
 			cli_error("deployment/%s: annotation %s does not hold a pod template", ctx->name,
 			          CANARY_ANNOTATION_STABLE_TEMPLATE);
 			return CLI_EXIT_FAIL;
@@ -452,7 +552,14 @@ int canary_step_abort(canary_ctx *ctx, const char *reason)
 	} else {
 		canary_plan(ctx, "wait for deployment/%s to have %d Ready pods", ctx->name, total);
 	}
-	if (promoting && ctx->router->restore && (rc = ctx->router->restore(ctx)))
+	if (promoting && ctx->router->restore) {
+		if ((rc = ctx->router->restore(ctx)))
+			return rc;
+		canary_kill_point("abort-after-restore");
+	}
+	/* the gateway, mesh or ingress controller takes the restored route
+	 * in before the canary's pods (and then its Service) go */
+	if (ctx->router->traffic && ctx->canary && (rc = canary_route_settle(ctx)))
 		return rc;
 	if ((rc = delete_canary(ctx)))
 		return rc;

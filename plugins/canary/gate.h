@@ -102,9 +102,11 @@ int canary_analysis_from_flags(canary_analysis **out, const cli_args *args);
  * CLI_EXIT_USAGE. */
 int canary_analysis_complete(canary_analysis *a, const cli_args *args, const char *router);
 
-/* run resuming a run in progress: validates the analysis flags given (a
- * usage error as for start) and warns when they differ from the analysis
- * the run started with, which it keeps. Returns 0 or the exit code. */
+/* run resuming a run in progress, or start resuming a start left half
+ * done: validates the analysis flags given (a usage error as for start)
+ * and warns when they differ from the analysis the run started with,
+ * which it keeps, or when it started with none (it keeps none). Returns 0
+ * or the exit code. */
 int canary_analysis_check_kept(struct canary_ctx *ctx);
 
 /* Sets the annotation rollguard.io/canary-analysis in patch's
@@ -127,8 +129,8 @@ typedef struct canary_builtin_samples {
 	canary_sample p99; /* the canary's */
 } canary_builtin_samples;
 
-/* error-rate: WAIT until the canary's requests in the window are known
- * and at least minRequests; FAIL when the canary's errors / requests >
+/* error-rate: WAIT until the canary's requests in the window are known,
+ * above 0 and at least minRequests (0 requests always wait); FAIL when the canary's errors / requests >
  * max(ratio × the stable's errors / requests, floor) (no errors series is
  * 0 errors; a stable without requests has rate 0); PASS otherwise. A query
  * error, no data or NaN where a value is needed: WAIT saying why, never

@@ -99,8 +99,24 @@ static int no_value(canary_gate_record *out, const char *name, const canary_samp
 	return 1;
 }
 
-/* WAIT until the canary has minRequests in the window; returns 1 when out
- * was filled. */
+/* 1 when the canary's requests in the window are enough to judge: at
+ * least minRequests, and more than none whatever minRequests says (a
+ * canary nobody has asked has shown nothing). */
+static int enough_requests(double requests, const canary_analysis *a)
+{
+	return requests > 0 && requests >= (double)a->min_requests;
+}
+
+static void requests_threshold(canary_gate_record *out, const canary_analysis *a)
+{
+	if (a->min_requests > 0)
+		(void)snprintf(out->threshold, sizeof(out->threshold), ">= %lld requests", a->min_requests);
+	else
+		(void)snprintf(out->threshold, sizeof(out->threshold), "> 0 requests");
+}
+
+/* WAIT until the canary has enough requests in the window; returns 1 when
+ * out was filled. */
 static int too_few_requests(canary_gate_record *out, const char *name, const canary_analysis *a,
                             const canary_builtin_samples *s)
 {
@@ -108,16 +124,19 @@ static int too_few_requests(canary_gate_record *out, const char *name, const can
 	char window[32], count[32];
 	canary_duration_format(window, sizeof(window), a->window_ms);
 	if (no_value(out, name, requests, "the canary's requests")) {
-		(void)snprintf(out->threshold, sizeof(out->threshold), ">= %lld requests", a->min_requests);
+		requests_threshold(out, a);
 		return 1;
 	}
 	double value = requests->result.value;
-	if (value >= (double)a->min_requests)
+	if (enough_requests(value, a))
 		return 0;
 	format_count(count, sizeof(count), value);
-	record(out, name, CANARY_WAIT, "%s canary requests in %s, %lld needed", count, window, a->min_requests);
+	if (a->min_requests > 0)
+		record(out, name, CANARY_WAIT, "%s canary requests in %s, %lld needed", count, window, a->min_requests);
+	else
+		record(out, name, CANARY_WAIT, "%s canary requests in %s: nothing to judge yet", count, window);
 	(void)snprintf(out->value, sizeof(out->value), "%s requests", count);
-	(void)snprintf(out->threshold, sizeof(out->threshold), ">= %lld requests", a->min_requests);
+	requests_threshold(out, a);
 	return 1;
 }
 
@@ -393,9 +412,9 @@ static int measure_builtin(canary_gates *set, canary_ctx *ctx)
 			continue;
 		if (i == 4 && a->max_p99_ms <= 0)
 			continue;
-		/* below minRequests every built-in gate waits: no need to ask more */
+		/* too few requests: every built-in gate waits, no need to ask more */
 		if (i >= 1 && (s.requests[0].result.kind != CANARY_PROM_VALUE || isnan(s.requests[0].result.value) ||
-		               s.requests[0].result.value < (double)a->min_requests))
+		               !enough_requests(s.requests[0].result.value, a)))
 			break;
 		rc = canary_query_builtin(&texts[i], a, plan[i].kind, plan[i].track, &vars, why, sizeof(why));
 		if (rc == KUBE_ENOMEM)
@@ -720,10 +739,15 @@ int canary_analysis_check_kept(canary_ctx *ctx)
 		const char *stored = json_string_value(json_object_get(annotations, CANARY_ANNOTATION_ANALYSIS));
 		if (canary_analysis_format(&text, a))
 			rc = cli_error_nomem();
-		else if (!stored || strcmp(stored, kube_buf_cstr(&text)) != 0)
-			cli_warning("deployment/%s: canary run %s keeps the metric gates it started with%s; the "
-			            "--analysis, --prometheus, --max-p99 and --min-requests given now are not used",
-			            ctx->name, ctx->state.run_id, stored ? "" : " (none)");
+		else if (!stored)
+			cli_warning("deployment/%s: canary run %s started without metric gates and keeps none: the "
+			            "--analysis, --prometheus, --max-p99 and --min-requests given now are ignored",
+			            ctx->name, ctx->state.run_id);
+		else if (strcmp(stored, kube_buf_cstr(&text)) != 0)
+			cli_warning("deployment/%s: canary run %s keeps the metric gates it started with; the "
+			            "--analysis, --prometheus, --max-p99 and --min-requests given now differ and are "
+			            "ignored",
+			            ctx->name, ctx->state.run_id);
 	}
 	kube_buf_dispose(&text);
 	free(a);

@@ -64,27 +64,20 @@ static int service_port(const char *s, size_t len)
 
 static int parse_url(canary_prom_addr *out, const char *text, size_t scheme_len, char *err, size_t err_size)
 {
-	const char *authority = text + scheme_len;
-	size_t authority_len = strcspn(authority, "/");
-	/* user:password ends at the last '@' of the authority */
-	const char *host = authority;
-	for (size_t i = 0; i < authority_len; i++)
-		if (authority[i] == '@')
-			host = authority + i + 1;
+	const char *host = text + scheme_len;
+	size_t host_len = strcspn(host, "/");
 	size_t len = strlen(text);
 	if (strpbrk(text, "?#"))
 		return addr_fail(err, err_size, "\"%.200s\": give the base URL, without a query or fragment", text);
-	if (host == authority + authority_len || *host == ':')
+	if (host_len == 0 || *host == ':')
 		return addr_fail(err, err_size, "\"%.200s\": no host", text);
-	while (len > scheme_len + authority_len && text[len - 1] == '/')
+	while (len > scheme_len + host_len && text[len - 1] == '/')
 		len--;
 	if (len >= sizeof(out->url))
 		return addr_fail(err, err_size, "a URL longer than %zu bytes", sizeof(out->url) - 1);
 	memcpy(out->url, text, len);
 	out->url[len] = '\0';
-	/* user:password@ authenticates; it is never shown */
-	(void)snprintf(out->display, sizeof(out->display), "%.*s%.*s", (int)scheme_len, text,
-	               (int)(len - (size_t)(host - text)), host);
+	(void)snprintf(out->display, sizeof(out->display), "%s", out->url);
 	return 0;
 }
 
@@ -96,6 +89,15 @@ int canary_prom_addr_parse(canary_prom_addr *out, const char *text, char *err, s
 	for (const char *c = text; *c; c++)
 		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
 			return addr_fail(err, err_size, "a blank, a control character or a byte that is not ASCII");
+	/* The address is kept on the Deployment, readable by whoever reads
+	 * it: a password has no place in it, nor in a message quoting it.
+	 * Userinfo is what ends in '@' before the host (or, in an address
+	 * that is no URL, before the first '/'). */
+	const char *scheme_end = strstr(text, "://");
+	const char *authority = scheme_end ? scheme_end + 3 : text;
+	if (memchr(authority, '@', strcspn(authority, "/?#")))
+		return addr_fail(err, err_size,
+		                 "credentials in the URL are not supported (the address is stored on the Deployment)");
 	if (!strncmp(text, "http://", 7))
 		return parse_url(out, text, 7, err, err_size);
 	if (!strncmp(text, "https://", 8))
@@ -214,6 +216,8 @@ static void body_excerpt(char *buf, size_t size, const json_t *root, const char 
 		return;
 	}
 	size_t n = 0;
+	if (!body)
+		len = 0;
 	while (n < len && n < 120 && body[n] != '\n' && body[n] != '\r')
 		n++;
 	(void)snprintf(buf, size, "%.*s", (int)n, body ? body : "");
@@ -292,6 +296,12 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
 	return size * count;
 }
 
+/* Prometheus's own time limit for the query: "&timeout=5s". */
+static int put_timeout(kube_buf *url)
+{
+	return kube_buf_printf(url, "&timeout=%lds", CANARY_PROM_TIMEOUT_MS / 1000);
+}
+
 static int query_direct(canary_prom_result *out, const canary_prom_addr *addr, const char *query)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", agent[64];
@@ -303,7 +313,8 @@ static int query_direct(canary_prom_result *out, const canary_prom_addr *addr, c
 	int rc = 0;
 	reply.buf.limit = CANARY_PROM_BODY_MAX;
 	if (kube_buf_printf(&url, "%s/api/v1/query?query=", addr->url) || kube_buf_put_urlescaped(&url, query) ||
-	    !(headers = curl_slist_append(NULL, "Accept: application/json")) || !(easy = curl_easy_init())) {
+	    put_timeout(&url) || !(headers = curl_slist_append(NULL, "Accept: application/json")) ||
+	    !(easy = curl_easy_init())) {
 		rc = KUBE_ENOMEM;
 		goto done;
 	}
@@ -312,8 +323,8 @@ static int query_direct(canary_prom_result *out, const canary_prom_addr *addr, c
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, CANARY_PROM_TIMEOUT_MS);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, CANARY_PROM_TIMEOUT_MS);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, CANARY_PROM_REQUEST_MS);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, CANARY_PROM_REQUEST_MS);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, agent);
@@ -372,11 +383,17 @@ static int query_proxy(canary_prom_result *out, kube_client *client, const canar
 	    kube_buf_printf(&path, "/services/%s", addr->https ? "https:" : "") ||
 	    kube_buf_put_urlescaped(&path, addr->service) || kube_buf_puts(&path, ":") ||
 	    kube_buf_put_urlescaped(&path, addr->port) || kube_buf_puts(&path, "/proxy/api/v1/query?query=") ||
-	    kube_buf_put_urlescaped(&path, query)) {
+	    kube_buf_put_urlescaped(&path, query) || put_timeout(&path)) {
 		kube_buf_dispose(&path);
 		return KUBE_ENOMEM;
 	}
-	int rc = kube_client_request(client, &resp, "GET", kube_buf_cstr(&path), NULL, NULL, 0);
+	/* Bounded like a direct query, and not retried: a 5xx through the
+	 * proxy is Prometheus's or the proxy's answer, and the gate asks again
+	 * at its next measurement. */
+	kube_request_options opts = KUBE_REQUEST_OPTIONS_INIT;
+	opts.timeout_ms = CANARY_PROM_REQUEST_MS;
+	opts.max_retries = 0;
+	int rc = kube_client_request_opts(client, &resp, "GET", kube_buf_cstr(&path), NULL, NULL, 0, &opts);
 	kube_buf_dispose(&path);
 	if (rc == KUBE_ENOMEM) {
 		kube_response_dispose(&resp);

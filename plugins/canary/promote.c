@@ -189,12 +189,15 @@ static int run_promote(const cli_args *args)
 		ctx.router->split(&ctx, st->original_replicas, weight, &split);
 		canary_record_event(&ctx, "Normal", "CanaryPromoted", "canary run %s promoted to %d%% by %s%s",
 		                    st->run_id, weight, ctx.user.username, force ? " (forced)" : "");
-		printf("deployment/%s: promoted to %d%% (%d of %d pods, %.0f%%)\n", ctx.name, weight, split.canary,
-		       split.canary + split.stable, split.weight_reached);
+		if (strcmp(st->router, "replicas") != 0)
+			printf("deployment/%s: promoted to %d%% (traffic weight set by the %s router)\n", ctx.name,
+			       weight, st->router);
+		else
+			printf("deployment/%s: promoted to %d%% (%d of %d pods, %.0f%%)\n", ctx.name, weight,
+			       split.canary, split.canary + split.stable, split.weight_reached);
 	}
 done:
 	canary_pods_free(pods);
-	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }

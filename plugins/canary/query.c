@@ -230,6 +230,13 @@ int canary_query_expand(kube_buf *out, const char *query, const canary_query_var
 	return rc;
 }
 
+/* The characters Kubernetes makes names of (k8s.io/apimachinery's
+ * rand.String and SafeEncodeString: no vowels, no 0, 1 or 3): a
+ * ReplicaSet's pod-template-hash (up to 10 of them) and the 5 a pod's
+ * generateName adds. D's own pods are D-HASH-SUFFIX; a pod of another
+ * workload whose name starts with "D-" (D-agent-x7k2p, D-db-0) is not. */
+#define NAME_CHARS "[bcdfghjklmnpqrstvwxz2456789]"
+
 /* Appends text as the inside of a PromQL double-quoted string; with regex,
  * escaped for a regular expression as well (a Deployment's name may hold
  * dots). */
@@ -276,7 +283,7 @@ int canary_query_selector(kube_buf *out, enum canary_template template_kind, enu
 			                 0);
 		else if (!rc)
 			rc = put_matcher(&sel, "pod", "=~", vars->deployment ? vars->deployment : "",
-			                 "-[a-z0-9]+-[a-z0-9]+", 1) ||
+			                 "-" NAME_CHARS "{1,10}-" NAME_CHARS "{5}", 1) ||
 			     put_matcher(&sel, "rollguard_io_track", "=", "", "", 0);
 		break;
 	case CANARY_TEMPLATE_ISTIO:

@@ -73,7 +73,8 @@ int canary_query_expand(kube_buf *out, const char *query, const canary_query_var
 
 /* The label matchers of track for template (no braces):
  * app    canary namespace="NS",rollguard_io_track="canary",rollguard_io_revision="REV"
- *        stable namespace="NS",pod=~"D-[a-z0-9]+-[a-z0-9]+",rollguard_io_track=""
+ *        stable namespace="NS",pod=~"D-[bcdfghjklmnpqrstvwxz2456789]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}",
+ *               rollguard_io_track="" (D's pods D-HASH-SUFFIX: the alphabet of Kubernetes's generated names)
  * istio  reporter="destination",destination_workload_namespace="NS",destination_workload="D-canary" / "D"
  * nginx  namespace="NS",service="SVC-canary" / service="SVC".
  * Returns 0; -1 with err when the template needs a value vars lacks;

@@ -24,7 +24,29 @@ typedef struct canary_router {
 	int (*restore)(canary_ctx *ctx);
 	/* success: remove what prepare created once D carries the new template. */
 	int (*cleanup)(canary_ctx *ctx);
+	/* 1 when prepare pins D's Services to the stable pods by
+	 * pod-template-hash (blue-green and the traffic routers): start
+	 * records that hash (state.blue_hash) with the run's intent. */
+	int pins;
+	/* 1 for the traffic routers: the canary runs at full size behind its
+	 * own Service, sized from D's replicas (re-read at every step when an
+	 * HPA scales D), and the canary Service and D-canary outlive the
+	 * write that moves traffic off them by CANARY_ROUTE_SETTLE_MS. */
+	int traffic;
 } canary_router;
+
+/* Gateways, meshes and ingress-nginx apply a change of their routing
+ * objects asynchronously (and kube-proxy a Service's): after the write
+ * that moves traffic off the canary (routing object restored, nginx copy
+ * deleted, Services unpinned or pointed back), the canary Service and
+ * D-canary are kept this long before they are deleted, so no request is
+ * sent to a Service or pods that are gone. */
+#define CANARY_ROUTE_SETTLE_MS 5000
+
+/* Waits CANARY_ROUTE_SETTLE_MS, keeping the lock (canary_wait_tick: a
+ * signal or an abort requested meanwhile stops the wait with its exit
+ * code). A dry run only plans it. Returns 0 or the exit code. */
+int canary_route_settle(canary_ctx *ctx);
 
 extern const canary_router canary_router_replicas;
 /* blue-green: D and D-green at full size, Services switched by selector. */
@@ -38,6 +60,11 @@ extern const canary_router canary_router_gateway;
 extern const canary_router canary_router_istio;
 extern const canary_router canary_router_nginx;
 extern const canary_router canary_router_smi;
+
+/* N, the replica count a step of ctx's run sizes it with: the count D
+ * had when the run started, or, for a traffic router when an HPA scales
+ * D, D's spec.replicas as last read (SPEC §3.6: re-read at every step). */
+int canary_run_replicas(const canary_ctx *ctx);
 
 /* The router named name, or NULL. */
 const canary_router *canary_router_find(const char *name);

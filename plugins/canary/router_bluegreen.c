@@ -54,4 +54,5 @@ const canary_router canary_router_bluegreen = {
         .route = bluegreen_route,
         .restore = bluegreen_restore,
         .cleanup = bluegreen_cleanup,
+        .pins = 1,
 };

@@ -42,4 +42,6 @@ const canary_router canary_router_gateway = {
         .route = gateway_route,
         .restore = gateway_restore,
         .cleanup = gateway_cleanup,
+        .pins = 1,
+        .traffic = 1,
 };

@@ -43,4 +43,6 @@ const canary_router canary_router_istio = {
         .route = istio_route,
         .restore = istio_restore,
         .cleanup = istio_cleanup,
+        .pins = 1,
+        .traffic = 1,
 };

@@ -153,8 +153,12 @@ static int split_relative(json_t *list, int (*is_stable)(const json_t *, const v
 		json_t *copy = json_deep_copy(entry);
 		if (!copy || json_object_set_new(copy, name_key, json_string(canary)) ||
 		    json_object_set_new(copy, "weight", json_integer(canary_weight)) ||
-		    json_object_set_new(entry, "weight", json_integer(stable_weight)) ||
-		    json_array_insert_new(list, i + 1, copy))
+		    json_object_set_new(entry, "weight", json_integer(stable_weight))) {
+			json_decref(copy);
+			goto nomem;
+		}
+		/* json_array_insert_new takes copy, also when it fails */
+		if (json_array_insert_new(list, i + 1, copy))
 			goto nomem;
 		i++; /* past the copy */
 	}
@@ -260,8 +264,13 @@ static int split_istio(json_t *route, const char *ns, const char *service, const
 		if (!copy || !json_is_object(copy_destination) ||
 		    json_object_set_new(copy_destination, "host", json_string(canary_host)) ||
 		    json_object_set_new(copy, "weight", json_integer(canary_weight)) ||
-		    json_object_set_new(dest, "weight", json_integer(w0 - canary_weight)) ||
-		    json_array_insert_new(route, i + 1, copy)) {
+		    json_object_set_new(dest, "weight", json_integer(w0 - canary_weight))) {
+			json_decref(copy);
+			say(err, err_size, "out of memory");
+			return -1;
+		}
+		/* json_array_insert_new takes copy, also when it fails */
+		if (json_array_insert_new(route, i + 1, copy)) {
 			say(err, err_size, "out of memory");
 			return -1;
 		}
@@ -416,9 +425,13 @@ static json_t *canary_rules(const json_t *spec, const char *service, const char 
 				continue;
 			json_t *copy = json_deep_copy(path);
 			json_t *backend = copy ? canary_backend(json_object_get(copy, "backend"), canary) : NULL;
-			if (!backend || json_object_set_new(copy, "backend", backend) ||
-			    json_array_append_new(paths, copy)) {
+			/* each _set_new and _append_new takes its value, also when
+			 * it fails */
+			if (!backend || json_object_set_new(copy, "backend", backend)) {
 				json_decref(copy);
+				json_decref(paths);
+				paths = NULL;
+			} else if (json_array_append_new(paths, copy)) {
 				json_decref(paths);
 				paths = NULL;
 			}
@@ -433,9 +446,19 @@ static json_t *canary_rules(const json_t *spec, const char *service, const char 
 			continue;
 		}
 		json_t *copy = json_deep_copy(rule);
-		if (!copy || json_object_set_new(json_object_get(copy, "http"), "paths", paths) ||
-		    json_array_append_new(rules, copy)) {
+		if (!copy) {
+			json_decref(paths);
+			json_decref(rules);
+			return NULL;
+		}
+		/* each _set_new and _append_new takes its value, also when it
+		 * fails */
+		if (json_object_set_new(json_object_get(copy, "http"), "paths", paths)) {
 			json_decref(copy);
+			json_decref(rules);
+			return NULL;
+		}
+		if (json_array_append_new(rules, copy)) {
 			json_decref(rules);
 			return NULL;
 		}

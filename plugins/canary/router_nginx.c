@@ -45,4 +45,6 @@ const canary_router canary_router_nginx = {
         .route = nginx_route,
         .restore = nginx_restore,
         .cleanup = nginx_cleanup,
+        .pins = 1,
+        .traffic = 1,
 };

@@ -60,4 +60,6 @@ const canary_router canary_router_smi = {
         .route = smi_route,
         .restore = smi_restore,
         .cleanup = smi_cleanup,
+        .pins = 1,
+        .traffic = 1,
 };

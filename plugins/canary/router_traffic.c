@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kube/clock.h>
 #include <kube/discovery.h>
 #include <kube/error.h>
 #include <kube/log.h>
@@ -13,7 +14,9 @@
 #include "service_pin.h"
 #include "template.h"
 
-#define CANARY_SUFFIX "-canary"
+#define CANARY_SUFFIX  "-canary"
+/* canary_route_settle keeps the lock alive at least this often */
+#define SETTLE_TICK_MS 1000
 
 static json_t *meta(const json_t *object)
 {
@@ -532,17 +535,22 @@ done:
 }
 
 /* The routing object back to its saved spec, our annotations removed; a
- * copy or an object created for the run deleted. */
-static int restore_route(canary_ctx *ctx, const canary_traffic_kind *kind)
+ * copy or an object created for the run deleted. *moved (may be NULL) is
+ * set when something was written: traffic is moving off the canary. */
+static int restore_route(canary_ctx *ctx, const canary_traffic_kind *kind, int *moved)
 {
 	kube_resource res;
 	json_t *object = NULL, *original = NULL, *diff = NULL;
 	char name[300];
-	int rc;
+	int rc, ignored;
+	if (!moved)
+		moved = &ignored;
+	*moved = 0;
 	if (!kind->weighted) {
 		snprintf(name, sizeof(name), "%s%s", ctx->state.route, CANARY_SUFFIX);
 		if (!(rc = get_object(ctx, kind, name, &res, &object)))
 			rc = delete_ours(ctx, &res, kind->kind, object);
+		*moved = !rc && object;
 		json_decref(object);
 		return rc;
 	}
@@ -551,6 +559,7 @@ static int restore_route(canary_ctx *ctx, const canary_traffic_kind *kind)
 	const char *by = annotation(object, CANARY_ANNOTATION_ROUTED_BY);
 	if (canary_traffic_ours(ctx, object)) {
 		rc = delete_ours(ctx, &res, kind->kind, object);
+		*moved = !rc;
 		goto done;
 	}
 	if (!by || strcmp(by, ctx->name) != 0)
@@ -570,6 +579,7 @@ static int restore_route(canary_ctx *ctx, const canary_traffic_kind *kind)
 	}
 	rc = patch ? patch_object(ctx, &res, kind->kind, ctx->state.route, patch, "restore the saved spec of")
 	           : cli_error_nomem();
+	*moved = !rc;
 	json_decref(patch);
 done:
 	json_decref(object);
@@ -618,7 +628,8 @@ int canary_traffic_route(canary_ctx *ctx, const canary_traffic_kind *kind, int w
 
 int canary_traffic_restore(canary_ctx *ctx, const canary_traffic_kind *kind)
 {
-	int rc = restore_route(ctx, kind);
+	/* the engine waits CANARY_ROUTE_SETTLE_MS before it deletes D-canary */
+	int rc = restore_route(ctx, kind, NULL);
 	return rc ? rc : canary_services_point(ctx, 0);
 }
 
@@ -626,10 +637,44 @@ int canary_traffic_cleanup(canary_ctx *ctx, const canary_traffic_kind *kind)
 {
 	/* the Services first: once they select D's pods again (and the
 	 * canary's), the routing object can send everything back to them */
+	int moved = 0;
 	int rc = canary_services_unpin(ctx);
 	if (!rc)
-		rc = restore_route(ctx, kind);
+		rc = restore_route(ctx, kind, &moved);
+	/* the end of a finish: the gateway, mesh or ingress controller takes
+	 * the restored route in before the canary Service (and then D-canary)
+	 * goes; after an abort's restore the engine waited already */
+	if (!rc && moved)
+		rc = canary_route_settle(ctx);
 	if (!rc)
 		rc = delete_canary_service(ctx);
 	return rc;
+}
+
+int canary_route_settle(canary_ctx *ctx)
+{
+	if (ctx->dry_run) {
+		canary_plan(ctx, "wait %ds for the routing change to take effect", CANARY_ROUTE_SETTLE_MS / 1000);
+		return 0;
+	}
+	kube_log(KUBE_LOG_DECISION, "waiting %d ms for the routing change to take effect before removing the canary",
+	         CANARY_ROUTE_SETTLE_MS);
+	long long end = kube_now_ms() + CANARY_ROUTE_SETTLE_MS;
+	for (;;) {
+		int rc = canary_wait_tick(ctx);
+		if (rc)
+			return rc;
+		long long left = end - kube_now_ms();
+		if (left <= 0)
+			return 0;
+		kube_sleep_ms(left < SETTLE_TICK_MS ? (long)left : SETTLE_TICK_MS);
+	}
+}
+
+int canary_run_replicas(const canary_ctx *ctx)
+{
+	const canary_router *router = canary_router_find(ctx->state.router);
+	if (ctx->state.hpa[0] && router && router->traffic)
+		return canary_deploy_replicas(ctx->deploy);
+	return ctx->state.original_replicas;
 }

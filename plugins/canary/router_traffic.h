@@ -7,8 +7,10 @@
  * Each rung: the weight written into the object (or the copy). 100 %: the
  * pinned Services point at the canary too. abort: the object back to its
  * saved spec, the Services back on stable. End: the Services' selectors
- * restored, the object restored, the canary Service and any copy deleted.
- * Every write to a user's object is conditional on its resourceVersion. */
+ * restored, the object restored, and once the change has had
+ * CANARY_ROUTE_SETTLE_MS to take effect, the canary Service and any copy
+ * deleted. Every write to a user's object is conditional on its
+ * resourceVersion. */
 #ifndef CANARY_ROUTER_TRAFFIC_H
 #define CANARY_ROUTER_TRAFFIC_H
 

@@ -671,7 +671,6 @@ done:
 	kube_watch_free(r.events_watch);
 	kube_watch_free(r.deploy_watch);
 	json_decref(r.events);
-	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }

@@ -191,6 +191,11 @@ int canary_services_stable_hash(canary_ctx *ctx, char *out, size_t size)
 int canary_services_pin(canary_ctx *ctx, const char *hash, size_t *out_count)
 {
 	json_t *found = NULL;
+	if (!hash || !hash[0]) {
+		/* a selector with an empty pod-template-hash selects nothing */
+		cli_error("deployment/%s: no pod-template-hash to pin its Services to", ctx->name);
+		return CLI_EXIT_FAIL;
+	}
 	int rc = canary_services_find(ctx, &found, 0);
 	if (rc)
 		return rc;
@@ -222,6 +227,25 @@ int canary_services_pin(canary_ctx *ctx, const char *hash, size_t *out_count)
 	return rc;
 }
 
+/* The pod-template-hash a pinned Service goes back to, into
+ * ctx->state.blue_hash when it is empty there (a run whose start was
+ * interrupted before it recorded one): the hash svc is pinned to now, else
+ * that of D's current ReplicaSet (D carries the stable template whenever
+ * the Services are pointed back). Never "": an empty hash would select no
+ * pods. Returns 0 or the exit code (printed). */
+static int take_blue_hash(canary_ctx *ctx, const json_t *svc)
+{
+	if (ctx->state.blue_hash[0])
+		return 0;
+	const char *pinned = json_string_value(
+	        json_object_get(json_object_get(json_object_get(svc, "spec"), "selector"), "pod-template-hash"));
+	if (pinned && pinned[0]) {
+		snprintf(ctx->state.blue_hash, sizeof(ctx->state.blue_hash), "%s", pinned);
+		return 0;
+	}
+	return canary_services_stable_hash(ctx, ctx->state.blue_hash, sizeof(ctx->state.blue_hash));
+}
+
 int canary_services_point(canary_ctx *ctx, int to_new)
 {
 	json_t *found = NULL;
@@ -231,6 +255,8 @@ int canary_services_point(canary_ctx *ctx, int to_new)
 	json_t *svc;
 	json_array_foreach(found, i, svc)
 	{
+		if (!to_new && (rc = take_blue_hash(ctx, svc)))
+			break;
 		json_t *sel = canary_service_original_selector(svc);
 		if (!sel) {
 			cli_error("service/%s: annotation %s is not a selector", object_name(svc),

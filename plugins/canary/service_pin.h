@@ -35,13 +35,16 @@ json_t *canary_service_original_selector(const json_t *svc);
 int canary_services_stable_hash(canary_ctx *ctx, char *out, size_t size);
 
 /* Pins every Service that selects D's pods and is not pinned yet to the
- * pods of hash; *out_count (may be NULL) gets how many Services of D
+ * pods of hash (not empty: exit 1); *out_count (may be NULL) gets how many Services of D
  * there are, pinned before or now. Returns 0 or the exit code (printed). */
 int canary_services_pin(canary_ctx *ctx, const char *hash, size_t *out_count);
 
 /* Points every pinned Service at the new pods (to_new: the original
  * selector with the run's track and revision) or back at D's pods of
- * ctx->state.blue_hash. A Service already there is left alone. */
+ * ctx->state.blue_hash. A Service already there is left alone. With no
+ * blue_hash in the state (a run whose start was interrupted by an older
+ * version), the hash the Service is pinned to now is taken, else D's
+ * current ReplicaSet's: an empty hash is never written. */
 int canary_services_point(canary_ctx *ctx, int to_new);
 
 /* Restores every pinned Service's original selector and removes the two

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "lock.h"
 #include "router.h"
+#include "service_pin.h"
 #include "template.h"
 
 static const cli_flag canary_start_flags[] = {
@@ -256,7 +257,7 @@ int canary_start(canary_ctx *ctx)
 		rc = cli_usage_error(args, "the change leaves the pod template of deployment/%s as it is", ctx->name);
 		goto done;
 	}
-	int total = resuming ? ctx->state.original_replicas : canary_deploy_replicas(ctx->deploy);
+	int total = resuming ? canary_run_replicas(ctx) : canary_deploy_replicas(ctx->deploy);
 	if (total < 1) {
 		cli_error("deployment/%s is scaled to 0: there is no traffic to split", ctx->name);
 		rc = CLI_EXIT_REFUSED;
@@ -268,8 +269,16 @@ int canary_start(canary_ctx *ctx)
 	ctx->router = route.router;
 	if (!resuming && (rc = canary_find_hpa(ctx, hpa, sizeof(hpa))))
 		goto done;
-	/* the template defaults to the router's, known now */
-	if (analysis && (rc = canary_analysis_complete(analysis, args, ctx->router->name)))
+	/* The hash the router pins D's Services to is part of the run's
+	 * intent: an abort after an interrupted start points them back at it. */
+	char blue_hash[sizeof(ctx->state.blue_hash)] = "";
+	if (!resuming && ctx->router->pins && (rc = canary_services_stable_hash(ctx, blue_hash, sizeof(blue_hash))))
+		goto done;
+	/* the template defaults to the router's, known now; a start that
+	 * resumes keeps the analysis it stored (and warns when the flags given
+	 * now differ) */
+	if (analysis && (rc = resuming ? canary_analysis_check_kept(ctx)
+	                               : canary_analysis_complete(analysis, args, ctx->router->name)))
 		goto done;
 	if ((rc = canary_lock_acquire(ctx, CANARY_LOCK_STEP)))
 		goto done;
@@ -288,6 +297,7 @@ int canary_start(canary_ctx *ctx)
 		snprintf(st->hpa, sizeof(st->hpa), "%s", hpa);
 		snprintf(st->service, sizeof(st->service), "%s", route.service);
 		snprintf(st->route, sizeof(st->route), "%s", route.route);
+		snprintf(st->blue_hash, sizeof(st->blue_hash), "%s", blue_hash);
 		st->ladder = ladder;
 		st->step_index = -1;
 		st->original_replicas = total;
@@ -411,11 +421,16 @@ static int run_start(const cli_args *args)
 	} else if (!rc && !ctx.dry_run) {
 		canary_split split;
 		ctx.router->split(&ctx, ctx.state.original_replicas, ctx.state.weight, &split);
-		printf("deployment/%s: canary run %s started: %s at %d%% (%d of %d pods on revision %s)\n", ctx.name,
-		       ctx.state.run_id, ctx.canary_name, ctx.state.weight, split.canary, split.canary + split.stable,
-		       ctx.state.revision);
+		if (strcmp(ctx.state.router, "replicas") != 0)
+			printf("deployment/%s: canary run %s started: %s (%d pods on revision %s) gets %d%% of the "
+			       "traffic through the %s router\n",
+			       ctx.name, ctx.state.run_id, ctx.canary_name, split.canary, ctx.state.revision,
+			       ctx.state.weight, ctx.state.router);
+		else
+			printf("deployment/%s: canary run %s started: %s at %d%% (%d of %d pods on revision %s)\n",
+			       ctx.name, ctx.state.run_id, ctx.canary_name, ctx.state.weight, split.canary,
+			       split.canary + split.stable, ctx.state.revision);
 	}
-	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }

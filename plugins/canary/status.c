@@ -12,6 +12,13 @@
 #include "engine.h"
 #include "router.h"
 
+/* 1 when the run's weight is a routing object's (gateway, istio, nginx,
+ * smi), not a share of pods. */
+static int traffic_router(const canary_state *st)
+{
+	return st->strategy == CANARY_STRATEGY_CANARY && st->router[0] && strcmp(st->router, "replicas") != 0;
+}
+
 json_t *canary_status_json(const canary_ctx *ctx, const canary_pods *pods)
 {
 	const canary_state *st = &ctx->state;
@@ -40,6 +47,10 @@ json_t *canary_status_json(const canary_ctx *ctx, const canary_pods *pods)
 	        canary_desired + stable_desired > 0 ? 100.0 * canary_desired / (canary_desired + stable_desired) : 0;
 	if (st->phase == CANARY_PHASE_SUCCEEDED)
 		reached = 100;
+	else if (traffic_router(st))
+		/* the routing object carries the weight of the last commit
+		 * (and 100 once the finish has begun) */
+		reached = st->phase == CANARY_PHASE_PROMOTING ? 100 : st->step_index >= 0 ? st->weight : 0;
 	else if (st->strategy == CANARY_STRATEGY_BLUE_GREEN)
 		reached = st->step_index >= 0 ? 100 : 0; /* the Services point at one colour */
 	json_t *observed = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:f}}", "stable", "desired", stable_desired,
@@ -132,6 +143,11 @@ static int print_table(FILE *f, const canary_ctx *ctx, const json_t *doc)
 	if (st->strategy == CANARY_STRATEGY_BLUE_GREEN)
 		fprintf(f, "Traffic:     on %s (%s)\n", st->step_index >= 0 ? "green" : "blue",
 		        st->step_index >= 0 ? ctx->canary_name : ctx->name);
+	else if (traffic_router(st))
+		fprintf(f, "Weight:      %d%% requested, %.0f%% routed by the %s router (service %s-canary)\n",
+		        st->weight,
+		        json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")),
+		        st->router, st->service);
 	else
 		fprintf(f, "Weight:      %d%% requested, %d/%d pods = %.0f%%\n", st->weight, cd, cd + sd,
 		        json_real_value(json_object_get(json_object_get(observed, "traffic"), "reachedWeight")));
@@ -304,7 +320,6 @@ static int run_status(const cli_args *args)
 	rc = cli_output_close(&out, render(args, &ctx, pods, out.stream, NULL));
 done:
 	canary_pods_free(pods);
-	canary_gates_free(ctx.gates);
 	canary_ctx_close(&ctx);
 	return rc;
 }

@@ -91,6 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* what start stores, every later command reads */
 	if (canary_analysis_parse(b, first.ptr, first.len, err, sizeof(err)) != 0)
 		abort();
+	/* the very same numbers, not ones rounded on the way */
+	if (b->error_floor != a->error_floor || b->error_ratio != a->error_ratio || b->min_requests != a->min_requests)
+		abort();
 	if (canary_analysis_finish(b, "replicas", err, sizeof(err)) != 0)
 		abort();
 	if (canary_analysis_format(&second, b) != 0)

@@ -3,8 +3,9 @@
  * the first byte picks the HTTP status the reply came with, the rest is the
  * body of /api/v1/query. Every reply yields one value, no data, or an error
  * whose reason is one printable line; the same bytes as a --prometheus
- * address either parse into a usable address that shows no credentials or
- * are refused with one printable line. */
+ * address either parse into a usable address without user information or
+ * are refused with one printable line, which never quotes user
+ * information. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,13 +58,22 @@ static void check_addr(const uint8_t *data, size_t size)
 		return;
 	memcpy(text, data, size);
 	text[size] = '\0';
+	/* user information: an '@' before the host ends (or, without a
+	 * scheme, before the first '/') */
+	const char *scheme_end = strstr(text, "://");
+	const char *authority = scheme_end ? scheme_end + 3 : text;
+	int userinfo = memchr(authority, '@', strcspn(authority, "/?#")) != NULL;
 	if (canary_prom_addr_parse(&addr, text, err, sizeof(err)) != 0) {
 		if (!err[0])
 			abort();
 		check_line(err);
+		if (userinfo && strchr(err, '@'))
+			abort();
 		free(text);
 		return;
 	}
+	if (userinfo)
+		abort();
 	check_line(addr.display);
 	if (addr.proxy) {
 		if (!addr.ns[0] || !addr.service[0] || !addr.port[0] || addr.url[0])
@@ -74,9 +84,9 @@ static void check_addr(const uint8_t *data, size_t size)
 			abort();
 		if (len == 0 || strpbrk(addr.url, "?# "))
 			abort();
-		/* the display is the URL without user:password@ */
-		const char *host = strstr(addr.display, "://");
-		if (!host || memchr(host, '@', strcspn(host + 3, "/") + 3))
+		/* the display is the URL, which has no user:password@ */
+		const char *host = strstr(addr.url, "://");
+		if (!host || memchr(host, '@', strcspn(host + 3, "/") + 3) || strcmp(addr.display, addr.url) != 0)
 			abort();
 	}
 	free(text);

@@ -2,6 +2,7 @@
  * validator, its normalized JSON (the annotation), the router's default
  * template, the query templates and {{variable}} expansion, table-driven. */
 #include <math.h>
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,11 @@
 #include "analysis.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The stable track's pods of Deployment d (a regular expression): the
+ * alphabet of Kubernetes's generated names, hash then suffix. */
+#define NAME_CHARS    "[bcdfghjklmnpqrstvwxz2456789]"
+#define STABLE_POD(d) d "-" NAME_CHARS "{1,10}-" NAME_CHARS "{5}"
 
 static canary_analysis *new_analysis(void)
 {
@@ -120,26 +126,26 @@ static const struct {
 	const char *text;
 	long interval_ms, window_ms, max_p99_ms;
 	long long min_requests;
-	int error_rate;
 	double ratio, floor;
+	int error_rate;
 	enum canary_template template_kind;
 } valid_files[] = {
         /* JSON is YAML */
         {"{\"interval\": \"10s\", \"window\": \"2m\", \"minRequests\": 5, \"errorRate\": {\"ratio\": 1.5, \"floor\": "
          "\"0.5%\"}, \"maxP99\": \"1s\", \"template\": \"istio\"}",
-         10000, 120000, 1000, 5, 1, 1.5, 0.005, CANARY_TEMPLATE_ISTIO},
+         10000, 120000, 1000, 5, 1.5, 0.005, 1, CANARY_TEMPLATE_ISTIO},
         /* YAML 1.1 reads an unquoted off as false */
-        {"errorRate: off\nmaxP99: 250ms\n", 30000, 60000, 250, 100, 0, 2, 0.01, CANARY_TEMPLATE_DEFAULT},
-        {"errorRate: \"off\"\nmaxP99: 1.5s\n", 30000, 60000, 1500, 100, 0, 2, 0.01, CANARY_TEMPLATE_DEFAULT},
+        {"errorRate: off\nmaxP99: 250ms\n", 30000, 60000, 250, 100, 2, 0.01, 0, CANARY_TEMPLATE_DEFAULT},
+        {"errorRate: \"off\"\nmaxP99: 1.5s\n", 30000, 60000, 1500, 100, 2, 0.01, 0, CANARY_TEMPLATE_DEFAULT},
         /* a bare number is seconds, as kubectl reads durations */
-        {"interval: 15\nwindow: 90\n", 15000, 90000, 0, 100, 1, 2, 0.01, CANARY_TEMPLATE_DEFAULT},
-        {"interval: 1m30s\nwindow: \"5m\"\n", 90000, 300000, 0, 100, 1, 2, 0.01, CANARY_TEMPLATE_DEFAULT},
+        {"interval: 15\nwindow: 90\n", 15000, 90000, 0, 100, 2, 0.01, 1, CANARY_TEMPLATE_DEFAULT},
+        {"interval: 1m30s\nwindow: \"5m\"\n", 90000, 300000, 0, 100, 2, 0.01, 1, CANARY_TEMPLATE_DEFAULT},
         /* null is "not given" */
-        {"interval: ~\nwindow:\nmaxP99: null\n", 30000, 60000, 0, 100, 1, 2, 0.01, CANARY_TEMPLATE_DEFAULT},
-        {"minRequests: 0\nerrorRate: {floor: 0%}\n", 30000, 60000, 0, 0, 1, 2, 0, CANARY_TEMPLATE_DEFAULT},
-        {"errorRate: {ratio: 3}\ntemplate: nginx\n", 30000, 60000, 0, 100, 1, 3, 0.01, CANARY_TEMPLATE_NGINX},
-        {"errorRate: {floor: 100%}\n", 30000, 60000, 0, 100, 1, 2, 1, CANARY_TEMPLATE_DEFAULT},
-        {"errorRate: true\n", 30000, 60000, 0, 100, 1, 2, 0.01, CANARY_TEMPLATE_DEFAULT},
+        {"interval: ~\nwindow:\nmaxP99: null\n", 30000, 60000, 0, 100, 2, 0.01, 1, CANARY_TEMPLATE_DEFAULT},
+        {"minRequests: 0\nerrorRate: {floor: 0%}\n", 30000, 60000, 0, 0, 2, 0, 1, CANARY_TEMPLATE_DEFAULT},
+        {"errorRate: {ratio: 3}\ntemplate: nginx\n", 30000, 60000, 0, 100, 3, 0.01, 1, CANARY_TEMPLATE_NGINX},
+        {"errorRate: {floor: 100%}\n", 30000, 60000, 0, 100, 2, 1, 1, CANARY_TEMPLATE_DEFAULT},
+        {"errorRate: true\n", 30000, 60000, 0, 100, 2, 0.01, 1, CANARY_TEMPLATE_DEFAULT},
 };
 
 static void test_canary_analysis__parses_valid_files(void **state)
@@ -439,6 +445,88 @@ static void test_canary_analysis__json_reads_back(void **state)
 	}
 }
 
+/* The error-rate floor is written in fixed notation that reads back to
+ * the same floor: written "1e-05%", the next command refused it. */
+static void test_canary_analysis__floors_read_back(void **state)
+{
+	static const struct {
+		const char *given, *written;
+	} floors[] = {
+	        {"1%", "1%"},
+	        {"0.5%", "0.5%"},
+	        {"0.125%", "0.125%"},
+	        {"0.00001%", "0.00001%"},
+	        {"0.0000001%", "0.0000001%"},
+	        {"1e-05%", "0.00001%"}, /* what an earlier version wrote is read */
+	        {"2.5E-3%", "0.0025%"},
+	        {".5%", "0.5%"},
+	        {"33.333333%", "33.333333%"},
+	        {"99.99999999%", "99.99999999%"},
+	        {"100%", "100%"},
+	        {"0%", "0%"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(floors); i++) {
+		char text[128], err[512] = "";
+		kube_buf first = KUBE_BUF_INIT, second = KUBE_BUF_INIT;
+		(void)snprintf(text, sizeof(text), "prometheus: ns/prom\nerrorRate: {ratio: 2, floor: '%s'}\n",
+		               floors[i].given);
+		canary_analysis *a = parse_ok(text), *b = new_analysis();
+		assert_int_equal(canary_analysis_finish(a, "replicas", NULL, 0), 0);
+		assert_int_equal(canary_analysis_format(&first, a), 0);
+		json_t *doc = json_loadb(first.ptr, first.len, 0, NULL);
+		assert_non_null(doc);
+		const char *floor = json_string_value(json_object_get(json_object_get(doc, "errorRate"), "floor"));
+		if (!floor || strcmp(floor, floors[i].written) != 0)
+			fail_msg("case %zu (%s): written as %s, want %s", i, floors[i].given, floor ? floor : "nothing",
+			         floors[i].written);
+		/* read back from the annotation as promote, run and status do */
+		if (canary_analysis_from_json(b, doc, err, sizeof(err)))
+			fail_msg("case %zu (%s): %s does not read back: %s", i, floors[i].given, first.ptr, err);
+		if (b->error_floor != a->error_floor)
+			fail_msg("case %zu (%s): floor %.17g reads back as %.17g", i, floors[i].given, a->error_floor,
+			         b->error_floor);
+		assert_int_equal(canary_analysis_finish(b, "replicas", NULL, 0), 0);
+		assert_int_equal(canary_analysis_format(&second, b), 0);
+		assert_string_equal(second.ptr, first.ptr);
+		json_decref(doc);
+		kube_buf_dispose(&first);
+		kube_buf_dispose(&second);
+		free(a);
+		free(b);
+	}
+	/* floors set in the code: each as read from a percentage reads back
+	 * to itself, any other to the nearest value that fits */
+	static const struct {
+		double fraction;
+		int exact;
+	} fractions[] = {
+	        {1e-5 / 100, 1}, {0.5 / 100, 1}, {12.5 / 100, 1}, {33.333333 / 100, 1}, {1e-20 / 100, 1},    {0.07, 0},
+	        {0.1 + 0.2, 0},  {1.0 / 3, 0},   {1e-7, 0},       {1e-25, 0},           {0.123456789012, 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fractions); i++) {
+		canary_analysis *a = parse_ok("prometheus: ns/prom\n"), *b = new_analysis();
+		kube_buf first = KUBE_BUF_INIT;
+		char err[512] = "";
+		double f = fractions[i].fraction;
+		a->error_floor = f;
+		assert_int_equal(canary_analysis_finish(a, "replicas", NULL, 0), 0);
+		assert_int_equal(canary_analysis_format(&first, a), 0);
+		const char *floor = strstr(first.ptr, "\"floor\":\"");
+		assert_non_null(floor);
+		floor += strlen("\"floor\":\"");
+		if (strcspn(floor, "eE") < strcspn(floor, "%"))
+			fail_msg("case %zu: an exponent in %s", i, first.ptr);
+		if (canary_analysis_parse(b, first.ptr, first.len, err, sizeof(err)))
+			fail_msg("case %zu: %s does not read back: %s", i, first.ptr, err);
+		if (fractions[i].exact ? b->error_floor != f : fabs(b->error_floor - f) > 1e-15 * f + 1e-29)
+			fail_msg("case %zu: %.17g written as %s reads back as %.17g", i, f, first.ptr, b->error_floor);
+		kube_buf_dispose(&first);
+		free(a);
+		free(b);
+	}
+}
+
 static void test_canary_analysis__formats_durations(void **state)
 {
 	static const struct {
@@ -484,11 +572,13 @@ static const struct {
          "histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{namespace=\"shop\","
          "rollguard_io_track=\"canary\",rollguard_io_revision=\"86bc49586d\"}[1m])) by (le))"},
         {CANARY_TEMPLATE_APP, CANARY_QUERY_REQUESTS, CANARY_TRACK_STABLE,
-         "sum(increase(http_requests_total{namespace=\"shop\",pod=~\"web-[a-z0-9]+-[a-z0-9]+\","
-         "rollguard_io_track=\"\"}[1m]))"},
+         "sum(increase(http_requests_total{namespace=\"shop\",pod=~\"" STABLE_POD(
+                 "web") "\","
+                        "rollguard_io_track=\"\"}[1m]))"},
         {CANARY_TEMPLATE_APP, CANARY_QUERY_ERRORS, CANARY_TRACK_STABLE,
-         "sum(increase(http_requests_total{namespace=\"shop\",pod=~\"web-[a-z0-9]+-[a-z0-9]+\","
-         "rollguard_io_track=\"\",code=~\"5..\"}[1m]))"},
+         "sum(increase(http_requests_total{namespace=\"shop\",pod=~\"" STABLE_POD(
+                 "web") "\","
+                        "rollguard_io_track=\"\",code=~\"5..\"}[1m]))"},
         {CANARY_TEMPLATE_ISTIO, CANARY_QUERY_REQUESTS, CANARY_TRACK_CANARY,
          "sum(increase(istio_requests_total{reporter=\"destination\",destination_workload_namespace=\"shop\","
          "destination_workload=\"web-canary\"}[1m]))"},
@@ -536,8 +626,9 @@ static void test_canary_analysis__overrides_use_the_tracks_selector(void **state
 	canary_query_vars vars = run_vars;
 	vars.window_ms = a->window_ms;
 	assert_int_equal(canary_query_builtin(&out, a, CANARY_QUERY_REQUESTS, CANARY_TRACK_STABLE, &vars, NULL, 0), 0);
-	assert_string_equal(out.ptr, "sum(increase(my_requests{ namespace=\"shop\",pod=~\"web-[a-z0-9]+-[a-z0-9]+\","
-	                             "rollguard_io_track=\"\" }[30s]))");
+	assert_string_equal(out.ptr, "sum(increase(my_requests{ namespace=\"shop\",pod=~\"" STABLE_POD(
+	                                     "web") "\","
+	                                            "rollguard_io_track=\"\" }[30s]))");
 	kube_buf_dispose(&out);
 	/* the other kinds keep the template's */
 	assert_int_equal(canary_query_builtin(&out, a, CANARY_QUERY_ERRORS, CANARY_TRACK_CANARY, &vars, NULL, 0), 0);
@@ -555,7 +646,7 @@ static void test_canary_analysis__selectors_escape_values(void **state)
 	vars.deployment = "web.v2";
 	assert_int_equal(canary_query_selector(&out, CANARY_TEMPLATE_APP, CANARY_TRACK_STABLE, &vars, NULL, 0), 0);
 	assert_string_equal(out.ptr,
-	                    "namespace=\"shop\",pod=~\"web\\\\.v2-[a-z0-9]+-[a-z0-9]+\",rollguard_io_track=\"\"");
+	                    "namespace=\"shop\",pod=~\"" STABLE_POD("web\\\\.v2") "\",rollguard_io_track=\"\"");
 	kube_buf_dispose(&out);
 	/* blue-green's track, and a quote in a value */
 	vars.track = "green";
@@ -563,6 +654,53 @@ static void test_canary_analysis__selectors_escape_values(void **state)
 	assert_int_equal(canary_query_selector(&out, CANARY_TEMPLATE_APP, CANARY_TRACK_CANARY, &vars, NULL, 0), 0);
 	assert_string_equal(out.ptr,
 	                    "namespace=\"shop\",rollguard_io_track=\"green\",rollguard_io_revision=\"a\\\"b\"");
+	kube_buf_dispose(&out);
+}
+
+/* The stable track is D's own pods, D-HASH-SUFFIX with Kubernetes's
+ * generated names; pods of other workloads named D-something are not. */
+static void test_canary_analysis__stable_selector_matches_only_ds_pods(void **state)
+{
+	static const struct {
+		const char *pod;
+		int matches;
+	} pods[] = {
+	        {"web-7c9d8f6b5-m4z7p", 1},
+	        {"web-5bf6ff68bc-x2k9q", 1},
+	        {"web-b-bcdfg", 1},
+	        {"web-2456789bcd-zzzzz", 1},
+	        /* a DaemonSet, a Job, a StatefulSet named web-something */
+	        {"web-agent-x7k2p", 0},
+	        {"web-migrate-abcde", 0},
+	        {"web-db-0", 0},
+	        {"web-0-0", 0},
+	        /* another Deployment's pods */
+	        {"web-canary-6d4b9c7f5-k2x8q", 0},
+	        {"web-api-7c9d8f6b5-m4z7p", 0},
+	        {"webx-7c9d8f6b5-m4z7p", 0},
+	        /* not the lengths Kubernetes makes */
+	        {"web-7c9d8f6b5-m4z7", 0},
+	        {"web-7c9d8f6b5-m4z7pp", 0},
+	        {"web-2456789bcdf-zzzzz", 0},
+	        {"web--m4z7p", 0},
+	};
+	kube_buf out = KUBE_BUF_INIT;
+	char pattern[256];
+	regex_t re;
+	(void)state;
+	assert_int_equal(canary_query_selector(&out, CANARY_TEMPLATE_APP, CANARY_TRACK_STABLE, &run_vars, NULL, 0), 0);
+	const char *start = strstr(out.ptr, "pod=~\"");
+	assert_non_null(start);
+	start += strlen("pod=~\"");
+	const char *end = strchr(start, '"');
+	assert_non_null(end);
+	/* PromQL anchors a regular expression at both ends */
+	(void)snprintf(pattern, sizeof(pattern), "^(%.*s)$", (int)(end - start), start);
+	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(pods); i++)
+		if ((regexec(&re, pods[i].pod, 0, NULL, 0) == 0) != pods[i].matches)
+			fail_msg("%s %s %s", pattern, pods[i].matches ? "does not match" : "matches", pods[i].pod);
+	regfree(&re);
 	kube_buf_dispose(&out);
 }
 
@@ -676,10 +814,12 @@ int main(void)
 	        cmocka_unit_test(test_canary_analysis__finish_refuses_incomplete_analyses),
 	        cmocka_unit_test(test_canary_analysis__normalizes_to_json),
 	        cmocka_unit_test(test_canary_analysis__json_reads_back),
+	        cmocka_unit_test(test_canary_analysis__floors_read_back),
 	        cmocka_unit_test(test_canary_analysis__formats_durations),
 	        cmocka_unit_test(test_canary_analysis__builds_the_template_queries),
 	        cmocka_unit_test(test_canary_analysis__overrides_use_the_tracks_selector),
 	        cmocka_unit_test(test_canary_analysis__selectors_escape_values),
+	        cmocka_unit_test(test_canary_analysis__stable_selector_matches_only_ds_pods),
 	        cmocka_unit_test(test_canary_analysis__nginx_needs_a_service),
 	        cmocka_unit_test(test_canary_analysis__expands_variables),
 	        cmocka_unit_test(test_canary_analysis__expansion_says_what_is_missing),

@@ -112,66 +112,69 @@ static void test_canary_router__finds_what_routes_to_a_service(void **state)
 {
 	static const struct {
 		const char *name;
-		enum route_type type;
 		const char *object;
+		enum route_type type;
 		int want;
 	} cases[] = {
-	        {"httproute: backendRef", HTTPROUTE,
+	        {"httproute: backendRef",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"backendRefs\":[{\"name\":\"web\","
 	         "\"port\":80}]}]}}",
-	         1},
-	        {"httproute: core group and Service kind spelled out", HTTPROUTE,
+	         HTTPROUTE, 1},
+	        {"httproute: core group and Service kind spelled out",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"backendRefs\":[{\"group\":\"\","
 	         "\"kind\":\"Service\",\"name\":\"web\",\"namespace\":\"shop\",\"port\":80}]}]}}",
-	         1},
-	        {"httproute: in a later rule", HTTPROUTE,
+	         HTTPROUTE, 1},
+	        {"httproute: in a later rule",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"backendRefs\":[{\"name\":\"api\"}]},"
 	         "{\"backendRefs\":[{\"name\":\"web\"}]}]}}",
-	         1},
-	        {"httproute: another namespace's web", HTTPROUTE,
+	         HTTPROUTE, 1},
+	        {"httproute: another namespace's web",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"backendRefs\":[{\"name\":\"web\","
 	         "\"namespace\":\"other\"}]}]}}",
-	         0},
-	        {"httproute: not a Service", HTTPROUTE,
+	         HTTPROUTE, 0},
+	        {"httproute: not a Service",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"backendRefs\":[{\"group\":"
 	         "\"example.com\",\"kind\":\"Bucket\",\"name\":\"web\"}]}]}}",
-	         0},
-	        {"httproute: other Service", HTTPROUTE,
+	         HTTPROUTE, 0},
+	        {"httproute: other Service",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"backendRefs\":[{\"name\":\"webx\"}]}]}"
 	         "}",
-	         0},
-	        {"httproute: no rules", HTTPROUTE, "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{}}", 0},
-	        {"virtualservice: short host", VIRTUALSERVICE,
+	         HTTPROUTE, 0},
+	        {"httproute: no rules", "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{}}", HTTPROUTE, 0},
+	        {"virtualservice: short host",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"http\":[{\"route\":[{\"destination\":{\"host\":"
 	         "\"web\"}}]}]}}",
-	         1},
-	        {"virtualservice: FQDN host in a tcp route", VIRTUALSERVICE,
+	         VIRTUALSERVICE, 1},
+	        {"virtualservice: FQDN host in a tcp route",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"tcp\":[{\"route\":[{\"destination\":{\"host\":"
 	         "\"web.shop.svc.cluster.local\"}}]}]}}",
-	         1},
-	        {"virtualservice: another namespace", VIRTUALSERVICE,
+	         VIRTUALSERVICE, 1},
+	        {"virtualservice: another namespace",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"http\":[{\"route\":[{\"destination\":{\"host\":"
 	         "\"web.other.svc.cluster.local\"}}]}]}}",
-	         0},
-	        {"virtualservice: only in hosts", VIRTUALSERVICE,
+	         VIRTUALSERVICE, 0},
+	        {"virtualservice: only in hosts",
 	         "{\"metadata\":{\"namespace\":\"shop\"},\"spec\":{\"hosts\":[\"web\"],\"http\":[{\"route\":[{"
 	         "\"destination\":{\"host\":\"api\"}}]}]}}",
-	         0},
-	        {"ingress: a path", INGRESS,
+	         VIRTUALSERVICE, 0},
+	        {"ingress: a path",
 	         "{\"spec\":{\"rules\":[{\"host\":\"a.example\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":"
 	         "\"Prefix\",\"backend\":{\"service\":{\"name\":\"web\",\"port\":{\"number\":80}}}}]}}]}}",
+	         INGRESS, 1},
+	        {"ingress: the default backend",
+	         "{\"spec\":{\"defaultBackend\":{\"service\":{\"name\":\"web\",\"port\":{\"number\":80}}}}}", INGRESS,
 	         1},
-	        {"ingress: the default backend", INGRESS,
-	         "{\"spec\":{\"defaultBackend\":{\"service\":{\"name\":\"web\",\"port\":{\"number\":80}}}}}", 1},
-	        {"ingress: other backends only", INGRESS,
+	        {"ingress: other backends only",
 	         "{\"spec\":{\"rules\":[{\"http\":{\"paths\":[{\"path\":\"/\",\"backend\":{\"service\":{\"name\":"
 	         "\"api\"}}}]}}]}}",
-	         0},
-	        {"trafficsplit: root", TRAFFICSPLIT, "{\"spec\":{\"service\":\"web\",\"backends\":[]}}", 1},
-	        {"trafficsplit: backend", TRAFFICSPLIT,
-	         "{\"spec\":{\"service\":\"web-root\",\"backends\":[{\"service\":\"web\",\"weight\":100}]}}", 1},
-	        {"trafficsplit: neither", TRAFFICSPLIT,
-	         "{\"spec\":{\"service\":\"api\",\"backends\":[{\"service\":\"api-v1\",\"weight\":100}]}}", 0},
+	         INGRESS, 0},
+	        {"trafficsplit: root", "{\"spec\":{\"service\":\"web\",\"backends\":[]}}", TRAFFICSPLIT, 1},
+	        {"trafficsplit: backend",
+	         "{\"spec\":{\"service\":\"web-root\",\"backends\":[{\"service\":\"web\",\"weight\":100}]}}",
+	         TRAFFICSPLIT, 1},
+	        {"trafficsplit: neither",
+	         "{\"spec\":{\"service\":\"api\",\"backends\":[{\"service\":\"api-v1\",\"weight\":100}]}}",
+	         TRAFFICSPLIT, 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -222,98 +225,88 @@ static int weighted(enum weighted_type type, json_t **out, const json_t *spec, i
 
 static const struct {
 	const char *name;
-	enum weighted_type type;
 	const char *spec;
-	int weight;
 	const char *want; /* the weighted spec, or NULL: refused */
 	const char *err;  /* part of the reason when refused */
+	enum weighted_type type;
+	int weight;
 } weighted_cases[] = {
-        {"httproute: the only backend", W_HTTPROUTE,
+        {"httproute: the only backend",
          "{\"parentRefs\":[{\"name\":\"gw\"}],\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":"
          "\"/\"}}],\"backendRefs\":[{\"group\":\"\",\"kind\":\"Service\",\"name\":\"web\",\"port\":80,\"weight\":"
          "1}]}]}",
-         25,
          "{\"parentRefs\":[{\"name\":\"gw\"}],\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":"
          "\"/\"}}],\"backendRefs\":[{\"group\":\"\",\"kind\":\"Service\",\"name\":\"web\",\"port\":80,\"weight\":"
          "75},{\"group\":\"\",\"kind\":\"Service\",\"name\":\"web-canary\",\"port\":80,\"weight\":25}]}]}",
-         NULL},
-        {"httproute: no weight given, 100 %", W_HTTPROUTE,
-         "{\"rules\":[{\"backendRefs\":[{\"name\":\"web\",\"port\":8080}]}]}", 100,
+         NULL, W_HTTPROUTE, 25},
+        {"httproute: no weight given, 100 %", "{\"rules\":[{\"backendRefs\":[{\"name\":\"web\",\"port\":8080}]}]}",
          "{\"rules\":[{\"backendRefs\":[{\"name\":\"web\",\"port\":8080,\"weight\":0},{\"name\":\"web-canary\","
          "\"port\":8080,\"weight\":100}]}]}",
-         NULL},
-        {"httproute: other rules untouched", W_HTTPROUTE,
+         NULL, W_HTTPROUTE, 100},
+        {"httproute: other rules untouched",
          "{\"rules\":[{\"backendRefs\":[{\"name\":\"api\",\"port\":80}]},{\"backendRefs\":[{\"name\":\"web\","
          "\"port\":80}]}]}",
-         5,
          "{\"rules\":[{\"backendRefs\":[{\"name\":\"api\",\"port\":80}]},{\"backendRefs\":[{\"name\":\"web\","
          "\"port\":80,\"weight\":95},{\"name\":\"web-canary\",\"port\":80,\"weight\":5}]}]}",
-         NULL},
-        {"httproute: shared rule keeps its proportions", W_HTTPROUTE,
-         "{\"rules\":[{\"backendRefs\":[{\"name\":\"legacy\",\"weight\":1},{\"name\":\"web\",\"weight\":3}]}]}", 50,
+         NULL, W_HTTPROUTE, 5},
+        {"httproute: shared rule keeps its proportions",
+         "{\"rules\":[{\"backendRefs\":[{\"name\":\"legacy\",\"weight\":1},{\"name\":\"web\",\"weight\":3}]}]}",
          "{\"rules\":[{\"backendRefs\":[{\"name\":\"legacy\",\"weight\":100},{\"name\":\"web\",\"weight\":150},{"
          "\"name\":\"web-canary\",\"weight\":150}]}]}",
-         NULL},
-        {"httproute: weights too large to multiply", W_HTTPROUTE,
-         "{\"rules\":[{\"backendRefs\":[{\"name\":\"legacy\",\"weight\":20000},{\"name\":\"web\",\"weight\":1}]}]}", 50,
-         NULL, "too large"},
-        {"httproute: nothing sends to web", W_HTTPROUTE, "{\"rules\":[{\"backendRefs\":[{\"name\":\"api\"}]}]}", 5,
-         NULL, "no rule sends to service web"},
-        {"virtualservice: one destination", W_VIRTUALSERVICE,
+         NULL, W_HTTPROUTE, 50},
+        {"httproute: weights too large to multiply",
+         "{\"rules\":[{\"backendRefs\":[{\"name\":\"legacy\",\"weight\":20000},{\"name\":\"web\",\"weight\":1}]}]}",
+         NULL, "too large", W_HTTPROUTE, 50},
+        {"httproute: nothing sends to web", "{\"rules\":[{\"backendRefs\":[{\"name\":\"api\"}]}]}", NULL,
+         "no rule sends to service web", W_HTTPROUTE, 5},
+        {"virtualservice: one destination",
          "{\"hosts\":[\"web\"],\"http\":[{\"route\":[{\"destination\":{\"host\":\"web\",\"port\":{\"number\":80}}}]}]}",
-         25,
          "{\"hosts\":[\"web\"],\"http\":[{\"route\":[{\"destination\":{\"host\":\"web\",\"port\":{\"number\":80}},"
          "\"weight\":75},{\"destination\":{\"host\":\"web-canary\",\"port\":{\"number\":80}},\"weight\":25}]}]}",
-         NULL},
-        {"virtualservice: FQDN host, subset dropped, headers kept", W_VIRTUALSERVICE,
+         NULL, W_VIRTUALSERVICE, 25},
+        {"virtualservice: FQDN host, subset dropped, headers kept",
          "{\"http\":[{\"route\":[{\"destination\":{\"host\":\"web.shop.svc.cluster.local\",\"subset\":\"v1\"},"
          "\"headers\":{\"response\":{\"set\":{\"x\":\"1\"}}},\"weight\":100}]}]}",
-         50,
          "{\"http\":[{\"route\":[{\"destination\":{\"host\":\"web.shop.svc.cluster.local\",\"subset\":\"v1\"},"
          "\"headers\":{\"response\":{\"set\":{\"x\":\"1\"}}},\"weight\":50},{\"destination\":{\"host\":"
          "\"web-canary.shop.svc.cluster.local\"},\"headers\":{\"response\":{\"set\":{\"x\":\"1\"}}},\"weight\":"
          "50}]}]}",
-         NULL},
-        {"virtualservice: shared route keeps the sum", W_VIRTUALSERVICE,
+         NULL, W_VIRTUALSERVICE, 50},
+        {"virtualservice: shared route keeps the sum",
          "{\"http\":[{\"route\":[{\"destination\":{\"host\":\"legacy\"},\"weight\":20},{\"destination\":{\"host\":"
          "\"web\"},\"weight\":80}]}]}",
-         25,
          "{\"http\":[{\"route\":[{\"destination\":{\"host\":\"legacy\"},\"weight\":20},{\"destination\":{\"host\":"
          "\"web\"},\"weight\":60},{\"destination\":{\"host\":\"web-canary\"},\"weight\":20}]}]}",
-         NULL},
-        {"virtualservice: tcp and http", W_VIRTUALSERVICE,
+         NULL, W_VIRTUALSERVICE, 25},
+        {"virtualservice: tcp and http",
          "{\"tcp\":[{\"route\":[{\"destination\":{\"host\":\"web\"}}]}],\"http\":[{\"route\":[{\"destination\":{"
          "\"host\":\"api\"}}]}]}",
-         10,
          "{\"tcp\":[{\"route\":[{\"destination\":{\"host\":\"web\"},\"weight\":90},{\"destination\":{\"host\":"
          "\"web-canary\"},\"weight\":10}]}],\"http\":[{\"route\":[{\"destination\":{\"host\":\"api\"}}]}]}",
-         NULL},
-        {"virtualservice: nothing sends to web", W_VIRTUALSERVICE,
-         "{\"http\":[{\"route\":[{\"destination\":{\"host\":\"web.other.svc.cluster.local\"}}]}]}", 10, NULL,
-         "no route has a destination host web"},
-        {"trafficsplit: root and backend", W_TRAFFICSPLIT,
-         "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":100}]}", 5,
+         NULL, W_VIRTUALSERVICE, 10},
+        {"virtualservice: nothing sends to web",
+         "{\"http\":[{\"route\":[{\"destination\":{\"host\":\"web.other.svc.cluster.local\"}}]}]}", NULL,
+         "no route has a destination host web", W_VIRTUALSERVICE, 10},
+        {"trafficsplit: root and backend", "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":100}]}",
          "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":95},{\"service\":\"web-canary\","
          "\"weight\":5}]}",
-         NULL},
-        {"trafficsplit: v1alpha1 quantity", W_TRAFFICSPLIT,
-         "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":\"100\"}]}", 50,
+         NULL, W_TRAFFICSPLIT, 5},
+        {"trafficsplit: v1alpha1 quantity",
+         "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":\"100\"}]}",
          "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":50},{\"service\":\"web-canary\","
          "\"weight\":50}]}",
-         NULL},
-        {"trafficsplit: shared with another backend", W_TRAFFICSPLIT,
+         NULL, W_TRAFFICSPLIT, 50},
+        {"trafficsplit: shared with another backend",
          "{\"service\":\"web-root\",\"backends\":[{\"service\":\"web\",\"weight\":9},{\"service\":\"old\",\"weight\":"
          "1}]}",
-         50,
          "{\"service\":\"web-root\",\"backends\":[{\"service\":\"web\",\"weight\":450},{\"service\":\"web-canary\","
          "\"weight\":450},{\"service\":\"old\",\"weight\":100}]}",
-         NULL},
-        {"trafficsplit: a quantity that is not whole", W_TRAFFICSPLIT,
-         "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":\"500m\"}]}", 50, NULL,
-         "not a whole number"},
-        {"trafficsplit: root only", W_TRAFFICSPLIT,
-         "{\"service\":\"web\",\"backends\":[{\"service\":\"web-v1\",\"weight\":100}]}", 50, NULL,
-         "no backend is service web"},
+         NULL, W_TRAFFICSPLIT, 50},
+        {"trafficsplit: a quantity that is not whole",
+         "{\"service\":\"web\",\"backends\":[{\"service\":\"web\",\"weight\":\"500m\"}]}", NULL, "not a whole number",
+         W_TRAFFICSPLIT, 50},
+        {"trafficsplit: root only", "{\"service\":\"web\",\"backends\":[{\"service\":\"web-v1\",\"weight\":100}]}",
+         NULL, "no backend is service web", W_TRAFFICSPLIT, 50},
 };
 
 static void test_canary_router__weights_routing_specs(void **state)
@@ -395,6 +388,16 @@ static void test_canary_router__builds_merge_patches(void **state)
 	        {"{\"a\":{\"x\":1}}", "{\"a\":[1]}", "{\"a\":[1]}"},
 	        {"{}", "{\"n\":{\"m\":{}}}", "{\"n\":{\"m\":{}}}"},
 	        {"{\"gone\":true,\"keep\":\"k\"}", "{\"keep\":\"k\",\"new\":0}", "{\"gone\":null,\"new\":0}"},
+	        /* abort while Promoting: D's template (the canary's, a --patch
+	         * added a nodeSelector, a toleration and an annotation) back to
+	         * the saved one exactly */
+	        {"{\"metadata\":{\"creationTimestamp\":null,\"labels\":{\"app\":\"web\"},\"annotations\":{\"a\":"
+	         "\"1\"}},\"spec\":{\"nodeSelector\":{\"disk\":\"ssd\"},\"tolerations\":[{\"key\":\"k\"}],"
+	         "\"containers\":[{\"name\":\"app\",\"image\":\"web:2\"}]}}",
+	         "{\"metadata\":{\"creationTimestamp\":null,\"labels\":{\"app\":\"web\"}},\"spec\":{"
+	         "\"containers\":[{\"name\":\"app\",\"image\":\"web:1\"}]}}",
+	         "{\"metadata\":{\"annotations\":null},\"spec\":{\"nodeSelector\":null,\"tolerations\":null,"
+	         "\"containers\":[{\"name\":\"app\",\"image\":\"web:1\"}]}}"},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -473,6 +476,221 @@ static void test_canary_router__copies_an_ingress_for_nginx(void **state)
 	}
 }
 
+/* --- out of memory ------------------------------------------------------
+ * A jansson allocator whose allocation number fail_at fails. Every block
+ * carries a header; a released block is kept (not handed back to malloc)
+ * and poisoned with a json_t null holding one reference, so a json_decref
+ * of a value already released (its owner took it even though the call
+ * failed) shows as that reference gone, and a second free as a header
+ * already marked free. */
+
+#define BLOCK_LIVE  0x6c697665u
+#define BLOCK_FREED 0x66726565u
+
+struct block {
+	union {
+		struct {
+			struct block *next; /* released blocks, newest first */
+			size_t size;
+			unsigned mark;
+		} h;
+		max_align_t align;
+	} u;
+};
+
+static struct {
+	long count, fail_at, live;
+	int failed, misuse;
+	struct block *freed;
+} oom;
+
+static void *oom_malloc(size_t size)
+{
+	if (oom.count++ == oom.fail_at) {
+		oom.failed = 1;
+		return NULL;
+	}
+	struct block *b = malloc(sizeof(*b) + size);
+	if (!b)
+		return NULL;
+	b->u.h.size = size;
+	b->u.h.mark = BLOCK_LIVE;
+	b->u.h.next = NULL;
+	oom.live++;
+	return b + 1;
+}
+
+static void oom_free(void *ptr)
+{
+	if (!ptr)
+		return;
+	struct block *b = (struct block *)ptr - 1;
+	if (b->u.h.mark != BLOCK_LIVE) {
+		oom.misuse++; /* released twice */
+		return;
+	}
+	b->u.h.mark = BLOCK_FREED;
+	oom.live--;
+	memset(ptr, 0x5a, b->u.h.size);
+	if (b->u.h.size >= sizeof(json_t)) {
+		json_t poison = {JSON_NULL, 1};
+		memcpy(ptr, &poison, sizeof(poison));
+	}
+	b->u.h.next = oom.freed;
+	oom.freed = b;
+}
+
+/* Hands the released blocks back; the number of them touched after their
+ * release. */
+static int oom_release(void)
+{
+	int touched = 0;
+	while (oom.freed) {
+		struct block *b = oom.freed;
+		oom.freed = b->u.h.next;
+		if (b->u.h.size >= sizeof(json_t)) {
+			json_t seen;
+			memcpy(&seen, b + 1, sizeof(seen));
+			touched += seen.type != JSON_NULL || seen.refcount != 1;
+		}
+		free(b);
+	}
+	return touched;
+}
+
+/* One call of router_json.c on fixed input; returns its result (owned;
+ * NULL when it failed). */
+typedef json_t *(*oom_call)(const json_t *input);
+
+static json_t *oom_weighted(enum weighted_type type, const json_t *input)
+{
+	json_t *out = NULL;
+	char err[256];
+	return weighted(type, &out, input, 30, err, sizeof(err)) ? NULL : out;
+}
+
+static json_t *oom_httproute(const json_t *input)
+{
+	return oom_weighted(W_HTTPROUTE, input);
+}
+
+static json_t *oom_virtualservice(const json_t *input)
+{
+	return oom_weighted(W_VIRTUALSERVICE, input);
+}
+
+static json_t *oom_trafficsplit(const json_t *input)
+{
+	return oom_weighted(W_TRAFFICSPLIT, input);
+}
+
+static json_t *oom_ingress(const json_t *input)
+{
+	return canary_ingress_copy(input, "web", "web-canary", 25, "web", "d-1");
+}
+
+static json_t *oom_merge_patch(const json_t *input)
+{
+	return canary_merge_patch(json_object_get(input, "current"), json_object_get(input, "want"));
+}
+
+/* n entries built by entry(i) (owned), in an array. */
+static json_t *array_of(size_t n, json_t *(*entry)(size_t))
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, entry(i));
+	return list;
+}
+
+/* Nine paths, all to web: the ninth grows the copy's array of paths. */
+static json_t *ingress_path(size_t i)
+{
+	char path[16];
+	snprintf(path, sizeof(path), "/p%zu", i);
+	return json_pack("{s:s, s:s, s:{s:{s:s, s:{s:i}}}}", "path", path, "pathType", "Prefix", "backend", "service",
+	                 "name", "web", "port", "number", 80);
+}
+
+static json_t *ingress_rule(size_t i)
+{
+	char host[32];
+	snprintf(host, sizeof(host), "h%zu.example", i);
+	return json_pack("{s:s, s:{s:o}}", "host", host, "http", "paths", array_of(9, ingress_path));
+}
+
+/* Eight entries of which four are web: inserting the canary's copies
+ * grows the array. */
+static json_t *backend_ref(size_t i)
+{
+	return json_pack("{s:s, s:i, s:i}", "name", i % 2 ? "web" : "other", "port", 80, "weight", 1);
+}
+
+static json_t *istio_dest(size_t i)
+{
+	return json_pack("{s:{s:s}, s:i}", "destination", "host", i % 2 ? "web" : "other", "weight", 10);
+}
+
+static json_t *split_backend(size_t i)
+{
+	return json_pack("{s:s, s:i}", "service", i % 2 ? "web" : "other", "weight", 1);
+}
+
+/* Each call with its first, second, ... allocation failing: it fails or
+ * gives the right result, leaks nothing and releases nothing twice. */
+static void test_canary_router__survives_running_out_of_memory(void **state)
+{
+	(void)state;
+	struct {
+		const char *name;
+		oom_call call;
+		json_t *input;
+	} cases[] = {
+	        {"httproute", oom_httproute,
+	         json_pack("{s:[{s:o}, {s:o}]}", "rules", "backendRefs", array_of(8, backend_ref), "backendRefs",
+	                   array_of(2, backend_ref))},
+	        {"virtualservice", oom_virtualservice,
+	         json_pack("{s:[{s:o}], s:[{s:o}]}", "http", "route", array_of(8, istio_dest), "tcp", "route",
+	                   array_of(1, istio_dest))},
+	        {"trafficsplit", oom_trafficsplit,
+	         json_pack("{s:s, s:o}", "service", "web", "backends", array_of(8, split_backend))},
+	        {"ingress", oom_ingress,
+	         json_pack("{s:{s:s, s:s}, s:{s:s, s:o, s:{s:{s:s}}}}", "metadata", "name", "shop", "namespace", "prod",
+	                   "spec", "ingressClassName", "nginx", "rules", array_of(9, ingress_rule), "defaultBackend",
+	                   "service", "name", "web")},
+	        {"merge patch", oom_merge_patch,
+	         json_pack("{s:{s:i, s:{s:i, s:i}, s:s}, s:{s:i, s:{s:i, s:{s:[i]}}, s:s}}", "current", "a", 1, "b",
+	                   "c", 2, "d", 3, "gone", "x", "want", "a", 2, "b", "c", 2, "e", "f", 1, "new", "y")},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_non_null(cases[i].input);
+		json_t *want = cases[i].call(cases[i].input);
+		assert_non_null(want);
+		for (long n = 0;; n++) {
+			memset(&oom, 0, sizeof(oom));
+			oom.fail_at = n;
+			json_set_alloc_funcs(oom_malloc, oom_free);
+			json_t *got = cases[i].call(cases[i].input);
+			int right = got && json_equal(got, want);
+			json_decref(got);
+			json_set_alloc_funcs(malloc, free);
+			int touched = oom_release();
+			if (oom.live || oom.misuse || touched)
+				fail_msg("%s, allocation %ld failing: %ld block(s) leaked, %d released twice, %d used "
+				         "after release",
+				         cases[i].name, n, oom.live, oom.misuse, touched);
+			if (got && !right)
+				fail_msg("%s, allocation %ld failing: a wrong result", cases[i].name, n);
+			if (!oom.failed) {
+				assert_true(right); /* every allocation made: the normal result */
+				break;
+			}
+		}
+		json_decref(want);
+		json_decref(cases[i].input);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +701,7 @@ int main(void)
 	        cmocka_unit_test(test_canary_router__patches_back_to_the_original),
 	        cmocka_unit_test(test_canary_router__builds_merge_patches),
 	        cmocka_unit_test(test_canary_router__copies_an_ingress_for_nginx),
+	        cmocka_unit_test(test_canary_router__survives_running_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

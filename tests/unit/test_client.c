@@ -41,6 +41,7 @@ struct server {
 	atomic_int served;
 	char requests[MAX_STEPS][512]; /* request lines as received */
 	long long at_ms[MAX_STEPS];    /* when each request arrived */
+	long hang_ms;                  /* how long each request waits for its reply */
 };
 
 static long long now_ms(void)
@@ -62,6 +63,8 @@ static void serve_one(void *server, int conn)
 	(void)snprintf(srv->requests[i], sizeof(srv->requests[i]), "%.*s", (int)strcspn(req, "\r"), req);
 	srv->at_ms[i] = now_ms();
 	atomic_store(&srv->served, i + 1);
+	for (long waited = 0; waited < srv->hang_ms && !atomic_load(&srv->stop); waited += 10)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000L}, NULL);
 	const char *raw = srv->replies[i].raw;
 	send(conn, raw, strlen(raw), MSG_NOSIGNAL);
 }
@@ -434,6 +437,67 @@ static void test_client__server_time_from_the_date_header(void **state)
 	fixture_stop(&fx);
 }
 
+/* kube_client_request_opts: a call's own retry budget and deadline. */
+static void test_client__request_options(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {STATUS(503, "ServiceUnavailable"), OK_JSON("2\r\n\r\n{}"), NULL};
+	kube_response resp = {0, KUBE_BUF_INIT, NULL, -1};
+	kube_request_options opts = KUBE_REQUEST_OPTIONS_INIT;
+	struct fixture fx;
+
+	/* NULL: as kube_client_request, the client's retries */
+	fixture_start(&fx, 5, replies);
+	assert_int_equal(kube_client_request_opts(fx.client, &resp, "GET", "/api/v1/namespaces", NULL, NULL, 0, NULL),
+	                 0);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	kube_response_dispose(&resp);
+	fixture_stop(&fx);
+
+	/* no retries: a 5xx of a GET is the answer */
+	fixture_start(&fx, 5, replies);
+	opts.max_retries = 0;
+	assert_int_equal(kube_client_request_opts(fx.client, &resp, "GET", "/api/v1/namespaces", NULL, NULL, 0, &opts),
+	                 KUBE_ENETWORK);
+	assert_int_equal(resp.status, 503);
+	assert_int_equal(kube_error_last()->http_status, 503);
+	assert_int_equal(atomic_load(&fx.srv.served), 1);
+	kube_response_dispose(&resp);
+	fixture_stop(&fx);
+
+	/* a deadline no retry fits in: Retry-After 1 s, 500 ms left */
+	static const char *const throttled[] = {
+	        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+	        "Connection: close\r\n\r\n{\"kind\":\"Status\",\"code\":429,\"reason\":\"TooManyRequests\"}",
+	        OK_JSON("2\r\n\r\n{}"),
+	        NULL,
+	};
+	fixture_start(&fx, 5, throttled);
+	opts = (kube_request_options)KUBE_REQUEST_OPTIONS_INIT;
+	opts.timeout_ms = 500;
+	long long started = now_ms();
+	assert_int_equal(kube_client_request_opts(fx.client, &resp, "GET", "/api/v1/namespaces", NULL, NULL, 0, &opts),
+	                 KUBE_ENETWORK);
+	assert_true(now_ms() - started < 450);
+	assert_int_equal(atomic_load(&fx.srv.served), 1);
+	kube_response_dispose(&resp);
+	fixture_stop(&fx);
+
+	/* a server that does not answer: the deadline ends the call, retries
+	 * and all */
+	fixture_start(&fx, 5, replies);
+	fx.srv.hang_ms = 3000;
+	started = now_ms();
+	assert_int_equal(kube_client_request_opts(fx.client, &resp, "GET", "/api/v1/namespaces", NULL, NULL, 0, &opts),
+	                 KUBE_ETIMEOUT);
+	long long took = now_ms() - started;
+	assert_true(took >= 450 && took < 1500);
+	assert_non_null(strstr(kube_error_last()->message, "timed out"));
+	assert_int_equal(kube_client_request_count(fx.client), 1);
+	kube_response_dispose(&resp);
+	fixture_stop(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +510,7 @@ int main(void)
 	        cmocka_unit_test(test_client__watch_resumes_and_relists),
 	        cmocka_unit_test(test_client__watch_deadline),
 	        cmocka_unit_test(test_client__server_time_from_the_date_header),
+	        cmocka_unit_test(test_client__request_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,27 @@ void kube_response_dispose(kube_response *resp);
 int kube_client_request(kube_client *client, kube_response *resp, const char *verb, const char *path,
                         const char *content_type, const char *body, size_t body_len);
 
+/* Per-request settings of kube_client_request_opts. */
+typedef struct kube_request_options {
+	/* The whole call, connecting, retries and their waits included, in
+	 * milliseconds; 0 = no bound but the configuration's request timeout
+	 * (per attempt). When it passes, the call ends with KUBE_ETIMEOUT. */
+	long timeout_ms;
+	int max_retries; /* -1 = the client's; 0 = one attempt (a 401 still re-authenticates once) */
+} kube_request_options;
+
+#define KUBE_REQUEST_OPTIONS_INIT                                                                                      \
+	{                                                                                                              \
+		0, -1                                                                                                  \
+	}
+
+/* kube_client_request with opts (NULL = KUBE_REQUEST_OPTIONS_INIT): e.g. a
+ * request through a service proxy that must not outlast a deadline nor be
+ * retried on 5xx. */
+int kube_client_request_opts(kube_client *client, kube_response *resp, const char *verb, const char *path,
+                             const char *content_type, const char *body, size_t body_len,
+                             const kube_request_options *opts);
+
 /* Like kube_client_request but parses a JSON reply into *out (owned). */
 int kube_client_request_json(kube_client *client, json_t **out, const char *verb, const char *path,
                              const char *content_type, const json_t *body);
