@@ -11,7 +11,7 @@
 # Not part of the test suite. Uses the local cluster (e2e/cluster/up.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-release}
+build=${1:-$root/build-bench}
 trials=${2:-10}
 # shellcheck source=../e2e/cluster/env.sh
 . "$root/e2e/cluster/env.sh"
@@ -20,7 +20,7 @@ if ! kubectl get --raw /readyz >/dev/null 2>&1; then
 fi
 if [ ! -x "$build/kubectl-canary" ]; then
 	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
 		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
 	cmake --build "$build" -j "$(nproc)" >/dev/null
 fi

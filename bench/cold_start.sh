@@ -7,15 +7,15 @@
 # Not part of the test suite.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-release}
+build=${1:-$root/build-bench}
 runs=${2:-30}
 # shellcheck source=../e2e/cluster/common.sh
 . "$root/e2e/cluster/common.sh"
 kubectl=$K8S_BIN/kubectl
 if [ ! -x "$build/kubectl-canary" ]; then
-	# the release configuration: dependencies linked statically
+	# the release configuration: fully static (musl), as scripts/release.sh builds
 	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
 		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
 	cmake --build "$build" -j "$(nproc)" >/dev/null
 fi

@@ -11,7 +11,7 @@
 # keeps them for another run, which then reuses them).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-release}
+build=${1:-$root/build-bench}
 runs=${2:-5}
 count=${3:-5000}
 spaces=20
@@ -22,7 +22,7 @@ if ! "$K8S_BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
 fi
 if [ ! -x "$build/kubectl-probecheck" ]; then
 	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
 		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
 	cmake --build "$build" -j "$(nproc)" >/dev/null
 fi

@@ -8,7 +8,7 @@
 #   bench/probecheck_offline.sh [BUILD_DIR] [RUNS] [N]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-release}
+build=${1:-$root/build-bench}
 runs=${2:-5}
 count=${3:-5000}
 peers=$(bash "$root/bench/peers.sh")
@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 python3 "$root/bench/gen_deployments.py" "$count" >"$work/deployments.yaml"
 if [ ! -x "$build/kubectl-probecheck" ]; then
 	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
 		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
 	cmake --build "$build" -j "$(nproc)" >/dev/null
 fi

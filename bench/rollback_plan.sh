@@ -29,7 +29,7 @@
 # at the release afterwards). Not part of the test suite.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-release}
+build=${1:-$root/build-bench}
 runs=${2:-20}
 case $runs in '' | *[!0-9]* | 0) echo "rollback_plan: RUNS must be a positive number" >&2; exit 2 ;; esac
 # shellcheck source=../e2e/cluster/env.sh
@@ -52,9 +52,9 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ ! -f "$build/CMakeCache.txt" ]; then
-	# the release configuration: dependencies linked statically
+	# the release configuration: fully static (musl), as scripts/release.sh builds
 	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
 		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
 fi
 if ! cmake --build "$build" -j "$(nproc)" --target helm-rollback-safe >"$work/build.log" 2>&1; then

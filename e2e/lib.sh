@@ -69,6 +69,35 @@ expect_eq() {
 	if [ "$1" = "$2" ]; then ok "$3: '$1'"; else fail "$3: expected '$2', got '$1'"; fi
 }
 
+# need_dist: DIST is scripts/release.sh's output named by ROLLGUARD_DIST
+# (scripts/test.sh builds one); without it a failure in CI, a skip elsewhere.
+need_dist() {
+	DIST=${ROLLGUARD_DIST:-}
+	[ -n "$DIST" ] && [ -f "$DIST/SHA256SUMS" ] && return 0
+	if [ -n "${CI:-}" ]; then
+		fail "ROLLGUARD_DIST does not name a release (scripts/test.sh builds one with scripts/release.sh)"
+		finish
+	fi
+	echo "SKIPPED [$SUITE] no release: ROLLGUARD_DIST=\$(scripts/release.sh --out DIR --throwaway-key DIR2)"
+	exit 0
+}
+
+# serve_dir DIR: DIR served on loopback as a release download site serves
+# it (e2e/tools/serve_dir.py) until the suite exits; SERVE_URL is its URL.
+serve_dir() {
+	local port=$((20000 + RANDOM % 10000)) pid
+	python3 "$e2e_root/e2e/tools/serve_dir.py" "$1" "$port" >/dev/null 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064 # the pid is fixed now
+	trap "kill $pid 2>/dev/null; e2e_cleanup" EXIT
+	SERVE_URL=http://127.0.0.1:$port
+	for _ in $(seq 50); do
+		curl -sf -o /dev/null "$SERVE_URL/" && return 0
+		sleep 0.1
+	done
+	fail "serve_dir: nothing answers on $SERVE_URL"
+}
+
 finish() {
 	if [ "$E2E_FAILURES" -ne 0 ]; then
 		echo "$SUITE: $E2E_FAILURES failure(s)" >&2

@@ -135,12 +135,13 @@ rs_finish() {
 	ERR=$(cat "$E2E_TMP/$1.err")
 }
 
-# The plugin directory a user unpacks: plugin.yaml and
+# The plugin directory a user unpacks: plugin.yaml, plugin.complete and
 # bin/helm-rollback-safe (a copy: a rebuild during the run changes nothing).
 RS_SRC=$E2E_TMP/src/rollback-safe
 mkdir -p "$RS_SRC/bin"
 cp "$RS_MANIFEST" "$RS_SRC/plugin.yaml"
 cp "$RS" "$RS_SRC/bin/helm-rollback-safe"
+cp "$e2e_root/plugins/rollback-safe/plugin.complete" "$RS_SRC/plugin.complete"
 # Helm 3 links the directory; Helm 4 installs a local directory without
 # signature verification ("development mode"; the signed tarball is
 # test_helm_plugin.sh's business).

@@ -6,17 +6,21 @@
 #   scripts/demo.sh                       local cluster, started and stopped here
 #   scripts/demo.sh --context NAME [--yes] a cluster of yours (asks first);
 #                                         only the demo's own namespace is touched
+#   scripts/demo.sh --kind                a kind cluster from kind-config/rollguard.yaml when
+#                                         Docker and kind are here (else says so and uses the
+#                                         local control plane)
 #   scripts/demo.sh --keep                leave the namespace (and local cluster) running
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-context="" yes=0 keep=0
+context="" yes=0 keep=0 kind=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--context) context=${2:?--context needs a name}; shift 2 ;;
 	--context=*) context=${1#*=}; shift ;;
 	--yes | -y) yes=1; shift ;;
 	--keep) keep=1; shift ;;
-	-h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--kind) kind=1; shift ;;
+	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -26,17 +30,31 @@ if [ ! -t 1 ] || [ -n "${NO_COLOR:-}" ]; then bold="" dim="" reset=""; fi
 say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
 show() { printf '%s$ %s%s\n' "$dim" "$*" "$reset"; "$@"; }
 
-say "Installing what is missing and building rollguard (release build)"
+say "Installing what is missing and building rollguard (the release build: static binaries)"
 bash "$root/scripts/deps.sh"
 [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
-build=$root/build-release
-# Release binaries link their dependencies statically (a small libcurl built
-# from Debian's source the first time): ~2 ms to start.
-static_prefix=$(bash "$root/scripts/static-deps.sh")
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
-	-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
-cmake --build "$build" -j "$(nproc)" >/dev/null
-export PATH=$build:$PATH
+# The same static binaries the release archives carry (musl; the libraries
+# built once from Debian's sources into ~/.cache/rollguard): ~1 ms to start.
+build=$root/build-demo
+bash "$root/scripts/release.sh" --out "$build" --no-helm >/dev/null
+export PATH=$build/bin:$PATH
+
+if [ "$kind" -eq 1 ]; then
+	if [ -n "$context" ]; then
+		echo "demo: --kind and --context name two clusters; give one" >&2
+		exit 2
+	fi
+	if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+		say "--kind: no Docker engine answers here (kind runs its nodes as Docker containers); using the local control plane instead"
+	elif ! command -v kind >/dev/null 2>&1; then
+		say "--kind: Docker is here but kind is not on PATH (go install sigs.k8s.io/kind@latest); using the local control plane instead"
+	else
+		say "--kind: a kind cluster from kind-config/rollguard.yaml (kept afterwards: kind delete cluster --name rollguard)"
+		kind get clusters 2>/dev/null | grep -qx rollguard ||
+			kind create cluster --config "$root/kind-config/rollguard.yaml" --wait 120s
+		context=kind-rollguard yes=1
+	fi
+fi
 
 started_cluster=0 local_cluster=0
 if [ -z "$context" ]; then
@@ -83,8 +101,8 @@ cleanup() {
 trap cleanup EXIT
 
 say "The three binaries: kubectl plugins (krew) and a Helm plugin, one C library underneath"
-show kubectl-canary version
-show kubectl-probecheck --version
+show kubectl canary version
+show kubectl probecheck --version
 show helm-rollback-safe version -o json
 
 say "Deploying a sample app (podinfo, 3 replicas, probes, a Service) into namespace $ns"
@@ -94,22 +112,22 @@ show kubectl "${kubectl_ctx[@]}" -n "$ns" rollout status deployment/podinfo --ti
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment,pods -o wide
 
 say "kubectl probecheck audits the sample app's manifest (offline: no cluster needed)"
-show kubectl-probecheck -f "$root/scripts/demo/sample-app.yaml"
+show kubectl probecheck -f "$root/scripts/demo/sample-app.yaml"
 
 say "A risky change to the probes: a typo in a port name, a hair-trigger liveness"
 echo "    probecheck models probe timing, not just presence; exit 1 means findings at or above --fail-on"
 rc=0
-show kubectl-probecheck -f "$root/scripts/demo/risky-change.yaml" || rc=$?
+show kubectl probecheck -f "$root/scripts/demo/risky-change.yaml" || rc=$?
 echo "    (exit $rc)"
 say "Each finding carries a fix computed from the workload's own numbers, ready for kubectl patch"
-printf '%s$ kubectl-probecheck -f risky-change.yaml -o json | jq -r '"'"'.findings[] | select(.severity == "error") | .fix'"'"'%s\n' "$dim" "$reset"
-kubectl-probecheck -f "$root/scripts/demo/risky-change.yaml" -o json --fail-on never |
-	jq -r '.findings[] | select(.severity == "error") | .fix'
-show kubectl-probecheck checks | head -n 12
+fix_jq='.findings[] | select(.severity == "error") | .fix'
+printf "%s\$ kubectl probecheck -f %s -o json --fail-on never | jq -r '%s'%s\n" "$dim" "$root/scripts/demo/risky-change.yaml" "$fix_jq" "$reset"
+kubectl probecheck -f "$root/scripts/demo/risky-change.yaml" -o json --fail-on never | jq -r "$fix_jq"
+show kubectl probecheck checks | head -n 12 || true # head closes the pipe early
 
 say "probecheck against the running Deployment: the live object, its pods' status and events"
 echo "    a constant number of paginated LISTs, whatever the number of objects (-v=6 shows each request)"
-show kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns"
+show kubectl probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns"
 
 if [ "$local_cluster" -eq 1 ]; then
 	# kwok's pods run no processes: route their port 9898 to a local stand-in.
@@ -127,17 +145,18 @@ YAML
 fi
 say "--exercise: each probe runs now through the API server (a port-forward over WebSocket), as the kubelet would"
 echo "    latency is measured minus the tunnel's own round trip and compared with timeoutSeconds"
-show kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 || true
-printf '%s$ kubectl-probecheck deployment/podinfo --exercise -o json | jq ... .exercised[]%s\n' "$dim" "$reset"
-kubectl-probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 -o json --fail-on never |
-	jq -r '.exercised[] | "\(.pod)  \(.probe)  samples \([.samples[].ms] | map(tostring) | join(", ")) ms  (timeout \(.timeoutSeconds) s)"'
+show kubectl probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 || true
+ex_jq='.exercised[] | "\(.pod)  \(.probe)  samples \([.samples[].ms] | map(tostring) | join(", ")) ms  (timeout \(.timeoutSeconds) s)"'
+printf "%s\$ kubectl probecheck %sdeployment/podinfo -n %s --exercise --samples 3 -o json --fail-on never | jq -r '%s'%s\n" \
+	"$dim" "${context:+--context $context }" "$ns" "$ex_jq" "$reset"
+kubectl probecheck "${kubectl_ctx[@]}" deployment/podinfo -n "$ns" --exercise --samples 3 -o json --fail-on never | jq -r "$ex_jq"
 
 say "kubectl canary: a progressive rollout of podinfo 6.7.1, with nothing installed in the cluster"
 echo "    podinfo-canary gets the new image; canary pods are Ready before stable pods go; run walks the ladder"
 echo "    (pauses of 3 s here; in production minutes), checking the health gate from watches at every moment"
-show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image podinfo=ghcr.io/stefanprodan/podinfo:6.7.1 \
+show kubectl canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image podinfo=ghcr.io/stefanprodan/podinfo:6.7.1 \
 	--steps 33,66,100 --pause 3s
-show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
+show kubectl canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployment podinfo -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
 
 say "A bad release: the canary of podinfo 6.7.2 starts crash-looping, and run aborts it by itself"
@@ -149,8 +168,8 @@ if [ "$local_cluster" -eq 1 ]; then
 		for _ in $(seq 1 150); do
 			# the newest canary pod: the first run's may still be terminating
 			pod=$(kubectl -n "$ns" get pods -l rollguard.io/track=canary --sort-by=.metadata.creationTimestamp \
-				-o jsonpath='{.items[-1:].metadata.name}' 2>/dev/null)
-			phase=$(kubectl -n "$ns" get deploy podinfo -o jsonpath='{.metadata.annotations.rollguard\.io/canary}' 2>/dev/null | jq -r .phase 2>/dev/null)
+				-o jsonpath='{.items[-1:].metadata.name}' 2>/dev/null || true)
+			phase=$(kubectl -n "$ns" get deploy podinfo -o jsonpath='{.metadata.annotations.rollguard\.io/canary}' 2>/dev/null | jq -r .phase 2>/dev/null || true)
 			[ -n "$pod" ] && [ "$phase" = Paused ] && break
 			sleep 0.2
 		done
@@ -168,10 +187,10 @@ else
 	image=ghcr.io/stefanprodan/podinfo:0.0.0-does-not-exist
 fi
 rc=0
-show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image "podinfo=$image" --steps 33,100 --pause 1m || rc=$?
+show kubectl canary "${kubectl_ctx[@]}" -n "$ns" run podinfo --image "podinfo=$image" --steps 33,100 --pause 1m || rc=$?
 echo "    (exit $rc: the gate failed, the run aborted, stable is back at 3 pods and podinfo-canary is gone)"
 [ -n "${crasher:-}" ] && wait "$crasher"
-show kubectl-canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
+show kubectl canary "${kubectl_ctx[@]}" -n "$ns" history podinfo
 show kubectl "${kubectl_ctx[@]}" -n "$ns" get deployments
 
 say "helm rollback-safe: a broken upgrade, the plan, and a rollback verified healthy"
@@ -192,7 +211,8 @@ export HELM_CONFIG_HOME=$helm_home/config HELM_DATA_HOME=$helm_home/data HELM_CA
 helm() { "$helm_bin" "${kubectl_ctx[@]/--context/--kube-context}" "$@"; }
 mkdir -p "$helm_home/plugin/bin"
 cp "$root/plugins/rollback-safe/plugin.yaml" "$helm_home/plugin/"
-cp "$build/helm-rollback-safe" "$helm_home/plugin/bin/"
+cp "$build/bin/helm-rollback-safe" "$helm_home/plugin/bin/"
+cp "$root/plugins/rollback-safe/plugin.complete" "$helm_home/plugin/"
 printf '%s$ helm plugin install plugins/rollback-safe%s\n' "$dim" "$reset"
 helm plugin install "$helm_home/plugin" >/dev/null
 helm plugin list

@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config clang clang-format clang-tidy valgrind
 	libclang-rt-14-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libwebsockets-dev
 	libssl-dev zlib1g-dev libcmocka-dev openssl curl ca-certificates git python3 jq time
-	gnupg)
+	gnupg python3-yaml musl-tools
+	zsh fish) # e2e/suites/test_completion.sh runs the completion scripts in them
 
 missing=()
 for p in "${packages[@]}"; do

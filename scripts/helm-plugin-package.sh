@@ -4,7 +4,10 @@
 # bin/helm-rollback-safe under rollback-safe/) and its provenance file
 # DEST/rollback-safe-<version>.tgz.prov, made by Helm 4's own
 # `helm plugin package --sign`. Helm 4 verifies the .prov by default when it
-# installs the tarball; Helm 3 installs the same tarball without looking at it.
+# installs the tarball; Helm 3 installs it unpacked (`tar -xzf`, then
+# `helm plugin install ./rollback-safe`): its installers take a directory,
+# or a URL to an archive with plugin.yaml at the root, which Helm 4's
+# layout does not have.
 #
 #   scripts/helm-plugin-package.sh --binary PATH [--dest DIR] [--helm CMD]
 #       (--keyring SECRING --key NAME [--passphrase-file FILE] [--public-keyring PUBRING]
@@ -116,11 +119,13 @@ if [ -n "$throwaway" ]; then
 	keyring=$throwaway/secring.gpg key="rollguard test (throwaway)" public_keyring=$throwaway/pubring.gpg
 fi
 
-# The plugin directory as Helm installs it: plugin.yaml and bin/.
+# The plugin directory as Helm installs it: plugin.yaml, plugin.complete and bin/.
 stage=$work/$name
 mkdir -p "$stage/bin"
 install -m 0644 "$manifest" "$stage/plugin.yaml"
 install -m 0755 "$binary" "$stage/bin/helm-rollback-safe"
+# Helm runs plugin.complete for dynamic completion of `helm rollback-safe ...`.
+install -m 0755 "$root/plugins/rollback-safe/plugin.complete" "$stage/plugin.complete"
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
 	find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 fi

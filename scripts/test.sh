@@ -55,6 +55,14 @@ echo "== Prometheus (Debian package, unpacked) and the routers' upstream CRDs fo
 "$root/e2e/cluster/build.sh" prometheus
 "$root/e2e/cluster/build.sh" crds
 
+echo "== release archives (static musl binaries; the libraries built once from Debian sources, ~4 min cold)"
+# test_release.sh and test_krew.sh check them; the Helm tarball is signed
+# with a throwaway key (the release key never leaves its owner's machine).
+export ROLLGUARD_DIST=$build/dist
+rm -rf "$build/dist-key"
+(. "$root/e2e/cluster/env.sh" && bash "$root/scripts/release.sh" --out "$ROLLGUARD_DIST" \
+	--throwaway-key "$build/dist-key") >/dev/null
+
 echo "== starting a fresh local cluster"
 "$root/e2e/cluster/down.sh"
 "$root/e2e/cluster/up.sh"

@@ -5,6 +5,7 @@
 
 #include "cli/color.h"
 #include "cli/command.h"
+#include "cli/complete.h"
 #include "cli/exit.h"
 #include "cli/helm_env.h"
 #include "cli/help.h"
@@ -41,6 +42,8 @@ static int run(cli_args *args)
 
 int cli_main(const cli_program *prog, int argc, char **argv)
 {
+	if (cli_complete_requested(argc, argv))
+		return cli_complete_main(prog, argc, argv);
 	cli_args args;
 	int rc = cli_args_parse(&args, prog, argc, argv);
 	if (rc == 0)

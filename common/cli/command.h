@@ -17,6 +17,13 @@ extern "C" {
  * cli_exit_from_kube(). */
 typedef int (*cli_command_fn)(const cli_args *args);
 
+struct cli_completion;
+struct cli_complete_request;
+
+/* Adds the completion candidates for a flag's value or a positional
+ * argument of the command (cli/complete.h). */
+typedef void (*cli_complete_fn)(struct cli_completion *c, const struct cli_complete_request *req);
+
 /* cli_command.features */
 #define CLI_CMD_ALL_NAMESPACES 0x1u /* accepts -A/--all-namespaces */
 
@@ -35,6 +42,9 @@ typedef struct cli_command {
 	int min_args;            /* positional arguments after the name */
 	int max_args;            /* -1 = no limit */
 	cli_command_fn run;
+	/* Completion of its positional arguments and of the values of its
+	 * own flags; NULL: none beyond what cli/complete.c knows. */
+	cli_complete_fn complete;
 } cli_command;
 
 typedef struct cli_program {
@@ -51,7 +61,9 @@ typedef struct cli_program {
 	int helm_env; /* fill unset connection options from Helm's plugin environment */
 } cli_program;
 
-/* The whole of a plugin's main(): parses argv, applies Helm's environment
+/* The whole of a plugin's main(): answers shell completion when argv[1]
+ * is __complete or the binary runs as kubectl_complete-<plugin>
+ * (cli/complete.h); otherwise parses argv, applies Helm's environment
  * when prog->helm_env, installs the -v logger, decides colour, then shows
  * help, the version, or runs the command. Usage errors print
  * "error: ..." and "hint: see '<prog> --help'" and return 2. Returns the

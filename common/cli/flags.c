@@ -141,6 +141,22 @@ static int find_flag(const cli_program *prog, const cli_command *command, const 
 	return prog->default_command && match_in(prog->default_command->flags, name, name_len, shorthand, out);
 }
 
+const cli_flag *cli_flag_lookup(const cli_program *prog, const cli_command *command, const char *name, size_t name_len,
+                                char shorthand, int *out_common_id)
+{
+	struct flag_match m;
+	if (!find_flag(prog, command, name, name_len, shorthand, &m))
+		return NULL;
+	if (out_common_id)
+		*out_common_id = m.common_id;
+	return m.flag;
+}
+
+int cli_flag_takes_value(const cli_flag *flag)
+{
+	return takes_value(flag);
+}
+
 const cli_command *cli_command_find(const cli_program *prog, const char *name)
 {
 	for (size_t i = 0; prog->commands && prog->commands[i]; i++)
@@ -548,7 +564,9 @@ static int parse_short_flags(cli_args *args, int argc, char **argv, int *i)
 	return 0;
 }
 
-static int parse_all(cli_args *args, int argc, char **argv, const int skip[2])
+/* lenient: a bad flag or value is skipped instead of ending the parse
+ * (completion reads lines that are still being typed). */
+static int parse_all(cli_args *args, int argc, char **argv, const int skip[2], int lenient)
 {
 	int dashdash = 0;
 	for (int i = 1; i < argc; i++) {
@@ -564,7 +582,7 @@ static int parse_all(cli_args *args, int argc, char **argv, const int skip[2])
 			rc = parse_short_flags(args, argc, argv, &i);
 		else
 			args->positional[args->positional_count++] = arg;
-		if (rc)
+		if (rc && !(lenient && rc == CLI_EXIT_USAGE))
 			return rc;
 	}
 	return 0;
@@ -612,7 +630,7 @@ static int validate(cli_args *args)
 	return 0;
 }
 
-int cli_args_parse(cli_args *out, const cli_program *prog, int argc, char **argv)
+static int parse(cli_args *out, const cli_program *prog, int argc, char **argv, int lenient)
 {
 	static const kube_config_options config_init = KUBE_CONFIG_OPTIONS_INIT;
 	struct discovery d;
@@ -624,7 +642,7 @@ int cli_args_parse(cli_args *out, const cli_program *prog, int argc, char **argv
 
 	discover(&d, prog, argc, argv);
 	int rc = resolve_command(out, &d, argc, argv, skip);
-	if (rc)
+	if (rc && !lenient)
 		return rc;
 	if (out->command && out->command->flags) {
 		while (out->command->flags[out->slot_count].name)
@@ -636,10 +654,20 @@ int cli_args_parse(cli_args *out, const cli_program *prog, int argc, char **argv
 	out->positional = kube_calloc(argc > 0 ? (size_t)argc : 1, sizeof(*out->positional));
 	if (!out->positional)
 		return fail_nomem(out);
-	rc = parse_all(out, argc, argv, skip);
-	if (rc || out->help)
+	rc = parse_all(out, argc, argv, skip, lenient);
+	if (rc || out->help || lenient)
 		return rc;
 	return validate(out);
+}
+
+int cli_args_parse(cli_args *out, const cli_program *prog, int argc, char **argv)
+{
+	return parse(out, prog, argc, argv, 0);
+}
+
+int cli_args_parse_partial(cli_args *out, const cli_program *prog, int argc, char **argv)
+{
+	return parse(out, prog, argc, argv, 1);
 }
 
 void cli_args_dispose(cli_args *args)

@@ -153,6 +153,11 @@ if grep -qx 'rollback-safe/bin/helm-rollback-safe' <<<"$listing"; then
 else
 	fail "tarball lacks rollback-safe/bin/helm-rollback-safe"
 fi
+if grep -qx 'rollback-safe/plugin.complete' <<<"$listing"; then
+	ok "tarball holds rollback-safe/plugin.complete"
+else
+	fail "tarball lacks rollback-safe/plugin.complete"
+fi
 sum=$(sha256sum "$DIST/$TGZ_NAME" | cut -d' ' -f1)
 if grep -qF "$TGZ_NAME: sha256:$sum" "$DIST/$TGZ_NAME.prov"; then ok "the .prov names the tarball and its digest"; else fail "the .prov lacks '$TGZ_NAME: sha256:$sum'"; fi
 H4=$E2E_TMP/helm4
@@ -218,6 +223,54 @@ run in_home "$HOME_R" helm4 plugin install "$E2E_TMP/renamed/plugin.tgz" --keyri
 expect_rc 1 "renamed tarball"
 expect_err 'Error: plugin verification failed: provenance does not contain a SHA for a file named "plugin.tgz"' "renamed tarball"
 expect_not_installed "$HOME_R" "renamed tarball"
+
+echo "== the release tarball from a URL: Helm 4 verifies it (the .prov fetched beside it), Helm 3 installs it unpacked"
+# The release's download URL, here served on loopback.
+serve_dir "$DIST"
+URL=$SERVE_URL/$TGZ_NAME
+# Helm 3's URL installer wants plugin.yaml at the archive's root, and Helm
+# 4's package (the signed one) has it under rollback-safe/: Helm 3 users
+# unpack it and install the directory, as docs/install.md says. Both halves
+# are checked, so a Helm 3 that learns the layout shows up here.
+HOME_U3=$E2E_TMP/helm3-url
+run in_home "$HOME_U3" helm3 plugin install "$URL"
+expect_rc 1 "helm3 plugin install URL (Helm 4's package layout)"
+expect_err "plugin metadata (plugin.yaml) missing" "helm3 plugin install URL"
+mkdir -p "$E2E_TMP/h3dl"
+curl -sf -o "$E2E_TMP/h3dl/$TGZ_NAME" "$URL" && tar -xzf "$E2E_TMP/h3dl/$TGZ_NAME" -C "$E2E_TMP/h3dl"
+run in_home "$HOME_U3" helm3 plugin install "$E2E_TMP/h3dl/rollback-safe"
+expect_rc 0 "helm3 plugin install of the downloaded tarball, unpacked"
+run in_home "$HOME_U3" helm3 rollback-safe version -o json
+expect_rc 0 "helm3 rollback-safe version (from the release tarball)"
+expect_json_kind Version "helm3 rollback-safe version (from the release tarball)"
+if [ -x "$HOME_U3/data/plugins/rollback-safe/plugin.complete" ]; then ok "helm3: plugin.complete installed"; else fail "helm3: no plugin.complete"; fi
+HOME_U4=$E2E_TMP/helm4-url
+run in_home "$HOME_U4" helm4 plugin install "$URL" --keyring "$KEY/pubring.gpg"
+expect_rc 0 "helm4 plugin install URL --keyring"
+expect_out "Signed by: rollguard test (throwaway) <test@rollguard.invalid>" "helm4 plugin install URL"
+expect_out "Plugin Hash Verified: sha256:$sum" "helm4 plugin install URL"
+run in_home "$HOME_U4" helm4 rollback-safe version -o json
+expect_rc 0 "helm4 rollback-safe version (installed from a URL)"
+# Verification on by default: the same URL with another key's keyring fails.
+HOME_U4K=$E2E_TMP/helm4-url-otherkey
+run in_home "$HOME_U4K" helm4 plugin install "$URL" --keyring "$e2e_root/docs/rollguard-release.asc"
+expect_rc 1 "helm4 plugin install URL with the release key's keyring (signed by the throwaway key)"
+expect_err "plugin verification failed" "helm4 plugin install URL with another keyring"
+expect_not_installed "$HOME_U4K" "helm4 plugin install URL with another keyring"
+
+echo "== the published release key"
+# docs/install.md names the fingerprint that docs/rollguard-release.asc holds.
+fpr=$(gpg --show-keys --with-colons "$e2e_root/docs/rollguard-release.asc" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
+if [ -n "$fpr" ] && grep -q "$(sed 's/..../& /g; s/ $//' <<<"$fpr")" "$e2e_root/docs/install.md"; then
+	ok "docs/install.md names the key's fingerprint $fpr"
+else
+	fail "docs/install.md does not name the fingerprint '$fpr' of docs/rollguard-release.asc"
+fi
+if gpg --show-keys --with-colons "$e2e_root/docs/rollguard-release.asc" 2>/dev/null | grep -q '^sec'; then
+	fail "docs/rollguard-release.asc holds a secret key"
+else
+	ok "docs/rollguard-release.asc holds no secret key"
+fi
 
 echo "== what each Helm hands the plugin"
 for major in 3 4; do

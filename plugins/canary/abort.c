@@ -158,4 +158,5 @@ const cli_command canary_abort_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_abort,
+        .complete = canary_complete,
 };

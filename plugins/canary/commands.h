@@ -18,6 +18,13 @@ extern const cli_command canary_list_command;
 extern const cli_command canary_history_command;
 extern const cli_command canary_run_command;
 
+/* Completes a canary command's DEPLOYMENT argument (names from the
+ * cluster) and the values of --router, --strategy, --on-timeout,
+ * --on-interrupt and --dry-run (cli/complete.h). */
+struct cli_completion;
+struct cli_complete_request;
+void canary_complete(struct cli_completion *c, const struct cli_complete_request *req);
+
 /* Starts a run from ctx->args (start's and run's flags): creates the
  * canary and brings it to the first rung; resumes a start a killed process
  * left half-done. Prints errors and warnings only. Returns 0 or the exit

@@ -194,4 +194,5 @@ const cli_command canary_history_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_history,
+        .complete = canary_complete,
 };

@@ -229,4 +229,5 @@ const cli_command canary_promote_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_promote,
+        .complete = canary_complete,
 };

@@ -66,6 +66,9 @@ extern const canary_router canary_router_smi;
  * D, D's spec.replicas as last read (SPEC §3.6: re-read at every step). */
 int canary_run_replicas(const canary_ctx *ctx);
 
+/* Every router, ended by NULL (--router and completion read it). */
+extern const canary_router *const canary_routers[];
+
 /* The router named name, or NULL. */
 const canary_router *canary_router_find(const char *name);
 

@@ -15,17 +15,18 @@ const canary_router canary_router_replicas = {
         .split = replicas_split,
 };
 
+const canary_router *const canary_routers[] = {&canary_router_replicas,
+                                               &canary_router_bluegreen,
+                                               &canary_router_gateway,
+                                               &canary_router_istio,
+                                               &canary_router_nginx,
+                                               &canary_router_smi,
+                                               NULL};
+
 const canary_router *canary_router_find(const char *name)
 {
-	static const canary_router *const routers[] = {&canary_router_replicas,
-	                                               &canary_router_bluegreen,
-	                                               &canary_router_gateway,
-	                                               &canary_router_istio,
-	                                               &canary_router_nginx,
-	                                               &canary_router_smi,
-	                                               NULL};
-	for (int i = 0; routers[i]; i++)
-		if (!strcmp(routers[i]->name, name))
-			return routers[i];
+	for (int i = 0; canary_routers[i]; i++)
+		if (!strcmp(canary_routers[i]->name, name))
+			return canary_routers[i];
 	return NULL;
 }

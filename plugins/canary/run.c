@@ -706,4 +706,5 @@ const cli_command canary_run_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_run,
+        .complete = canary_complete,
 };

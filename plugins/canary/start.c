@@ -464,4 +464,5 @@ const cli_command canary_start_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_start,
+        .complete = canary_complete,
 };

@@ -353,4 +353,5 @@ const cli_command canary_status_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_status,
+        .complete = canary_complete,
 };

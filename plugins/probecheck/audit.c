@@ -286,4 +286,5 @@ const cli_command probecheck_audit_command = {
         .min_args = 0,
         .max_args = -1,
         .run = run_audit,
+        .complete = probecheck_complete_audit,
 };

@@ -142,4 +142,5 @@ const cli_command probecheck_checks_command = {
         .min_args = 0,
         .max_args = -1,
         .run = run_checks,
+        .complete = probecheck_complete_checks,
 };

@@ -12,4 +12,11 @@ extern const cli_command probecheck_audit_command;
 /* checks.c: the check catalogue. */
 extern const cli_command probecheck_checks_command;
 
+/* Completion (cli/complete.h): audit's targets with names from the
+ * cluster, --fail-on, --checks and --skip; checks' check IDs. */
+struct cli_completion;
+struct cli_complete_request;
+void probecheck_complete_audit(struct cli_completion *c, const struct cli_complete_request *req);
+void probecheck_complete_checks(struct cli_completion *c, const struct cli_complete_request *req);
+
 #endif

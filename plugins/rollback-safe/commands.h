@@ -15,4 +15,11 @@ extern const cli_command rollback_plan_command;
 extern const cli_command rollback_history_command;
 extern const cli_command rollback_unlock_command;
 
+/* Completion (cli/complete.h): RELEASE from Helm's storage in the
+ * namespace, and for rollback and plan REVISION from that release's
+ * records. */
+struct cli_completion;
+struct cli_complete_request;
+void rollback_complete(struct cli_completion *c, const struct cli_complete_request *req);
+
 #endif

@@ -98,4 +98,5 @@ const cli_command rollback_history_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_history,
+        .complete = rollback_complete,
 };

@@ -787,6 +787,7 @@ const cli_command rollback_rollback_command = {
         .min_args = 1,
         .max_args = 2,
         .run = run,
+        .complete = rollback_complete,
 };
 
 const cli_command rollback_plan_command = {
@@ -806,4 +807,5 @@ const cli_command rollback_plan_command = {
         .min_args = 1,
         .max_args = 2,
         .run = run,
+        .complete = rollback_complete,
 };

@@ -101,4 +101,5 @@ const cli_command rollback_unlock_command = {
         .min_args = 1,
         .max_args = 1,
         .run = run_unlock,
+        .complete = rollback_complete,
 };

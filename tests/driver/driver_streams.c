@@ -279,7 +279,8 @@ const cli_command driver_exec_command = {"exec",
                                          0,
                                          2,
                                          -1,
-                                         run_exec};
+                                         run_exec,
+                                         NULL};
 const cli_command driver_portforward_http_command = {"portforward-http",
                                                      "portforward-http POD PORT PATH",
                                                      "one HTTP GET through a port-forward",
@@ -290,7 +291,8 @@ const cli_command driver_portforward_http_command = {"portforward-http",
                                                      0,
                                                      3,
                                                      3,
-                                                     run_portforward_http};
+                                                     run_portforward_http,
+                                                     NULL};
 const cli_command driver_portforward_tcp_command = {"portforward-tcp",
                                                     "portforward-tcp POD PORT",
                                                     "a TCP connect through a port-forward",
@@ -301,4 +303,5 @@ const cli_command driver_portforward_tcp_command = {"portforward-tcp",
                                                     0,
                                                     2,
                                                     2,
-                                                    run_portforward_tcp};
+                                                    run_portforward_tcp,
+                                                    NULL};

@@ -652,26 +652,55 @@ static const cli_flag event_flags[] = {
         {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const cli_command cmd_whoami = {"whoami", "whoami",  "who the server says we are", NULL, NULL, NULL, 0, 0, 0,
-                                       0,        run_whoami};
-static const cli_command cmd_resolve = {
-        "resolve", "resolve NAME...", "resolve resource names through discovery", NULL, NULL, NULL, 0, 0, 1,
-        -1,        run_resolve};
+static const cli_command cmd_whoami = {"whoami",   "whoami", "who the server says we are", NULL, NULL, NULL, 0, 0, 0, 0,
+                                       run_whoami, NULL};
+static const cli_command cmd_resolve = {"resolve",
+                                        "resolve NAME...",
+                                        "resolve resource names through discovery",
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        0,
+                                        0,
+                                        1,
+                                        -1,
+                                        run_resolve,
+                                        NULL};
 static const cli_command cmd_list = {
-        "list", "list RESOURCE", "list (paginated)", NULL, NULL, list_flags, 0, CLI_CMD_ALL_NAMESPACES, 1, 1, run_list};
+        "list", "list RESOURCE", "list (paginated)", NULL, NULL, list_flags, 0, CLI_CMD_ALL_NAMESPACES, 1, 1, run_list,
+        NULL};
 static const cli_command cmd_get = {
-        "get", "get RESOURCE NAME", "get one object", NULL, NULL, NULL, CLI_OUTPUTS_STANDARD, 0, 2, 2, run_get};
-static const cli_command cmd_apply = {"apply", "apply -f FILE", "server-side apply", NULL, NULL, apply_flags, 0, 0, 0,
-                                      0,       run_apply};
+        "get", "get RESOURCE NAME", "get one object", NULL, NULL, NULL, CLI_OUTPUTS_STANDARD, 0, 2, 2, run_get, NULL};
+static const cli_command cmd_apply = {
+        "apply", "apply -f FILE", "server-side apply", NULL, NULL, apply_flags, 0, 0, 0, 0, run_apply, NULL};
 static const cli_command cmd_delete = {
-        "delete", "delete RESOURCE NAME", "delete one object", NULL, NULL, NULL, 0, 0, 2, 2, run_delete};
-static const cli_command cmd_watch = {
-        "watch", "watch RESOURCE", "print watch events", NULL, NULL, watch_flags, 0, CLI_CMD_ALL_NAMESPACES, 1,
-        1,       run_watch};
-static const cli_command cmd_raw = {"raw", "raw VERB PATH", "one raw request", NULL, NULL, NULL, 0, 0, 2, 2, run_raw};
-static const cli_command cmd_whoami_cached = {
-        "whoami-cached",  "whoami-cached", "kube_whoami (cached SelfSubjectReview)", NULL, NULL, NULL, 0, 0, 0, 0,
-        run_whoami_cached};
+        "delete", "delete RESOURCE NAME", "delete one object", NULL, NULL, NULL, 0, 0, 2, 2, run_delete, NULL};
+static const cli_command cmd_watch = {"watch",
+                                      "watch RESOURCE",
+                                      "print watch events",
+                                      NULL,
+                                      NULL,
+                                      watch_flags,
+                                      0,
+                                      CLI_CMD_ALL_NAMESPACES,
+                                      1,
+                                      1,
+                                      run_watch,
+                                      NULL};
+static const cli_command cmd_raw = {"raw", "raw VERB PATH", "one raw request", NULL, NULL, NULL, 0, 0, 2, 2, run_raw,
+                                    NULL};
+static const cli_command cmd_whoami_cached = {"whoami-cached",
+                                              "whoami-cached",
+                                              "kube_whoami (cached SelfSubjectReview)",
+                                              NULL,
+                                              NULL,
+                                              NULL,
+                                              0,
+                                              0,
+                                              0,
+                                              0,
+                                              run_whoami_cached,
+                                              NULL};
 static const cli_command cmd_lease_acquire = {"lease-acquire",
                                               "lease-acquire NS NAME HOLDER [DURATION] [--hold DUR] [--owner R/N]",
                                               "take a Lease",
@@ -682,12 +711,32 @@ static const cli_command cmd_lease_acquire = {"lease-acquire",
                                               0,
                                               3,
                                               4,
-                                              run_lease_acquire};
-static const cli_command cmd_lease_release = {
-        "lease-release",  "lease-release NS NAME HOLDER", "release a Lease HOLDER holds", NULL, NULL, NULL, 0, 0, 3, 3,
-        run_lease_release};
-static const cli_command cmd_lease_holder = {
-        "lease-holder", "lease-holder NS NAME", "who holds a Lease", NULL, NULL, NULL, 0, 0, 2, 2, run_lease_holder};
+                                              run_lease_acquire,
+                                              NULL};
+static const cli_command cmd_lease_release = {"lease-release",
+                                              "lease-release NS NAME HOLDER",
+                                              "release a Lease HOLDER holds",
+                                              NULL,
+                                              NULL,
+                                              NULL,
+                                              0,
+                                              0,
+                                              3,
+                                              3,
+                                              run_lease_release,
+                                              NULL};
+static const cli_command cmd_lease_holder = {"lease-holder",
+                                             "lease-holder NS NAME",
+                                             "who holds a Lease",
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             0,
+                                             0,
+                                             2,
+                                             2,
+                                             run_lease_holder,
+                                             NULL};
 static const cli_command cmd_event = {"event",
                                       "event RESOURCE NAME --reason R --message M",
                                       "record an Event about an object",
@@ -698,7 +747,8 @@ static const cli_command cmd_event = {"event",
                                       0,
                                       2,
                                       2,
-                                      run_event};
+                                      run_event,
+                                      NULL};
 
 static const cli_flag patch_flags[] = {
         {"type", 0, CLI_FLAG_STRING, "TYPE", "json, merge or strategic", NULL},
@@ -721,14 +771,24 @@ static const cli_flag evict_flags[] = {
         {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const cli_command cmd_patch = {
-        "patch",  "patch RESOURCE NAME --type T -p JSON", "patch one object", NULL, NULL, patch_flags, 0, 0, 2, 2,
-        run_patch};
+static const cli_command cmd_patch = {"patch",
+                                      "patch RESOURCE NAME --type T -p JSON",
+                                      "patch one object",
+                                      NULL,
+                                      NULL,
+                                      patch_flags,
+                                      0,
+                                      0,
+                                      2,
+                                      2,
+                                      run_patch,
+                                      NULL};
 static const cli_command cmd_update = {
-        "update", "update RESOURCE -f FILE", "PUT one object", NULL, NULL, update_flags, 0, 0, 1, 1, run_update};
-static const cli_command cmd_logs = {"logs", "logs POD", "a pod's log", NULL, NULL, logs_flags, 0, 0, 1, 1, run_logs};
+        "update", "update RESOURCE -f FILE", "PUT one object", NULL, NULL, update_flags, 0, 0, 1, 1, run_update, NULL};
+static const cli_command cmd_logs = {"logs", "logs POD", "a pod's log", NULL, NULL, logs_flags, 0, 0,
+                                     1,      1,          run_logs,      NULL};
 static const cli_command cmd_evict = {"evict", "evict POD", "evict a pod", NULL, NULL, evict_flags, 0, 0,
-                                      1,       1,           run_evict};
+                                      1,       1,           run_evict,     NULL};
 
 static const cli_command *const commands[] = {&cmd_whoami,
                                               &cmd_resolve,
