@@ -153,8 +153,14 @@ void cli_help_print(FILE *stream, const cli_program *prog, const cli_command *cm
 
 	(void)fputs("\nUsage:\n", stream);
 	if (cmd) {
-		(void)fprintf(stream, "  %s %s%s%s [flags]\n", prog->name, cmd->name, *usage_tail(cmd) ? " " : "",
-		              usage_tail(cmd));
+		/* After the command's name, a default command's "[name] " marker
+		 * would say the name twice. */
+		const char *tail = usage_tail(cmd);
+		size_t n = strlen(cmd->name);
+		if (tail[0] == '[' && strncmp(tail + 1, cmd->name, n) == 0 && tail[n + 1] == ']' &&
+		    (tail[n + 2] == ' ' || tail[n + 2] == '\0'))
+			tail += n + 2 + (tail[n + 2] == ' ');
+		(void)fprintf(stream, "  %s %s%s%s [flags]\n", prog->name, cmd->name, *tail ? " " : "", tail);
 		if (cmd == prog->default_command)
 			(void)fprintf(stream, "  %s %s [flags]\n", prog->name, usage_tail(cmd));
 	} else {

@@ -7,9 +7,9 @@ static const cli_program probecheck_program = {
         .name = "kubectl probecheck",
         .binary = "kubectl-probecheck",
         .summary = "Audit liveness, readiness and startup probes and rollout hygiene",
-        .description = "Audit liveness, readiness and startup probes and rollout hygiene: statically, from live\n"
-                       "evidence, and by running each probe through the API server. Today: manifests with -f,\n"
-                       "no cluster needed.",
+        .description = "Audit liveness, readiness and startup probes and rollout hygiene: statically (manifest\n"
+                       "files with -f, no cluster needed, or live objects), from live evidence (pod status,\n"
+                       "restarts, events), and by running each probe through the API server (--exercise).",
         .examples = "  # Audit the workloads in a manifest\n"
                     "  kubectl probecheck -f deploy.yaml\n"
                     "\n"
