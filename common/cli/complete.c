@@ -21,13 +21,12 @@
 #define KUBECONFIG_MAX_BYTES (4L * 1024 * 1024)
 
 struct cli_completion {
-	char **values; /* as printed: out_prefix + prefix + value */
+	char **values; /* as printed: prefix + value */
 	char **descriptions;
 	size_t count, cap;
 	unsigned directive;
-	const char *word;       /* what is typed, matched against prefix + value */
-	const char *prefix;     /* set by a hook: part of the candidate */
-	const char *out_prefix; /* "--flag=": printed before each candidate, not matched */
+	const char *word;   /* what is typed, matched against prefix + value */
+	const char *prefix; /* set by a hook: part of the candidate */
 	int nomem;
 	kube_config *config;
 	kube_client *client;
@@ -66,12 +65,11 @@ void cli_complete_add(cli_completion *c, const char *value, const char *descript
 	kube_buf full = KUBE_BUF_INIT;
 	if (c->nomem || !*value || strpbrk(value, "\t\n\r"))
 		return;
-	if (kube_buf_printf(&full, "%s%s%s", c->out_prefix ? c->out_prefix : "", c->prefix ? c->prefix : "", value)) {
+	if (kube_buf_printf(&full, "%s%s", c->prefix ? c->prefix : "", value)) {
 		c->nomem = 1;
 		return;
 	}
-	size_t skip = c->out_prefix ? strlen(c->out_prefix) : 0;
-	if (strncmp(full.ptr + skip, c->word, strlen(c->word)) != 0) {
+	if (strncmp(full.ptr, c->word, strlen(c->word)) != 0) {
 		kube_buf_dispose(&full);
 		return;
 	}
@@ -489,22 +487,18 @@ int cli_complete_run(FILE *out, const cli_program *prog, int word_count, char **
 	read_line(&line, prog, before, words);
 
 	cli_complete_request req = {&args, effective_command(prog, &line), NULL, 0, cur};
-	char *flag_text = NULL;
 	c.word = cur;
 	if (rc) {
 		c.nomem = 1;
 	} else if (line.pending) {
 		complete_flag_value(&c, &req, line.pending, line.pending_common);
 	} else if (!line.dashdash && cur[0] == '-' && cur[1] == '-' && strchr(cur, '=')) {
-		/* --flag=VALUE: the value, printed with its "--flag=" */
+		/* --flag=VALUE: the bare values, as cobra answers; the shell
+		 * scripts put the "--flag=" back */
 		size_t len = strcspn(cur + 2, "=");
 		int common_id = -1;
 		const cli_flag *flag = cli_flag_lookup(prog, req.command, cur + 2, len, 0, &common_id);
-		flag_text = kube_strndup(cur, len + 3);
-		if (!flag_text) {
-			c.nomem = 1;
-		} else if (flag && flag->type != CLI_FLAG_BOOL) {
-			c.out_prefix = flag_text;
+		if (flag && flag->type != CLI_FLAG_BOOL) {
 			c.word = req.word = cur + len + 3;
 			complete_flag_value(&c, &req, flag, common_id);
 		}
@@ -521,7 +515,6 @@ int cli_complete_run(FILE *out, const cli_program *prog, int word_count, char **
 		print_candidates(out, &c, descriptions);
 	}
 	completion_dispose(&c);
-	kube_free(flag_text);
 	cli_args_dispose(&args);
 	kube_free(argv);
 	return rc ? -1 : 0;

@@ -90,8 +90,9 @@ void cli_complete_prefix(cli_completion *c, const char *prefix);
  * res in the namespace of req (from -n, Helm's environment or the
  * kubeconfig; all namespaces when res is cluster-scoped), each request
  * within CLI_COMPLETE_TIMEOUT_MS and without retries. The client is made once
- * per completion. Returns 0, or a negative KUBE_E* (then the completion
- * reports an error directive); prints nothing. */
+ * per completion. Returns 0, or a negative KUBE_E*; prints nothing. A
+ * failure adds no candidates and leaves the directive as it is (":4"
+ * unless the hook changed it): the hooks ignore it, as cobra does. */
 typedef void (*cli_complete_item_fn)(cli_completion *c, const json_t *item, void *user);
 int cli_complete_list(cli_completion *c, const cli_complete_request *req, const kube_resource *res,
                       const char *label_selector, cli_complete_item_fn fn, void *user);

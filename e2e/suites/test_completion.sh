@@ -116,8 +116,11 @@ expect_candidates "--router" "flag names: --rou"
 expect_out $'--router\tHow a weight becomes traffic' "flags carry their help"
 run kubectl __complete canary start --router ''
 expect_candidates "gateway istio nginx replicas smi" "--router values"
+# --flag=VALUE: bare values, as cobra answers (its scripts put "--flag=" back)
 run kubectl __complete canary start web --router=is
-expect_candidates "--router=istio" "--router=VALUE"
+expect_candidates "istio" "--router=VALUE: the bare value"
+run kubectl __complete canary start --router=
+expect_candidates "gateway istio nginx replicas smi" "--router=: bare values"
 run kubectl __complete canary start web --strategy ''
 expect_candidates "blue-green canary" "--strategy values"
 run kubectl __complete canary run web --on-timeout ''
@@ -185,6 +188,34 @@ run bash -c 'source <(kubectl-canary completion bash)
 	COMP_WORDS=(kubectl-canary start web --router = is); COMP_CWORD=5; __kubectl_canary_complete
 	printf "%s\n" "${COMPREPLY[@]}"'
 expect_eq "$OUT" "istio" "bash: --router=VALUE split by bash at '='"
+# bash_complete LINE WORD...: completes LINE (bash's COMP_LINE, given split
+# into COMP_WORDS as bash splits it at COMP_WORDBREAKS) with the bash
+# script; COMPREPLY one a line in OUT.
+bash_complete() {
+	run bash -c 'source <(kubectl-canary completion bash) || exit 9
+		COMP_LINE=$1; COMP_POINT=${#1}; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		__kubectl_canary_complete; printf "%s\n" "${COMPREPLY[@]}"' bash "$@"
+}
+bash_complete "kubectl-canary start --router=" kubectl-canary start --router =
+expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "gateway istio nginx replicas smi " "bash: --router= gives bare values"
+bash_complete "kubectl-canary -n $NS start --image nginx:1.25 " kubectl-canary -n "$NS" start --image nginx : 1.25 ""
+expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "web worker " "bash: a word with ':' (split by bash) before the Deployment"
+printf '%s\n' 'apiVersion: v1' 'kind: Config' \
+	'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]' 'users: [{name: u, user: {}}]' \
+	'contexts:' '- {name: "arn:aws:eks:alpha", context: {cluster: c, user: u}}' \
+	'- {name: "arn:aws:eks:beta", context: {cluster: c, user: u}}' >"$E2E_TMP/colon.kubeconfig"
+bash_complete "kubectl-canary --kubeconfig $E2E_TMP/colon.kubeconfig --context arn:aws:eks:a" \
+	kubectl-canary --kubeconfig "$E2E_TMP/colon.kubeconfig" --context arn : aws : eks : a
+expect_eq "$OUT" "alpha" "bash: a --context value with ':' completes what follows the last ':'"
+bash_complete "kubectl-canary --kubeconfig=$E2E_TMP/colon.kubeconfig --context=arn:aws:eks:" \
+	kubectl-canary --kubeconfig = "$E2E_TMP/colon.kubeconfig" --context = arn : aws : eks :
+expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "alpha beta " "bash: --context=VALUE with ':'"
+mkdir -p "$E2E_TMP/files" && touch "$E2E_TMP/files/a.yaml" "$E2E_TMP/files/b.yaml"
+run bash -c 'cd "$1" && source <(kubectl-canary completion bash)
+	COMP_LINE="kubectl-canary --kubeconfig="; COMP_POINT=${#COMP_LINE}
+	COMP_WORDS=(kubectl-canary --kubeconfig =); COMP_CWORD=2; __kubectl_canary_complete
+	printf "%s\n" "${COMPREPLY[@]}"' bash "$E2E_TMP/files"
+expect_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "a.yaml b.yaml " "bash: --kubeconfig= completes file names"
 run bash -c 'source <(kubectl-canary completion bash)
 	COMP_WORDS=(kubectl-canary -n "$1" promote ""); COMP_CWORD=4; __kubectl_canary_complete
 	printf "%s\n" "${COMPREPLY[@]}"' bash "$NS"
@@ -213,6 +244,11 @@ if command -v zsh >/dev/null 2>&1; then
 		source <(kubectl-canary completion zsh)
 		words=(kubectl-canary st); CURRENT=2; __kubectl_canary_complete'
 	expect_out "start:Start a canary run" "zsh: value:description pairs"
+	run zsh -f -c 'compdef() { :; }; _describe() { print -rl -- "$@"; }; _files() { print FILES; }
+		source <(kubectl-canary completion zsh)
+		words=(kubectl-canary start --router=is); CURRENT=3; __kubectl_canary_complete'
+	expect_eq "$(tr '\n' ' ' <<<"$OUT")" "-t values values candidates -P --router= " \
+		"zsh: --router=VALUE: bare values, --router= put before them"
 else
 	missing_shell zsh
 fi
@@ -222,6 +258,8 @@ if command -v fish >/dev/null 2>&1; then
 	expect_eq "$(cut -f1 <<<"$OUT" | sort | tr '\n' ' ')" "start status " "fish: subcommands"
 	run fish -c "kubectl-canary completion fish | source; complete -C 'kubectl-canary promote -n $NS '"
 	expect_eq "$(cut -f1 <<<"$OUT" | sort | tr '\n' ' ')" "web worker " "fish: Deployment names"
+	run fish -c 'kubectl-canary completion fish | source; complete -C "kubectl-canary start --router=i"'
+	expect_eq "$(cut -f1 <<<"$OUT" | sort | tr '\n' ' ')" "--router=istio " "fish: --router=VALUE"
 else
 	missing_shell fish
 fi

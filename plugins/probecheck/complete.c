@@ -59,6 +59,8 @@ static void complete_target(cli_completion *c, const cli_complete_request *req)
 		add_types(c, "");
 		return;
 	}
+	if (req->args->positional_count < 1 || !req->args->positional[0])
+		return;
 	const char *first = req->args->positional[0];
 	if (strchr(first, '/')) {
 		/* more TYPE/NAME arguments */

@@ -52,6 +52,8 @@ void rollback_complete(cli_completion *c, const cli_complete_request *req)
 	if (req->position == 0) {
 		(void)cli_complete_list(c, req, res, "owner=helm", add_release, NULL);
 	} else if (req->position == 1) {
+		if (req->args->positional_count < 1 || !req->args->positional[0])
+			return;
 		const char *release = req->args->positional[0];
 		if (strpbrk(release, ",=!() ") ||
 		    (size_t)snprintf(selector, sizeof(selector), "owner=helm,name=%s", release) >= sizeof(selector))

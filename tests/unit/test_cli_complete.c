@@ -148,7 +148,7 @@ static void test_cli_complete__flag_values(void **state)
 	assert_string_equal(complete(&program, "start", "--mode", ""), "blue\ngreen\n:4\n");
 	assert_string_equal(seen.flag, "mode");
 	assert_string_equal(complete(&program, "start", "web", "--mode", "g"), "green\n:4\n");
-	assert_string_equal(complete(&program, "start", "--mode=b"), "--mode=blue\n:4\n");
+	assert_string_equal(complete(&program, "start", "--mode=b"), "blue\n:4\n");
 	/* --dry-run has a value of its own: the next word is an argument */
 	assert_string_equal(complete(&program, "start", "--dry-run", "w"), "web\tan object\n:4\n");
 	assert_string_equal(complete(&program, "start", "--force=t"), ":4\n");
@@ -251,8 +251,7 @@ static void test_cli_complete__kubeconfig_names(void **state)
 	                "current-context: staging\n");
 	assert_string_equal(complete(&program, "--kubeconfig", path, "--context", ""),
 	                    "prod-admin\tcluster prod, namespace shop\nstaging\tcluster prod\n:4\n");
-	assert_string_equal(complete(&program, "--kubeconfig", path, "--context=st"),
-	                    "--context=staging\tcluster prod\n:4\n");
+	assert_string_equal(complete(&program, "--kubeconfig", path, "--context=st"), "staging\tcluster prod\n:4\n");
 	assert_string_equal(complete(&program, "--kubeconfig", path, "--cluster", ""), "prod\n:4\n");
 	assert_string_equal(complete(&program, "--kubeconfig", path, "--user", ""), "admin\n:4\n");
 	/* KUBECONFIG's list when --kubeconfig is not given */
