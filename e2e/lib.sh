@@ -70,9 +70,12 @@ expect_eq() {
 }
 
 # need_dist: DIST is scripts/release.sh's output named by ROLLGUARD_DIST
-# (scripts/test.sh builds one); without it a failure in CI, a skip elsewhere.
+# (scripts/test.sh builds one), VERSION and ARCH the ones its archive names
+# carry; without it a failure in CI, a skip elsewhere.
 need_dist() {
 	DIST=${ROLLGUARD_DIST:-}
+	VERSION=$(sed -n 's/^project(rollguard VERSION \([0-9.]*\).*/\1/p' "$e2e_root/CMakeLists.txt")
+	ARCH=$(dpkg --print-architecture)
 	[ -n "$DIST" ] && [ -f "$DIST/SHA256SUMS" ] && return 0
 	if [ -n "${CI:-}" ]; then
 		fail "ROLLGUARD_DIST does not name a release (scripts/test.sh builds one with scripts/release.sh)"

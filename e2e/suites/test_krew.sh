@@ -27,8 +27,6 @@ if [ -z "$KREW_BIN" ] || [ ! -x "$KREW_BIN/kubectl-krew" ] || [ ! -x "$KREW_BIN/
 	exit 77
 fi
 need_dist
-VERSION=$(sed -n 's/^project(rollguard VERSION \([0-9.]*\).*/\1/p' "$e2e_root/CMakeLists.txt")
-ARCH=$(dpkg --print-architecture)
 KUBECTL_DIR=$(dirname "$(command -v kubectl)")
 export KREW_ROOT=$E2E_TMP/krew
 # Only kubectl, krew and krew's bin dir: the plugins must come from krew.

@@ -12,8 +12,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 need_dist
-VERSION=$(sed -n 's/^project(rollguard VERSION \([0-9.]*\).*/\1/p' "$e2e_root/CMakeLists.txt")
-ARCH=$(dpkg --print-architecture)
 
 echo "== checksums"
 run sh -c "cd '$DIST' && sha256sum -c SHA256SUMS"
