@@ -10,27 +10,23 @@
 #   bench/canary_detect.sh [BUILD_DIR] [TRIALS]
 # Not part of the test suite. Uses the local cluster (e2e/cluster/up.sh).
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-bench}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+build=${1:-$bench_root/build-bench}
 trials=${2:-10}
-# shellcheck source=../e2e/cluster/env.sh
-. "$root/e2e/cluster/env.sh"
-if ! kubectl get --raw /readyz >/dev/null 2>&1; then
-	bash "$root/e2e/cluster/up.sh"
-fi
-if [ ! -x "$build/kubectl-canary" ]; then
-	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
-		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
-	cmake --build "$build" -j "$(nproc)" >/dev/null
-fi
+bench_positive TRIALS "$trials"
+bench_cluster
+bench_build "$build" kubectl-canary
 ns=canary-bench-$$
 kubectl create namespace "$ns" >/dev/null
 trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1' EXIT
 
-python3 - "$build/kubectl-canary" "$ns" "$trials" <<'PY'
+python3 - "$here" "$build/kubectl-canary" "$ns" "$trials" <<'PY'
 import datetime, json, re, statistics, subprocess, sys, time
-canary, ns, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sys.path.insert(0, sys.argv[1])
+import measure
+canary, ns, trials = sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 def kubectl(*args, input=None):
     return subprocess.run(["kubectl", "-n", ns, *args], input=input, capture_output=True, text=True, check=True).stdout
@@ -75,7 +71,14 @@ for trial in range(trials):
     latency = klog_epoch(found[0]) - sent
     latencies.append(latency)
     print("trial %d: %.0f ms (exit %d)" % (trial, latency * 1000, run.returncode))
+if not latencies:
+    sys.exit("canary_detect: no trial saw the run report the failed gate")
 if latencies:
     print("canary run failing-pod detection over %d trials: median %.0f ms, max %.0f ms (budget 1000 ms; upper bounds: they include the writer's own request)"
           % (len(latencies), statistics.median(latencies) * 1000, max(latencies) * 1000))
+budgets = [measure.budget("canary run: failing canary pod noticed (max over trials)", max(latencies), 1.0, "lower", " s",
+                          "upper bound: from before the status write was sent to the run's GateFailed log line")]
+measure.print_budgets(budgets)
+measure.save("canary_detect", {"title": "Canary run: failing-pod detection", "trials": trials,
+                               "latency": measure.spread(latencies), "budgets": budgets})
 PY

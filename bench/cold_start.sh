@@ -1,42 +1,52 @@
 #!/usr/bin/env bash
 # Cold start: each binary's `version` against `kubectl version --client`
-# on the same machine, interleaved runs, medians and their ratio.
-# Budget (SPEC §7): each rollguard binary >= 20x faster than kubectl.
+# and `kubectl-argo-rollouts version` (the plugin binary itself, so kubectl's
+# own start-up is not added to the peer), on the same machine, in one run.
+# Budget (SPEC §7): each rollguard binary >= 20x faster than both.
 #
 #   bench/cold_start.sh [BUILD_DIR] [RUNS]
 # Not part of the test suite.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-bench}
-runs=${2:-30}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+build=${1:-$bench_root/build-bench}
+runs=${2:-50}
+bench_positive RUNS "$runs"
 # shellcheck source=../e2e/cluster/common.sh
-. "$root/e2e/cluster/common.sh"
-kubectl=$K8S_BIN/kubectl
-if [ ! -x "$build/kubectl-canary" ]; then
-	# the release configuration: fully static (musl), as scripts/release.sh builds
-	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
-		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
-	cmake --build "$build" -j "$(nproc)" >/dev/null
-fi
-[ -x "$kubectl" ] || "$root/e2e/cluster/build.sh" k8s
+. "$bench_root/e2e/cluster/common.sh"
+[ -x "$K8S_BIN/kubectl" ] || bash "$bench_root/e2e/cluster/build.sh" k8s >&2
+bench_build "$build"
+peers=$(bash "$here/peers.sh")
+# No cluster is needed; an empty kubeconfig keeps every tool from reading the caller's.
+empty=$(mktemp)
+trap 'rm -f "$empty"' EXIT
 
-python3 - "$runs" "$kubectl" "$build" <<'PY'
-import os, statistics, subprocess, sys, time
-runs, kubectl, build = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def once(argv):
-    start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
-peer = [kubectl, "version", "--client"]
-print(f"cold start, median of {runs} interleaved runs (wall clock, one machine)")
-for binary in ("kubectl-canary", "kubectl-probecheck", "helm-rollback-safe"):
-    ours = [os.path.join(build, binary), "version"]
-    once(ours); once(peer)  # warm the page cache for both
-    a, b = [], []
-    for _ in range(runs):
-        a.append(once(ours)); b.append(once(peer))
-    ma, mb = statistics.median(a), statistics.median(b)
-    print(f"  {binary:20s} {ma*1000:7.2f} ms   kubectl {mb*1000:7.2f} ms   ratio {mb/ma:6.1f}x faster"
-          f"   ({'meets' if mb/ma >= 20 else 'MISSES'} the 20x budget)")
+python3 - "$here" "$runs" "$build" "$K8S_BIN/kubectl" "$peers" "$empty" <<'PY'
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import measure
+runs, build, kubectl, peers, empty = int(sys.argv[2]), *sys.argv[3:]
+env = dict(os.environ, KUBECONFIG=empty)
+ours = {b: [os.path.join(build, b), "version"] for b in ("kubectl-canary", "kubectl-probecheck", "helm-rollback-safe")}
+theirs = {"kubectl version --client": [kubectl, "version", "--client"]}
+argo = os.path.join(peers, "kubectl-argo-rollouts")
+if os.access(argo, os.X_OK):
+    theirs["kubectl-argo-rollouts version"] = [argo, "version"]
+else:
+    print("cold start: kubectl-argo-rollouts was not built (bench/peers.sh); compared with kubectl only")
+result = measure.compare("cold start (version)", {**ours, **theirs}, runs, warmup=5, rss_runs=10, env=env)
+budgets = []
+for peer in theirs:
+    for binary in ours:
+        ratio = result[peer]["time"]["median"] / result[binary]["time"]["median"]
+        budgets.append(measure.budget(f"cold start: {binary} vs {peer}", ratio, 20, "higher", "x",
+                                      "median wall time of `version`"))
+measure.print_budgets(budgets)
+instructions = {b: measure.callgrind(argv, env=env) for b, argv in ours.items()}
+for b, c in instructions.items():
+    if c:
+        print(f"  {b} version under callgrind: {c['instructions']:,} instructions")
+measure.save("cold_start", {"title": "Cold start (`version`)", "commands": result, "budgets": budgets,
+                            "instructions": instructions})
 PY

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Cluster audit of N Deployments (replicas 1, a few probe variants) on the
 # local cluster (e2e/cluster): `kubectl-probecheck -A -o json` against
-# `kubectl get deploy -A -o json` alone. Interleaved runs, median wall time
-# and peak RSS (ru_maxrss) of each, and their ratios.
+# `kubectl get deploy -A -o json` alone: wall time (hyperfine), peak RSS,
+# requests at -v=6, and rollguard's instruction count (callgrind). popeye
+# (whole-cluster sanitizer, where bench/peers.sh built it) runs beside them
+# for scale, not for the budget.
 # Budget (SPEC §7): no slower than kubectl get, at <= 1/4 of its peak memory.
 #
 #   bench/probecheck_cluster.sh [BUILD_DIR] [RUNS] [N]
@@ -10,22 +12,17 @@
 # Creates namespaces pcbench-00..19 and deletes them at the end (KEEP=1
 # keeps them for another run, which then reuses them).
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-bench}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+build=${1:-$bench_root/build-bench}
 runs=${2:-5}
 count=${3:-5000}
+bench_positive RUNS "$runs"
+bench_positive N "$count"
 spaces=20
-# shellcheck source=../e2e/cluster/env.sh
-. "$root/e2e/cluster/env.sh"
-if ! "$K8S_BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
-	bash "$root/e2e/cluster/up.sh"
-fi
-if [ ! -x "$build/kubectl-probecheck" ]; then
-	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
-		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
-	cmake --build "$build" -j "$(nproc)" >/dev/null
-fi
+bench_cluster
+bench_build "$build" kubectl-probecheck
 work=$(mktemp -d)
 cleanup() {
 	rm -rf "$work"
@@ -110,17 +107,36 @@ rs=$("$K8S_BIN/kubectl" get rs -A --no-headers | grep -c '^pcbench-' || true)
 events=$("$K8S_BIN/kubectl" get events -A --no-headers 2>/dev/null | wc -l || true)
 echo "cluster: $deploys Deployments, $rs ReplicaSets, $pods pods ($running Running), $events Events" >&2
 
-python3 - "$root/bench" "$runs" "$build/kubectl-probecheck" "$K8S_BIN/kubectl" <<'PY'
-import sys
+peers=$(bash "$here/peers.sh")
+python3 - "$here" "$runs" "$build/kubectl-probecheck" "$K8S_BIN/kubectl" "$count" "$peers" <<'PY'
+import os, sys
 sys.path.insert(0, sys.argv[1])
-import pairbench
-runs, ours, kubectl = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-summary = pairbench.run("cluster audit (-A)", runs, {
-    "kubectl-probecheck": [ours, "deploy", "-A", "-o", "json", "--fail-on", "never"],
-    "kubectl get deploy": [kubectl, "get", "deploy", "-A", "-o", "json"],
-}, check=True)
-ours_wall, ours_rss = summary["kubectl-probecheck"]
-k_wall, k_rss = summary["kubectl get deploy"]
-print(f"  time: {ours_wall / k_wall:.2f} of kubectl get's (budget <= 1.00); "
-      f"memory: {ours_rss / k_rss:.2f} of kubectl get's (budget <= 0.25)")
+import measure
+runs, ours, kubectl, count, peers = int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+cmds = {
+    "kubectl-probecheck deploy -A": [ours, "deploy", "-A", "-o", "json", "--fail-on", "never"],
+    "kubectl get deploy -A -o json": [kubectl, "get", "deploy", "-A", "-o", "json"],
+}
+result = measure.compare(f"cluster audit of {count} Deployments", cmds, runs, warmup=1, rss_runs=3)
+for name, argv in cmds.items():
+    result[name]["requests"] = measure.requests(argv + ["-v=6"])
+    print(f"  {name}: {result[name]['requests']} requests at -v=6")
+# popeye audits the whole cluster, not the Deployments alone: shown for
+# scale beside the budgeted pair, fewer runs (it takes far longer)
+popeye = os.path.join(peers, "popeye")
+if os.access(popeye, os.X_OK):
+    result.update(measure.compare("popeye, the cluster sanitizer users run instead (whole cluster)", {
+        "popeye -A": [popeye, "-A", "-o", "json", "--logs", "/dev/null", "--force-exit-zero"]}, 2, warmup=0,
+        rss_runs=1))
+ours_r, peer_r = result["kubectl-probecheck deploy -A"], result["kubectl get deploy -A -o json"]
+budgets = [
+    measure.budget(f"probecheck -A, {count} Deployments: time vs kubectl get deploy -A -o json",
+                   ours_r["time"]["median"] / peer_r["time"]["median"], 1, "lower", "x"),
+    measure.budget(f"probecheck -A, {count} Deployments: peak RSS vs kubectl get deploy -A -o json",
+                   ours_r["rss"]["median"] / peer_r["rss"]["median"], 0.25, "lower", "x"),
+]
+measure.print_budgets(budgets)
+instructions = {"kubectl-probecheck deploy -A": measure.callgrind(cmds["kubectl-probecheck deploy -A"])}
+measure.save("probecheck_cluster", {"title": f"Cluster audit, {count} Deployments", "commands": result,
+                                    "budgets": budgets, "instructions": instructions})
 PY

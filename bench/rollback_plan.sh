@@ -22,22 +22,20 @@
 #
 #   bench/rollback_plan.sh [BUILD_DIR] [RUNS]
 #
-# BUILD_DIR (default build-release) is a static release build, configured
+# BUILD_DIR (default build-bench) is a static release build, configured
 # here when missing and brought up to date with cmake --build. RUNS
 # defaults to 20. Uses its own namespace (rsbench-PID) and private Helm
 # homes, and deletes both at the end (KEEP=1 keeps the namespace, to look
 # at the release afterwards). Not part of the test suite.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-bench}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+build=${1:-$bench_root/build-bench}
 runs=${2:-20}
-case $runs in '' | *[!0-9]* | 0) echo "rollback_plan: RUNS must be a positive number" >&2; exit 2 ;; esac
-# shellcheck source=../e2e/cluster/env.sh
-. "$root/e2e/cluster/env.sh"
-if ! kubectl get --raw /readyz >/dev/null 2>&1; then
-	bash "$root/e2e/cluster/up.sh"
-fi
-type -P helm4 >/dev/null 2>&1 || bash "$root/e2e/cluster/build.sh" helm4
+bench_positive RUNS "$runs"
+bench_cluster
+type -P helm4 >/dev/null 2>&1 || bash "$bench_root/e2e/cluster/build.sh" helm4
 helm_bin=$(type -P helm4)
 work=$(mktemp -d)
 ns=rsbench-$$
@@ -51,16 +49,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-if [ ! -f "$build/CMakeCache.txt" ]; then
-	# the release configuration: fully static (musl), as scripts/release.sh builds
-	static_prefix=$(bash "$root/scripts/static-deps.sh")
-	CC=musl-gcc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
-		-DROLLGUARD_STATIC_PREFIX="$static_prefix" >/dev/null
-fi
-if ! cmake --build "$build" -j "$(nproc)" --target helm-rollback-safe >"$work/build.log" 2>&1; then
-	cat "$work/build.log" >&2
-	exit 1
-fi
+bench_build "$build" helm-rollback-safe
 rs=$build/helm-rollback-safe
 
 # None of the caller's Helm settings leak in: private homes under $work,
@@ -195,7 +184,7 @@ PY
 # --- the plugin in the private Helm home (Helm 4 installs a local
 # directory without signature verification), the release and its history.
 mkdir -p "$work/plugin/bin"
-cp "$root/plugins/rollback-safe/plugin.yaml" "$work/plugin/"
+cp "$bench_root/plugins/rollback-safe/plugin.yaml" "$work/plugin/"
 cp "$rs" "$work/plugin/bin/helm-rollback-safe"
 helm4 plugin install "$work/plugin" >/dev/null
 kubectl create namespace "$ns" >/dev/null
@@ -220,17 +209,19 @@ echo "release $rel in $ns: $objects objects (manifest $manifest_kib KiB), $secre
 	"set up in $(($(date +%s) - started)) s" >&2
 [ "$objects" -eq 200 ] || { echo "rollback_plan: expected 200 objects, the release has $objects" >&2; exit 1; }
 
-python3 - "$runs" "$helm_bin" "$rs" "$rel" "$ns" "$work" <<'PY'
-import collections, os, re, statistics, subprocess, sys, time
-runs, helm, rs, rel, ns, work = int(sys.argv[1]), *sys.argv[2:]
+python3 - "$here" "$runs" "$helm_bin" "$rs" "$rel" "$ns" <<'PY'
+import collections, os, re, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+import measure
+runs, helm, rs, rel, ns = int(sys.argv[2]), *sys.argv[3:]
 
 # The binary as Helm starts a plugin: -n handed over as HELM_NAMESPACE,
 # HELM_BIN the helm that started it.
 plugin_env = dict(os.environ, HELM_NAMESPACE=ns, HELM_BIN=helm)
 commands = {
-    "helm get manifest": ([helm, "get", "manifest", rel, "-n", ns], None),
-    "helm-rollback-safe plan": ([rs, "plan", rel], plugin_env),
-    "helm rollback-safe plan": ([helm, "rollback-safe", "plan", rel, "-n", ns], None),
+    "helm get manifest": [helm, "get", "manifest", rel, "-n", ns],
+    "helm-rollback-safe plan": [rs, "plan", rel],
+    "helm rollback-safe plan": [helm, "rollback-safe", "plan", rel, "-n", ns],
 }
 
 # --- requests: one line each at -v=6,
@@ -300,45 +291,20 @@ def report(title, stderr, wall):
 
 cold = plan_at(6)  # rollguard's discovery cache is still empty
 
-def measure(name):
-    argv, env = commands[name]
-    err_path = os.path.join(work, "stderr")
-    with open(err_path, "w") as err:
-        start = time.perf_counter()
-        p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"{name} exited {code}:\n{open(err_path).read()}")
-    # ru_maxrss of the reaped child covers the children it reaped too
-    # (helm rollback-safe: the largest of helm and the plugin), in KiB
-    return wall, usage.ru_maxrss / 1024.0
+# helm get manifest ignores HELM_NAMESPACE when -n is given; one environment serves all three
+result = measure.compare("rollback-safe plan vs helm get manifest, 200-object release, Helm 4", commands, runs,
+                         warmup=2, rss_runs=5, env=plugin_env)
+reference = result["helm get manifest"]["time"]["median"]
+# The budget is the plugin's own work; through `helm rollback-safe` Helm's
+# start-up and plugin loading come first, shown beside it, not budgeted.
+through_helm = result["helm rollback-safe plan"]["time"]["median"] / reference
+budgets = [measure.budget("rollback-safe plan, 200-object release: time vs helm get manifest",
+                          result["helm-rollback-safe plan"]["time"]["median"] / reference, 2, "lower", "x",
+                          f"through `helm rollback-safe plan` (Helm's own start-up first): {through_helm:.2f}x")]
+measure.print_budgets(budgets)
 
-for name in commands:  # one warm-up each: page cache, discovery caches
-    measure(name)
-samples = {name: [] for name in commands}
-for _ in range(runs):
-    for name in commands:
-        samples[name].append(measure(name))
-
-print(f"rollback-safe plan vs helm get manifest, 200-object release, Helm 4: {runs} interleaved runs")
-print(f"  {'command':26s} {'median':>9s} {'max':>9s} {'peak RSS':>10s} {'time ratio':>11s}")
-reference = [s[0] for s in samples["helm get manifest"]]
-ratios = {}
-for name, s in samples.items():
-    wall = [x[0] for x in s]
-    rss = statistics.median(x[1] for x in s)
-    # run by run: each run against the reference run beside it
-    ratios[name] = statistics.median(a / b for a, b in zip(wall, reference))
-    print(f"  {name:26s} {statistics.median(wall)*1000:7.1f}ms {max(wall)*1000:7.1f}ms "
-          f"{rss:7.1f}MiB {ratios[name]:10.2f}x")
-for name in ("helm-rollback-safe plan", "helm rollback-safe plan"):
-    verdict = "meets" if ratios[name] <= 2.0 else "MISSES"
-    print(f"  {name}: {ratios[name]:.2f}x helm get manifest ({verdict} the budget <= 2.00)")
-
-report("cold discovery cache", *cold)
-report("warm", *plan_at(6))
+cold_requests = report("cold discovery cache", *cold)
+warm_requests = report("warm", *plan_at(6))
 # The history LIST asks for metadata only: its Accept header (-v=7).
 headers, _ = plan_at(7)
 accept, current = {}, None
@@ -355,4 +321,11 @@ for u in history:
     print(f"  history LIST Accept: {accept[u]} ({'metadata only' if meta else 'FULL OBJECTS'})")
 if not history:
     print("  history LIST: not found at -v=7")
+result["helm-rollback-safe plan"]["requests"] = len(warm_requests)
+result["helm-rollback-safe plan"]["requests_cold_discovery"] = len(cold_requests)
+instructions = {"helm-rollback-safe plan": measure.callgrind(commands["helm-rollback-safe plan"], env=plugin_env)}
+measure.save("rollback_plan", {"title": "rollback-safe plan, 200-object release (Helm 4)", "commands": result,
+                               "history_metadata_only": bool(history) and all(
+                                   "PartialObjectMetadataList" in accept[u] for u in history),
+                               "budgets": budgets, "instructions": instructions})
 PY

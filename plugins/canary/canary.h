@@ -119,11 +119,18 @@ const char *canary_track(const canary_state *state);
  * "rollguard.io/track=canary,rollguard.io/revision=REV". */
 int canary_pod_selector(kube_buf *out, const canary_state *state);
 
-/* Merge-patches D with patch (owned by the caller), conditional on the
- * resourceVersion last read (KUBE_ECONFLICT: exit 6, "D changed since it
- * was read"). Replaces ctx->deploy with the reply. With a dry run, appends
- * what to the plan instead (server: sends it with dryRun=All). Returns 0
- * or the exit code (printed). */
+/* Patches D with patch (a merge patch, owned by the caller), conditional
+ * on D as last read. When patch writes the run's state over the state D
+ * has, it goes as a JSON Patch whose test operations hold D's uid, spec
+ * and rollguard.io/ annotations and labels as read, so the Deployment
+ * controller's status writes do not get in the way; otherwise (no state
+ * yet, the annotation lock) as a merge patch on the resourceVersion read.
+ * When the condition fails, D is read again: if what the run owns is
+ * unchanged, patched again on the new resourceVersion; if an abort was
+ * requested, exit 6 with ctx->abort_pending set; else exit 6, "D changed
+ * since it was read". Replaces ctx->deploy with the reply. With a dry run,
+ * appends what to the plan instead (server: sends it with dryRun=All).
+ * Returns 0 or the exit code (printed). */
 int canary_patch_deploy(canary_ctx *ctx, json_t *patch, const char *what);
 
 /* Writes ctx->state into the patch's metadata.annotations (creating the

@@ -17,6 +17,7 @@
 
 #include "canary.h"
 #include "gate.h"
+#include "json_patch.h"
 #include "lock.h"
 #include "template.h"
 
@@ -269,13 +270,120 @@ static int same_rollguard_keys(const json_t *a, const json_t *b)
 	return 1;
 }
 
+/* What changed between old and fresh in what a canary run owns of a
+ * Deployment (its identity, spec, rollguard.io/ annotations and labels),
+ * or NULL when only the rest moved (its status, others' keys). */
+static const char *owned_change(const json_t *old, const json_t *fresh)
+{
+	json_t *old_meta = json_object_get(old, "metadata"), *new_meta = json_object_get(fresh, "metadata");
+	json_t *old_spec = json_object_get(old, "spec"), *new_spec = json_object_get(fresh, "spec");
+	if (strcmp(canary_object_uid(old), canary_object_uid(fresh)) != 0)
+		return "it was deleted and created again";
+	if ((old_spec || new_spec) && !json_equal(old_spec, new_spec))
+		return "its spec changed";
+	if (!same_rollguard_keys(json_object_get(old_meta, "annotations"), json_object_get(new_meta, "annotations")))
+		return "its rollguard.io/ annotations changed";
+	if (!same_rollguard_keys(json_object_get(old_meta, "labels"), json_object_get(new_meta, "labels")))
+		return "its rollguard.io/ labels changed";
+	return NULL;
+}
+
+/* 1 when patch, a merge patch of object, can be sent as a JSON Patch
+ * guarded by test operations (canary_json_patch_guard) rather than on the
+ * resourceVersion, which the Deployment controller bumps with every
+ * status write. The tests guard what the run owns as it was read, but
+ * cannot say that a key is absent; so the patch must write the run's
+ * state over a state object has (every writer of a run's keys writes its
+ * state, so the test of the state is a compare-and-swap that orders
+ * them), and change only what the tests cover or an add replaces as a
+ * merge would: the spec (tested whole), and single annotations and labels
+ * of maps object has. Not so: the record of a new run (no state yet), the
+ * annotation lock (absence of a lock is what it takes). */
+static int test_guardable(const json_t *object, const json_t *patch)
+{
+	json_t *meta = json_object_get(object, "metadata");
+	json_t *patch_meta = json_object_get(patch, "metadata");
+	const char *key;
+	json_t *value;
+	if (!json_is_string(json_object_get(json_object_get(meta, "annotations"), CANARY_ANNOTATION_STATE)) ||
+	    !json_is_string(json_object_get(json_object_get(patch_meta, "annotations"), CANARY_ANNOTATION_STATE)))
+		return 0;
+	json_object_foreach((json_t *)patch, key, value)
+	{
+		if (strcmp(key, "spec") != 0 && strcmp(key, "metadata") != 0)
+			return 0;
+	}
+	json_object_foreach(patch_meta, key, value)
+	{
+		if ((strcmp(key, "annotations") != 0 && strcmp(key, "labels") != 0) || !json_is_object(value) ||
+		    !json_is_object(json_object_get(meta, key)))
+			return 0;
+	}
+	return 1;
+}
+
+/* The path and body of the JSON Patch of deployment name that does what
+ * patch (a merge patch) does to object, if object is still as read: the
+ * test operations first. Returns 0 or KUBE_ENOMEM. */
+static int tested_patch(kube_buf *path, kube_buf *body, const canary_ctx *ctx, const char *name, const json_t *object,
+                        const json_t *patch, const kube_write_options *opts)
+{
+	json_t *ops = json_array();
+	int rc = ops ? 0 : KUBE_ENOMEM;
+	if (!rc)
+		rc = canary_json_patch_guard(ops, object);
+	if (!rc)
+		rc = canary_json_patch_from_merge(ops, object, patch);
+	if (!rc)
+		rc = canary_json_patch_encode(body, ops);
+	json_decref(ops);
+	if (!rc)
+		rc = kube_resource_path(path, &canary_res_deployments, ctx->ns, name, NULL);
+	if (!rc)
+		rc = kube_buf_puts(path, "?fieldManager=");
+	if (!rc)
+		rc = kube_buf_put_urlescaped(path, opts->field_manager);
+	if (!rc && opts->dry_run)
+		rc = kube_buf_puts(path, "&dryRun=All");
+	return rc ? KUBE_ENOMEM : 0;
+}
+
+/* Sends a tested_patch. Returns the request's code; *reply gets the
+ * object the server answered (NULL after a 2xx that is not JSON). */
+static int send_tested_patch(canary_ctx *ctx, json_t **reply, const kube_buf *path, const kube_buf *body)
+{
+	kube_response resp = {0, KUBE_BUF_INIT, NULL, -1};
+	int rc = kube_client_request(ctx->client, &resp, "PATCH", kube_buf_cstr(path), "application/json-patch+json",
+	                             kube_buf_cstr(body), body->len);
+	*reply = rc ? NULL : json_loadb(kube_buf_cstr(&resp.body), resp.body.len, 0, NULL);
+	kube_response_dispose(&resp);
+	return rc;
+}
+
+/* 1 when the API server refused a JSON Patch because it does not apply to
+ * the object as it is now: a test failed (or a member to remove is gone).
+ * The server says so with a 422 and a generic message (it keeps the JSON
+ * Patch library's own to itself), where a 422 of validation names the
+ * object ("Deployment.apps \"web\" is invalid: ..."). */
+static int patch_did_not_apply(int rc)
+{
+	const kube_error *e = kube_error_last();
+	return rc == KUBE_EINVALID && e->http_status == 422 &&
+	       (strstr(e->server_message, "the server rejected our request due to an error in our request") ||
+	        strstr(e->server_message, "testing value") || strstr(e->server_message, "test operation"));
+}
+
 static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json_t *patch, const char *what,
                         int conditional)
 {
 	json_t *meta = patch_metadata(patch, NULL);
 	if (!meta)
 		return cli_error_nomem();
-	if (conditional && *object &&
+	/* conditional on what the run owns where test operations can say it
+	 * (then status writes do not get in the way), else on the
+	 * resourceVersion */
+	int tested = conditional && *object && test_guardable(*object, patch);
+	if (conditional && *object && !tested &&
 	    json_object_set_new(meta, "resourceVersion", json_string(canary_object_rv(*object))))
 		return cli_error_nomem();
 	if (ctx->dry_run == CANARY_DRY_RUN_CLIENT) {
@@ -286,12 +394,33 @@ static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json
 	opts.field_manager = CANARY_FIELD_MANAGER;
 	opts.dry_run = ctx->dry_run == CANARY_DRY_RUN_SERVER;
 	json_t *reply = NULL;
+	const char *changed = NULL;
+	int rc;
 	kube_log(KUBE_LOG_DECISION, "deployment/%s: %s", name, what);
-	int rc = kube_client_patch(ctx->client, &reply, &canary_res_deployments, ctx->ns, name, KUBE_PATCH_MERGE, patch,
-	                           &opts);
-	/* The resourceVersion guards the run's state, but the Deployment
-	 * controller bumps it with every status update: when only the status
-	 * moved (same state, labels and spec), try again on the new version. */
+	if (tested) {
+		kube_buf path = KUBE_BUF_INIT, body = KUBE_BUF_INIT;
+		if (tested_patch(&path, &body, ctx, name, *object, patch, &opts)) {
+			kube_buf_dispose(&path);
+			kube_buf_dispose(&body);
+			return cli_error_nomem();
+		}
+		rc = send_tested_patch(ctx, &reply, &path, &body);
+		kube_buf_dispose(&path);
+		kube_buf_dispose(&body);
+		if (!rc && !reply) {
+			cli_error("deployment/%s: the API server's answer to the patch is not JSON", name);
+			return CLI_EXIT_API;
+		}
+		if (patch_did_not_apply(rc))
+			rc = KUBE_ECONFLICT;
+	} else {
+		rc = kube_client_patch(ctx->client, &reply, &canary_res_deployments, ctx->ns, name, KUBE_PATCH_MERGE,
+		                       patch, &opts);
+	}
+	/* A test or the resourceVersion failed: read D again. When what the
+	 * run owns is as it was (the Deployment controller bumps the
+	 * resourceVersion with every status update), patch again on the new
+	 * version. */
 	for (int retry = 0; conditional && rc == KUBE_ECONFLICT && retry < 5; retry++) {
 		json_t *fresh = NULL;
 		json_decref(reply);
@@ -300,13 +429,7 @@ static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json
 			rc = KUBE_ECONFLICT;
 			break;
 		}
-		json_t *old_meta = json_object_get(*object, "metadata"), *new_meta = json_object_get(fresh, "metadata");
-		int same =
-		        json_equal(json_object_get(*object, "spec"), json_object_get(fresh, "spec")) &&
-		        same_rollguard_keys(json_object_get(old_meta, "annotations"),
-		                            json_object_get(new_meta, "annotations")) &&
-		        same_rollguard_keys(json_object_get(old_meta, "labels"), json_object_get(new_meta, "labels"));
-		if (!same) {
+		if ((changed = owned_change(*object, fresh))) {
 			/* Did `abort` ask this run to stop? Then the abort wins. */
 			if (object == &ctx->deploy && canary_note_abort_request(ctx, fresh)) {
 				json_decref(*object);
@@ -316,7 +439,15 @@ static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json
 			json_decref(fresh);
 			break;
 		}
-		kube_log(KUBE_LOG_DECISION, "deployment/%s: only its status changed; patching again", name);
+		if (tested)
+			kube_log(
+			        KUBE_LOG_DECISION,
+			        "deployment/%s: the patch's tests failed though nothing they test changed; patching on "
+			        "the resourceVersion",
+			        name);
+		else
+			kube_log(KUBE_LOG_DECISION, "deployment/%s: only its status changed; patching again", name);
+		tested = 0;
 		json_decref(*object);
 		*object = fresh;
 		if (json_object_set_new(meta, "resourceVersion", json_string(canary_object_rv(fresh))))
@@ -326,7 +457,8 @@ static int patch_object(canary_ctx *ctx, json_t **object, const char *name, json
 	}
 	if (rc == KUBE_ECONFLICT) {
 		json_decref(reply);
-		cli_error("deployment/%s changed since it was read: %s", name, kube_error_last()->server_message);
+		cli_error("deployment/%s changed since it was read: %s", name,
+		          changed ? changed : kube_error_last()->server_message);
 		cli_hint("run the command again");
 		return CLI_EXIT_CONFLICT;
 	}
