@@ -1,5 +1,6 @@
 /* The YAML reader: libyaml events to jansson values with the typing rules
- * of Kubernetes' own reader (sigs.k8s.io/yaml over go-yaml v2, YAML 1.1). */
+ * of Kubernetes' own reader (sigs.k8s.io/yaml over go-yaml v2, YAML 1.1),
+ * from memory or in chunks from a read callback. */
 #include <assert.h>
 #include <limits.h>
 #include <math.h>
@@ -25,14 +26,39 @@
 
 #define MERGE_TAG "tag:yaml.org,2002:merge"
 
+/* Bytes asked of the read callback at a time. */
+#define READ_CHUNK (64 * 1024)
+
+/* The longest JSON escape rewrite_json_surrogates decides on: a pair,
+ * "\\ud83d\\ude00". */
+#define SURROGATE_PAIR_LEN 12
+
+enum input_kind { INPUT_UNDECIDED, INPUT_YAML, INPUT_JSON };
+
+/* What libyaml reads: the callback's bytes, JSON surrogate pairs rewritten
+ * on the way (rewrite_json_surrogates). */
+struct input {
+	kube_yaml_read_fn read_fn;
+	void *ctx;
+	int read_rc; /* the callback's error, or 0 */
+	int eof;     /* the callback said so */
+	char *chunk; /* READ_CHUNK bytes: [next, ready) rewritten, not yet handed
+	              * to libyaml; [ready, filled) waiting for more input */
+	size_t next, ready, filled;
+	enum input_kind kind; /* JSON when the first non-blank byte is '{' or '[' */
+	int in_string;        /* of JSON, at chunk[ready] */
+	char *history;        /* the last history_size bytes handed, a ring */
+	size_t history_size;
+	size_t handed;   /* bytes handed to libyaml */
+	size_t newlines; /* '\n' among them */
+};
+
 struct loader {
 	yaml_parser_t parser;
 	int parser_ready;
 	yaml_event_t event; /* the current event, while have_event */
 	int have_event;
-	const char *data; /* the input, or rewritten */
-	size_t len;
-	char *rewritten;     /* JSON input with surrogate pairs rewritten, or NULL */
+	struct input input;
 	json_t *anchors;     /* anchor name -> value, for the current document */
 	size_t decode_count; /* nodes decoded in this document, alias copies included */
 	size_t alias_count;  /* of which came from alias expansion */
@@ -50,18 +76,30 @@ static int mark_line(const yaml_mark_t *mark)
 	return mark->line >= INT_MAX - 1 ? INT_MAX : (int)mark->line + 1;
 }
 
+/* The line of the byte at offset among those handed to libyaml. */
+static size_t input_line_at(const struct input *in, size_t offset)
+{
+	size_t line = in->newlines + 1;
+	size_t from = offset < in->handed ? offset : in->handed;
+	/* libyaml fails on a byte still in its raw buffer, which is no larger
+	 * than the ring (loader_init); were it ever, the line comes out early */
+	if (in->handed - from > in->history_size)
+		from = in->handed - in->history_size;
+	for (size_t i = from; i < in->handed; i++)
+		line -= in->history[i % in->history_size] == '\n';
+	return line;
+}
+
 static int parser_error(const struct loader *ld)
 {
 	const yaml_parser_t *parser = &ld->parser;
 	size_t line = parser->problem_mark.line + 1;
 	if (parser->error == YAML_MEMORY_ERROR)
 		return enomem();
-	if (parser->error == YAML_READER_ERROR) {
-		/* reader errors (bad encoding) carry a byte offset, not a mark */
-		line = 1;
-		for (size_t i = 0; i < parser->problem_offset && i < ld->len; i++)
-			line += ld->data[i] == '\n';
-	}
+	if (parser->error == YAML_READER_ERROR && ld->input.read_rc)
+		return ld->input.read_rc;       /* libyaml's "input error": the callback's own */
+	if (parser->error == YAML_READER_ERROR) /* bad encoding: a byte offset, not a mark */
+		line = input_line_at(&ld->input, parser->problem_offset);
 	return kube_error_set(KUBE_EINVALID, "line %zu: %s", line,
 	                      parser->problem ? parser->problem : "unknown problem parsing YAML");
 }
@@ -240,7 +278,7 @@ static int load_sequence(struct loader *ld, int depth, json_t **out)
 {
 	const char *anchor_name = (const char *)ld->event.data.sequence_start.anchor;
 	char *anchor = NULL;
-	json_t *array = json_array(), *item;
+	json_t *array = json_array(), *item = NULL;
 	int rc = 0;
 	if (!array || (anchor_name && !(anchor = kube_strdup(anchor_name)))) {
 		rc = enomem();
@@ -480,68 +518,142 @@ static long unicode_escape(const char *text, size_t len)
  * beyond U+FFFF ("\\ud83d\\ude00"), which kubectl reads with encoding/json.
  * For input that is JSON (starts with '{' or '['), rewrites each pair in a
  * string as YAML's "\\U0001f600" and a lone surrogate as "\\ufffd", as
- * encoding/json decodes it; lines stay where they were. Sets *out to the
- * rewritten copy, or NULL when there is nothing to rewrite. */
-static int rewrite_json_surrogates(char **out, size_t *out_len, const char *data, size_t len)
+ * encoding/json decodes it; lines stay where they were. Rewrites the
+ * chunk's bytes from ready to filled in place (never longer) and moves
+ * ready past them, except, before the end of the input, an escape that
+ * may go on in bytes not read yet. */
+static void rewrite_json_surrogates(struct input *in)
 {
-	size_t start = 0, n = 0;
-	int in_string = 0, surrogates = 0;
-	char *copy;
-	*out = NULL;
-	while (start < len && data[start] && strchr(" \t\r\n", data[start]))
-		start++;
-	if (start == len || (data[start] != '{' && data[start] != '['))
-		return 0;
-	for (size_t i = 0; i + 2 < len && !surrogates; i++)
-		surrogates = data[i] == '\\' && data[i + 1] == 'u' && (data[i + 2] | 0x20) == 'd';
-	if (!surrogates)
-		return 0;
-	if (!(copy = kube_malloc(len + 1)))
-		return enomem();
-	for (size_t i = 0; i < len;) {
-		long high = in_string ? unicode_escape(data + i, len - i) : -1;
+	char *chunk = in->chunk;
+	size_t i = in->ready, n = in->ready;
+	for (size_t at = in->ready; in->kind == INPUT_UNDECIDED && at < in->filled; at++) {
+		char c = chunk[at];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			in->kind = c == '{' || c == '[' ? INPUT_JSON : INPUT_YAML;
+	}
+	if (in->kind != INPUT_JSON) {
+		in->ready = in->filled;
+		return;
+	}
+	while (i < in->filled) {
+		size_t left = in->filled - i;
+		long high;
+		if (in->in_string && chunk[i] == '\\' && left < SURROGATE_PAIR_LEN && !in->eof)
+			break;
+		high = in->in_string ? unicode_escape(chunk + i, left) : -1;
 		if (high >= 0xd800 && high <= 0xdfff) {
-			long low = high < 0xdc00 ? unicode_escape(data + i + 6, len - i - 6) : -1;
-			if (low >= 0xdc00 && low <= 0xdfff) {
-				(void)snprintf(copy + n, 11, "\\U%08lx",
-				               0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00));
-				n += 10;
-				i += 12;
-			} else {
-				memcpy(copy + n, "\\ufffd", 6);
-				n += 6;
-				i += 6;
-			}
+			long low = high < 0xdc00 ? unicode_escape(chunk + i + 6, left - 6) : -1;
+			int pair = low >= 0xdc00 && low <= 0xdfff;
+			char escape[11]; /* "\\U0001f600" or "\\ufffd" */
+			int escape_len = pair ? snprintf(escape, sizeof(escape), "\\U%08lx",
+			                                 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00))
+			                      : snprintf(escape, sizeof(escape), "\\ufffd");
+			memcpy(chunk + n, escape, (size_t)escape_len);
+			n += (size_t)escape_len;
+			i += pair ? 12 : 6;
 			continue;
 		}
-		if (data[i] == '"')
-			in_string = !in_string;
-		if (data[i] == '\\' && in_string && i + 1 < len)
-			copy[n++] = data[i++];
-		copy[n++] = data[i++];
+		if (chunk[i] == '"')
+			in->in_string = !in->in_string;
+		if (chunk[i] == '\\' && in->in_string && left > 1)
+			chunk[n++] = chunk[i++];
+		chunk[n++] = chunk[i++];
 	}
-	copy[n] = '\0';
-	*out = copy;
-	*out_len = n;
+	memmove(chunk + n, chunk + i, in->filled - i);
+	in->filled = n + (in->filled - i);
+	in->ready = n;
+}
+
+/* Asks the callback for the next chunk, after the bytes still waiting.
+ * Returns 0, or -1 with its error in read_rc. */
+static int input_fill(struct input *in)
+{
+	size_t kept = in->filled - in->ready;
+	ssize_t got;
+	memmove(in->chunk, in->chunk + in->ready, kept);
+	in->next = in->ready = 0;
+	in->filled = kept;
+	kube_error_clear(); /* to tell whether the callback describes its failure */
+	got = in->read_fn(in->ctx, in->chunk + kept, READ_CHUNK - kept);
+	if (got < 0) {
+		in->read_rc = got < INT_MIN ? KUBE_ERROR : (int)got;
+		if (kube_error_last()->code == KUBE_OK)
+			(void)kube_error_set(in->read_rc, "read error");
+		return -1;
+	}
+	assert((size_t)got <= READ_CHUNK - kept);
+	in->eof = got == 0;
+	in->filled += (size_t)got;
+	rewrite_json_surrogates(in);
 	return 0;
 }
 
-static int loader_init(struct loader *ld, const char *data, size_t len)
+/* Counts and keeps the bytes handed to libyaml, for input_line_at. */
+static void input_remember(struct input *in, const char *bytes, size_t len)
 {
-	int rc;
+	for (const char *p = bytes, *end = bytes + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		in->newlines++;
+	if (len > in->history_size) {
+		in->handed += len - in->history_size;
+		bytes += len - in->history_size;
+		len = in->history_size;
+	}
+	while (len) {
+		size_t at = in->handed % in->history_size;
+		size_t n = len < in->history_size - at ? len : in->history_size - at;
+		memcpy(in->history + at, bytes, n);
+		in->handed += n;
+		bytes += n;
+		len -= n;
+	}
+}
+
+/* libyaml's read handler. It fills the buffer whole until the input ends,
+ * as libyaml's own string input does, so that how the callback cuts the
+ * input never shows: libyaml decodes (and fails on bad encoding) a whole
+ * buffer at a time, which decides the documents delivered before such an
+ * error. */
+static int input_read(void *data, unsigned char *buffer, size_t size, size_t *size_read)
+{
+	struct input *in = data;
+	size_t done = 0;
+	while (done < size) {
+		size_t n = in->ready - in->next;
+		if (!n && in->eof)
+			break;
+		if (!n) {
+			if (input_fill(in))
+				return 0; /* libyaml's "input error" */
+			continue;
+		}
+		n = n < size - done ? n : size - done;
+		memcpy(buffer + done, in->chunk + in->next, n);
+		input_remember(in, in->chunk + in->next, n);
+		in->next += n;
+		done += n;
+	}
+	*size_read = done;
+	return 1;
+}
+
+static int loader_init(struct loader *ld, kube_yaml_read_fn read_fn, void *ctx)
+{
+	size_t raw_size;
 	memset(ld, 0, sizeof(*ld));
-	ld->data = data ? data : "";
-	ld->len = data ? len : 0;
-	if ((rc = rewrite_json_surrogates(&ld->rewritten, &ld->len, ld->data, ld->len)))
-		return rc;
-	if (ld->rewritten)
-		ld->data = ld->rewritten;
+	ld->input.read_fn = read_fn;
+	ld->input.ctx = ctx;
 	if (!(ld->anchors = json_object()))
 		return enomem();
 	if (!yaml_parser_initialize(&ld->parser))
 		return enomem();
 	ld->parser_ready = 1;
-	yaml_parser_set_input_string(&ld->parser, (const unsigned char *)ld->data, ld->len);
+	/* a byte libyaml fails on is still in its raw buffer: remember as many */
+	raw_size = (size_t)(ld->parser.raw_buffer.end - ld->parser.raw_buffer.start);
+	ld->input.history_size = raw_size ? raw_size : 1;
+	if (!(ld->input.chunk = kube_malloc(READ_CHUNK + ld->input.history_size)))
+		return enomem();
+	ld->input.history = ld->input.chunk + READ_CHUNK;
+	yaml_parser_set_input(&ld->parser, input_read, &ld->input);
 	return next_event(ld); /* STREAM-START */
 }
 
@@ -552,7 +664,7 @@ static void loader_dispose(struct loader *ld)
 	if (ld->parser_ready)
 		yaml_parser_delete(&ld->parser);
 	json_decref(ld->anchors);
-	kube_free(ld->rewritten);
+	kube_free(ld->input.chunk);
 }
 
 /* Loads the next document into *out (json null when it is empty) and its
@@ -580,14 +692,14 @@ static int load_document(struct loader *ld, json_t **out, int *line)
 	return 1;
 }
 
-int kube_yaml_parse_stream(const char *data, size_t len, kube_yaml_doc_fn fn, void *user)
+int kube_yaml_parse_reader(kube_yaml_read_fn read_fn, void *ctx, kube_yaml_doc_fn fn, void *user)
 {
 	struct loader ld;
 	json_t *doc = NULL;
 	int line = 0, rc;
+	assert(read_fn);
 	assert(fn);
-	assert(data || !len);
-	rc = loader_init(&ld, data, len);
+	rc = loader_init(&ld, read_fn, ctx);
 	while (!rc) {
 		rc = load_document(&ld, &doc, &line);
 		if (rc <= 0)
@@ -598,6 +710,31 @@ int kube_yaml_parse_stream(const char *data, size_t len, kube_yaml_doc_fn fn, vo
 	}
 	loader_dispose(&ld);
 	return rc;
+}
+
+/* kube_yaml_parse_stream's input: the caller's bytes, handed out in turn. */
+struct memory_input {
+	const char *data;
+	size_t len;
+};
+
+static ssize_t read_memory(void *ctx, char *buf, size_t size)
+{
+	struct memory_input *mem = ctx;
+	size_t n = mem->len < size ? mem->len : size;
+	if (!n)
+		return 0;
+	memcpy(buf, mem->data, n);
+	mem->data += n;
+	mem->len -= n;
+	return (ssize_t)n;
+}
+
+int kube_yaml_parse_stream(const char *data, size_t len, kube_yaml_doc_fn fn, void *user)
+{
+	struct memory_input mem = {data, len};
+	assert(data || !len);
+	return kube_yaml_parse_reader(read_memory, &mem, fn, user);
 }
 
 static int collect_doc(const json_t *doc, int line, void *user)

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +20,22 @@
 #define MAX_DEPTH     32
 #define STOP          1 /* a document callback's "stop the stream, already reported" */
 
-int probecheck_file_read(char **out, size_t *len, const char *path, char *err, size_t err_size)
+#define SOURCE_MARKER     "# Source: "
+#define SOURCE_MARKER_LEN (sizeof(SOURCE_MARKER) - 1)
+#define SOURCE_PATH_MAX   1023 /* bytes of a Source path kept, as probecheck_source reports it */
+
+/* Opens path ("-": standard input) for reading; refuses a directory and a
+ * regular file larger than MAX_FILE_SIZE. Returns 0 with *out_fd and
+ * *out_size (a regular file's, else 0), or KUBE_EINVALID with the message
+ * in err. */
+static int input_open(int *out_fd, size_t *out_size, const char *path, char *err, size_t err_size)
 {
 	int is_stdin = strcmp(path, "-") == 0;
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	size_t cap = 64 * 1024, used = 0;
-	char *data = NULL;
-	int rc = KUBE_EINVALID;
 
-	*out = NULL;
-	*len = 0;
+	*out_fd = -1;
+	*out_size = 0;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			(void)snprintf(err, err_size, "the path \"%s\" does not exist", path);
@@ -40,11 +46,44 @@ int probecheck_file_read(char **out, size_t *len, const char *path, char *err, s
 	if (fstat(fd, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			(void)snprintf(err, err_size, "%s: is a directory", path);
-			goto done;
+			goto fail;
 		}
-		if (S_ISREG(st.st_mode) && (size_t)st.st_size + 1 > cap)
-			cap = (size_t)st.st_size + 1;
+		if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > MAX_FILE_SIZE) {
+			(void)snprintf(err, err_size, "%s: larger than 2 GiB", is_stdin ? PROBECHECK_STDIN_NAME : path);
+			goto fail;
+		}
+		if (S_ISREG(st.st_mode))
+			*out_size = (size_t)st.st_size;
 	}
+	*out_fd = fd;
+	return 0;
+fail:
+	if (!is_stdin)
+		(void)close(fd);
+	return KUBE_EINVALID;
+}
+
+static void input_close(int fd, const char *path)
+{
+	if (strcmp(path, "-") != 0)
+		(void)close(fd);
+}
+
+int probecheck_file_read(char **out, size_t *len, const char *path, char *err, size_t err_size)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	int fd;
+	size_t cap = 64 * 1024, used = 0, size;
+	char *data = NULL;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if ((rc = input_open(&fd, &size, path, err, err_size)))
+		return rc;
+	rc = KUBE_EINVALID;
+	if (size + 1 > cap)
+		cap = size + 1;
 	for (;;) {
 		if (used + 1 >= cap || !data) {
 			size_t grown = data ? cap * 2 : cap;
@@ -80,8 +119,7 @@ int probecheck_file_read(char **out, size_t *len, const char *path, char *err, s
 	rc = 0;
 done:
 	kube_free(data);
-	if (!is_stdin)
-		(void)close(fd);
+	input_close(fd, path);
 	return rc;
 }
 
@@ -102,8 +140,18 @@ void probecheck_format_parse_error(char *err, size_t err_size, const char *file)
 /* A "# Source: path" comment of helm template and its line. */
 struct helm_source {
 	int line;
-	const char *path; /* into the file's data */
+	char *path; /* owned: up to SOURCE_PATH_MAX bytes */
 	size_t len;
+};
+
+/* Where the search for Source comments is in the bytes read so far: they
+ * arrive in chunks that may cut a line anywhere. */
+struct source_scan {
+	int line;        /* of the next byte */
+	size_t column;   /* bytes of that line seen, while it may be a Source comment */
+	int candidate;   /* those bytes are the marker, or begin it */
+	size_t path_len; /* after the marker, up to the last byte not '\r' or ' ' */
+	char path[SOURCE_PATH_MAX];
 };
 
 struct file_state {
@@ -112,42 +160,129 @@ struct file_state {
 	void *user;
 	int keep_going;
 	probecheck_input_stats *stats;
-	struct helm_source *sources;
-	size_t source_count, source_cap, next_source;
+	int fd;
+	size_t bytes_read;
+	int read_failed; /* err says why */
+	struct source_scan scan;
+	struct helm_source *sources; /* found, and not yet before a document */
+	size_t source_count, source_cap;
 	int previous_line; /* first line of the previous document */
-	char path_buf[1024];
+	char path_buf[SOURCE_PATH_MAX + 1];
 	int fatal; /* a negative KUBE_E* from fn */
 	char err[1024];
 };
 
-static int scan_helm_sources(struct file_state *st, const char *data, size_t len)
+/* Forgets the first count sources. */
+static void drop_sources(struct file_state *st, size_t count)
 {
-	static const char marker[] = "# Source: ";
-	int line = 1;
-	st->source_count = st->next_source = 0;
-	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t line_len = nl ? (size_t)(nl - (data + i)) : len - i;
-		if (line_len > sizeof(marker) - 1 && memcmp(data + i, marker, sizeof(marker) - 1) == 0) {
-			if (st->source_count == st->source_cap) {
-				size_t cap = st->source_cap ? st->source_cap * 2 : 16;
-				struct helm_source *grown = kube_realloc(st->sources, cap * sizeof(*grown));
-				if (!grown)
-					return KUBE_ENOMEM;
-				st->sources = grown;
-				st->source_cap = cap;
-			}
-			struct helm_source *s = &st->sources[st->source_count++];
-			s->line = line;
-			s->path = data + i + sizeof(marker) - 1;
-			s->len = line_len - (sizeof(marker) - 1);
-			while (s->len && (s->path[s->len - 1] == '\r' || s->path[s->len - 1] == ' '))
-				s->len--;
-		}
-		i += line_len + 1;
-		line++;
+	if (!count)
+		return;
+	for (size_t i = 0; i < count; i++)
+		kube_free(st->sources[i].path);
+	memmove(st->sources, st->sources + count, (st->source_count - count) * sizeof(*st->sources));
+	st->source_count -= count;
+}
+
+static int add_source(struct file_state *st)
+{
+	const struct source_scan *scan = &st->scan;
+	size_t len = scan->path_len < SOURCE_PATH_MAX ? scan->path_len : SOURCE_PATH_MAX;
+	struct helm_source *s;
+	if (st->source_count == st->source_cap) {
+		size_t cap = st->source_cap ? st->source_cap * 2 : 16;
+		struct helm_source *grown = kube_realloc(st->sources, cap * sizeof(*grown));
+		if (!grown)
+			return KUBE_ENOMEM;
+		st->sources = grown;
+		st->source_cap = cap;
 	}
+	s = &st->sources[st->source_count];
+	if (!(s->path = kube_malloc(len + 1)))
+		return KUBE_ENOMEM;
+	memcpy(s->path, scan->path, len);
+	s->path[len] = '\0';
+	s->len = len;
+	s->line = scan->line;
+	st->source_count++;
 	return 0;
+}
+
+static void source_scan_start(struct source_scan *scan)
+{
+	memset(scan, 0, sizeof(*scan));
+	scan->line = 1;
+	scan->candidate = 1;
+}
+
+/* Bytes of the current line, no newline among them. */
+static void scan_line_bytes(struct source_scan *scan, const char *bytes, size_t len)
+{
+	for (size_t i = 0; i < len && scan->candidate; i++, scan->column++) {
+		size_t at;
+		if (scan->column < SOURCE_MARKER_LEN) {
+			scan->candidate = bytes[i] == SOURCE_MARKER[scan->column];
+			continue;
+		}
+		at = scan->column - SOURCE_MARKER_LEN;
+		if (at < SOURCE_PATH_MAX)
+			scan->path[at] = bytes[i];
+		if (bytes[i] != '\r' && bytes[i] != ' ')
+			scan->path_len = at + 1;
+	}
+}
+
+/* The current line ended: a Source comment when it is the marker and at
+ * least one byte more. */
+static int end_line(struct file_state *st)
+{
+	struct source_scan *scan = &st->scan;
+	int rc = scan->candidate && scan->column > SOURCE_MARKER_LEN ? add_source(st) : 0;
+	scan->line = scan->line < INT_MAX ? scan->line + 1 : INT_MAX;
+	scan->column = scan->path_len = 0;
+	scan->candidate = 1;
+	return rc;
+}
+
+/* Notes the Source comments in bytes, the next ones read; at_end: the
+ * input ended after them. */
+static int scan_helm_sources(struct file_state *st, const char *bytes, size_t len, int at_end)
+{
+	int rc;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(bytes + i, '\n', len - i);
+		size_t line_len = nl ? (size_t)(nl - (bytes + i)) : len - i;
+		scan_line_bytes(&st->scan, bytes + i, line_len);
+		if (nl && (rc = end_line(st)))
+			return rc;
+		i += line_len + 1;
+	}
+	return at_end ? end_line(st) : 0;
+}
+
+/* kube_yaml_parse_reader's input: the file, its Source comments noted on
+ * the way (libyaml drops comments). */
+static ssize_t read_input(void *ctx, char *buf, size_t size)
+{
+	struct file_state *st = ctx;
+	ssize_t got;
+	int rc;
+	do
+		got = read(st->fd, buf, size);
+	while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		(void)snprintf(st->err, sizeof(st->err), "%s: %s", st->name, strerror(errno));
+		st->read_failed = 1;
+		return KUBE_EINVALID;
+	}
+	if ((size_t)got > MAX_FILE_SIZE - st->bytes_read) {
+		(void)snprintf(st->err, sizeof(st->err), "%s: larger than 2 GiB", st->name);
+		st->read_failed = 1;
+		return KUBE_EINVALID;
+	}
+	st->bytes_read += (size_t)got;
+	if ((rc = scan_helm_sources(st, buf, (size_t)got, got == 0)))
+		return rc;
+	return got;
 }
 
 static int hand_over(struct file_state *st, const json_t *object, const probecheck_source *source)
@@ -172,15 +307,18 @@ static int on_document(const json_t *doc, int line, void *user)
 	struct file_state *st = user;
 	probecheck_source source = {st->name, line, NULL, 0};
 
-	/* The Source comment between the previous document and this one, if any. */
-	while (st->next_source < st->source_count && st->sources[st->next_source].line < line) {
-		const struct helm_source *s = &st->sources[st->next_source++];
+	/* The Source comment between the previous document and this one, if
+	 * any. The reader is ahead: later comments wait for their document. */
+	size_t passed = 0;
+	while (passed < st->source_count && st->sources[passed].line < line) {
+		const struct helm_source *s = &st->sources[passed++];
 		if (s->line > st->previous_line) {
 			(void)snprintf(st->path_buf, sizeof(st->path_buf), "%.*s", (int)s->len, s->path);
 			source.helm_source = st->path_buf;
 			source.helm_line = line - s->line;
 		}
 	}
+	drop_sources(st, passed);
 	st->previous_line = line;
 
 	const char *kind = json_is_object(doc) ? json_string_value(json_object_get(doc, "kind")) : NULL;
@@ -202,25 +340,27 @@ static int on_document(const json_t *doc, int line, void *user)
 
 static int process_file(struct file_state *st, const char *path)
 {
-	char *data = NULL;
-	size_t len = 0;
-	int rc = probecheck_file_read(&data, &len, path, st->err, sizeof(st->err));
-	if (rc == KUBE_ENOMEM)
-		return rc;
+	size_t size;
+	int rc = input_open(&st->fd, &size, path, st->err, sizeof(st->err));
 	if (rc) {
 		cli_error("%s", st->err);
 		st->stats->errors++;
 		return st->keep_going ? 0 : STOP;
 	}
-	st->stats->files++;
 	st->name = strcmp(path, "-") == 0 ? PROBECHECK_STDIN_NAME : path;
 	st->previous_line = 0;
-	if ((rc = scan_helm_sources(st, data, len))) {
-		kube_free(data);
-		return rc;
+	st->bytes_read = 0;
+	st->read_failed = 0;
+	drop_sources(st, st->source_count);
+	source_scan_start(&st->scan);
+	rc = kube_yaml_parse_reader(read_input, st, on_document, st);
+	input_close(st->fd, path);
+	if (st->read_failed) {
+		cli_error("%s", st->err);
+		st->stats->errors++;
+		return st->keep_going ? 0 : STOP;
 	}
-	rc = kube_yaml_parse_stream(data, len, on_document, st);
-	kube_free(data);
+	st->stats->files++;
 	if (rc == STOP)
 		return st->fatal ? st->fatal : STOP;
 	if (rc == KUBE_EINVALID) {
@@ -327,6 +467,7 @@ int probecheck_input_each(const char *const *paths, size_t count, int keep_going
 	st.stats = stats;
 	for (size_t i = 0; i < count && !rc; i++)
 		rc = process_path(&st, paths[i], 0, 1);
+	drop_sources(&st, st.source_count);
 	kube_free(st.sources);
 	if (rc < 0)
 		return rc;

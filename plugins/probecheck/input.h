@@ -1,8 +1,9 @@
 /* Manifest input for -f: files, directories (recursively: *.yaml, *.yml,
  * *.json, in name order) and "-" for standard input; multi-document
- * YAML and JSON streamed one document at a time; List kinds unpacked;
- * helm template's "# Source: chart/templates/x.yaml" comments kept as
- * each object's origin. */
+ * YAML and JSON read in chunks and streamed one document at a time (memory
+ * follows the largest document, not the file); List kinds unpacked; helm
+ * template's "# Source: chart/templates/x.yaml" comments kept as each
+ * object's origin. */
 #ifndef PROBECHECK_INPUT_H
 #define PROBECHECK_INPUT_H
 
@@ -15,7 +16,7 @@
 #define PROBECHECK_STDIN_NAME "STDIN"
 
 /* Reads path ("-": standard input) whole into *out (kube_malloc'd,
- * NUL-terminated), its length in *len. Returns 0, KUBE_EINVALID with a
+ * NUL-terminated), its length in *len: for small files (--config). Returns 0, KUBE_EINVALID with a
  * message in err ("the path \"x\" does not exist", ...), or KUBE_ENOMEM. */
 int probecheck_file_read(char **out, size_t *len, const char *path, char *err, size_t err_size);
 

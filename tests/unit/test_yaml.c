@@ -1,6 +1,7 @@
 /* Tests for kube/yaml.h: the typing rules of sigs.k8s.io/yaml, one fixture
  * pair per rule in tests/fixtures/yaml, the kubectl-style writer, round
- * trips, streaming and allocation failures. */
+ * trips, streaming (from memory and from a reader, in pieces of any size)
+ * and allocation failures. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <kube/error.h>
 #include <kube/yaml.h>
 
+#include "internal.h" /* kube_error_set, for a reader that describes its failure */
 #include "test_support.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -400,6 +402,218 @@ static void test_yaml__alias_copies_are_independent(void **state)
 	json_decref(value);
 }
 
+/* A parse's outcome, to compare two ways of reading the same text. */
+struct outcome {
+	json_t *docs; /* [[line, document], ...] as they reached the callback */
+	int rc;
+	char message[1024]; /* the last error's, when rc is not 0 */
+};
+
+static int record_line_and_doc(const json_t *doc, int line, void *user)
+{
+	return json_array_append_new(user, json_pack("[iO]", line, doc)) ? KUBE_ENOMEM : 0;
+}
+
+/* Hands out text in pieces of the sizes in turn, over again; with fail_rc
+ * set, returns it instead of anything past fail_after bytes. */
+struct chunked_input {
+	const char *text;
+	size_t len, pos;
+	const size_t *sizes;
+	size_t size_count, turn;
+	int fail_rc;
+	size_t fail_after;
+	int ended;       /* 0 was returned */
+	int reads_after; /* calls after that, which must not happen */
+	int set_error;   /* describe the failure (kube_error_set) */
+};
+
+static ssize_t read_chunked(void *ctx, char *buf, size_t size)
+{
+	struct chunked_input *in = ctx;
+	size_t n = in->sizes[in->turn++ % in->size_count], end = in->len;
+	in->reads_after += in->ended;
+	if (in->fail_rc && in->pos >= in->fail_after)
+		return in->set_error ? kube_error_set(in->fail_rc, "connection reset by the test") : in->fail_rc;
+	if (in->fail_rc && in->fail_after < end)
+		end = in->fail_after;
+	n = n < size ? n : size;
+	n = n < end - in->pos ? n : end - in->pos;
+	memcpy(buf, in->text + in->pos, n);
+	in->pos += n;
+	in->ended = n == 0;
+	return (ssize_t)n;
+}
+
+static void outcome_finish(struct outcome *out, int rc)
+{
+	out->rc = rc;
+	(void)snprintf(out->message, sizeof(out->message), "%s", rc ? kube_error_last()->message : "");
+}
+
+static void parse_whole(struct outcome *out, const char *text, size_t len)
+{
+	out->docs = json_array();
+	outcome_finish(out, kube_yaml_parse_stream(text, len, record_line_and_doc, out->docs));
+}
+
+static void parse_in_pieces(struct outcome *out, struct chunked_input *in)
+{
+	out->docs = json_array();
+	outcome_finish(out, kube_yaml_parse_reader(read_chunked, in, record_line_and_doc, out->docs));
+	assert_int_equal(in->reads_after, 0);
+}
+
+static void assert_same_outcome(const struct outcome *got, const struct outcome *want, const char *what)
+{
+	if (got->rc != want->rc || strcmp(got->message, want->message) != 0)
+		fail_msg("%s: %s \"%s\", whole: %s \"%s\"", what, kube_error_name(got->rc), got->message,
+		         kube_error_name(want->rc), want->message);
+	assert_same_json(got->docs, want->docs, what);
+}
+
+/* Pieces of every size from 1 to the whole and beyond, and of changing
+ * sizes, give the documents, lines and errors of the text read whole. */
+static void assert_pieces_read_as_whole(const char *text, size_t len, const char *what)
+{
+	static const size_t mixed[] = {1, 7, 2, 64, 3, 5, 1, 11, 4096, 13};
+	struct outcome whole, got;
+	char label[160];
+	parse_whole(&whole, text, len);
+	for (size_t size = 1; size <= len + 2; size++) {
+		struct chunked_input in = {text, len, 0, &size, 1, 0, 0, 0, 0, 0, 0};
+		(void)snprintf(label, sizeof(label), "%s in pieces of %zu", what, size);
+		parse_in_pieces(&got, &in);
+		assert_same_outcome(&got, &whole, label);
+		json_decref(got.docs);
+	}
+	for (size_t first = 0; first < ARRAY_SIZE(mixed); first++) {
+		struct chunked_input in = {text, len, 0, mixed, ARRAY_SIZE(mixed), first, 0, 0, 0, 0, 0};
+		(void)snprintf(label, sizeof(label), "%s in mixed pieces from %zu", what, first);
+		parse_in_pieces(&got, &in);
+		assert_same_outcome(&got, &whole, label);
+		json_decref(got.docs);
+	}
+	json_decref(whole.docs);
+}
+
+static void test_yaml__reader_matches_stream_in_pieces_of_any_size(void **state)
+{
+	/* besides the fixtures: JSON escapes to cut (pairs, lone halves,
+	 * escaped backslashes), a BOM, bad encoding */
+	static const char *const texts[] = {
+	        "a: 1\n---\n\n# comment\nb: 2\n---\n---\n~\n--- {c: 3}\n",
+	        "[\"\\ud83d\\ude00\", \"\\ud83d\", \"x\\\\ud83d\\ude00\", \"\\\"\\udbff\\udfff\"]\n",
+	        "  \r\n\t{\"k\\ud83d\\ude80\": \"\\ude00\\ud83d\\ud83d\\ude00\"}\n{\"b\": 1}",
+	        "{\"a\": \"\\ud83d\\u00e9\", \"b\": \"\\ud83d\\",
+	        "a: [1, 2\n",
+	        "\357\273\277a: \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n",
+	        "a: 1\nb: \xe2\x82\n",
+	        "a: 1\n\x01",
+	        "",
+	        /* libyaml decodes what it reads before it parses: no document
+	         * before a bad byte in the same 16 KiB reaches the callback */
+	        "a: 1\n---\nb: 2\n---\nc: \xff\n",
+	        "{\"a\": \"\\ud83d\\ude00\"}\n---\n\x01",
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(parse_fixtures); i++) {
+		size_t len;
+		char *text = read_fixture("yaml", parse_fixtures[i], "yaml", &len);
+		assert_pieces_read_as_whole(text, len, parse_fixtures[i]);
+		free(text);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(error_fixtures); i++) {
+		size_t len;
+		char *text = read_fixture("yaml", error_fixtures[i], "yaml", &len);
+		assert_pieces_read_as_whole(text, len, error_fixtures[i]);
+		free(text);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
+		assert_pieces_read_as_whole(texts[i], strlen(texts[i]), texts[i]);
+}
+
+/* count documents "name: dN" with a comment line of pad bytes in each */
+static char *many_documents(int count, size_t pad, size_t *len)
+{
+	kube_buf text = KUBE_BUF_INIT;
+	for (int i = 0; i < count; i++) {
+		assert_int_equal(kube_buf_printf(&text, "---\nname: d%d\n# ", i), 0);
+		for (size_t k = 0; k < pad; k++)
+			assert_int_equal(kube_buf_put(&text, "x", 1), 0);
+		assert_int_equal(kube_buf_puts(&text, "\nvalue: [1, 2]\n"), 0);
+	}
+	*len = text.len;
+	return kube_buf_detach(&text);
+}
+
+/* A failing read is the parse's error wherever it happens, never the end
+ * of the input; documents parsed before it have reached the callback. */
+static void test_yaml__reader_reports_read_errors(void **state)
+{
+	size_t len, size = 4000;
+	char *text = many_documents(400, 100, &len);
+	struct outcome whole, got;
+	(void)state;
+	parse_whole(&whole, text, len);
+	assert_int_equal(whole.rc, 0);
+	assert_int_equal(json_array_size(whole.docs), 400);
+	for (size_t at = 0; at <= len; at += len / 7) {
+		struct chunked_input in = {text, len, 0, &size, 1, 0, KUBE_ENETWORK, at, 0, 0, 0};
+		parse_in_pieces(&got, &in);
+		assert_int_equal(got.rc, KUBE_ENETWORK);
+		assert_string_equal(got.message, "read error");
+		assert_true(json_array_size(got.docs) < 400);
+		for (size_t i = 0; i < json_array_size(got.docs); i++)
+			assert_same_json(json_array_get(got.docs, i), json_array_get(whole.docs, i),
+			                 "before the error");
+		if (at > len / 2)
+			assert_true(json_array_size(got.docs) > 0);
+		json_decref(got.docs);
+	}
+	/* at the very end, instead of the end */
+	{
+		struct chunked_input in = {text, len, 0, &size, 1, 0, KUBE_ETIMEOUT, len, 0, 0, 1};
+		parse_in_pieces(&got, &in);
+		assert_int_equal(got.rc, KUBE_ETIMEOUT);
+		assert_string_equal(got.message, "connection reset by the test");
+		json_decref(got.docs);
+	}
+	json_decref(whole.docs);
+	free(text);
+}
+
+/* Bad encoding is reported at its line however far into the input, as
+ * libyaml gives a byte offset for it, not a line. */
+static void test_yaml__reader_reports_bad_encoding_at_its_line(void **state)
+{
+	static const size_t sizes[] = {1, 100, 16384, 65536, 1 << 20};
+	size_t len;
+	char *text = many_documents(2000, 30, &len);
+	(void)state;
+	for (size_t at = 3; at < len; at = at * 3 + 1) {
+		char *bad = malloc(len + 1);
+		char want[64];
+		int line = 1;
+		assert_non_null(bad);
+		memcpy(bad, text, len);
+		bad[at] = (char)0xff;
+		for (size_t i = 0; i < at; i++)
+			line += text[i] == '\n';
+		(void)snprintf(want, sizeof(want), "line %d: invalid leading UTF-8 octet", line);
+		for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+			struct chunked_input in = {bad, len, 0, &sizes[s], 1, 0, 0, 0, 0, 0, 0};
+			struct outcome got;
+			parse_in_pieces(&got, &in);
+			assert_int_equal(got.rc, KUBE_EINVALID);
+			assert_string_equal(got.message, want);
+			json_decref(got.docs);
+		}
+		free(bad);
+	}
+	free(text);
+}
+
 /* Fails the n-th allocation for n = 1, 2, ... until the call succeeds:
  * every failure must surface as KUBE_ENOMEM (never a crash, a wrong code
  * or a swallowed failure); leaks show under ASan/valgrind. */
@@ -512,7 +726,7 @@ static const char *case_name(const char *kind, const char *name)
 int main(void)
 {
 	static struct CMUnitTest
-	        tests[ARRAY_SIZE(parse_fixtures) + ARRAY_SIZE(error_fixtures) + ARRAY_SIZE(emit_fixtures) + 16];
+	        tests[ARRAY_SIZE(parse_fixtures) + ARRAY_SIZE(error_fixtures) + ARRAY_SIZE(emit_fixtures) + 24];
 	static const struct CMUnitTest fixed[] = {
 	        cmocka_unit_test(test_yaml__every_fixture_is_listed),
 	        cmocka_unit_test(test_yaml__round_trips_every_fixture),
@@ -527,6 +741,9 @@ int main(void)
 	        cmocka_unit_test(test_yaml__alias_copies_are_independent),
 	        cmocka_unit_test(test_yaml__resolves_long_numbers),
 	        cmocka_unit_test(test_yaml__allocation_failures_return_enomem),
+	        cmocka_unit_test(test_yaml__reader_matches_stream_in_pieces_of_any_size),
+	        cmocka_unit_test(test_yaml__reader_reports_read_errors),
+	        cmocka_unit_test(test_yaml__reader_reports_bad_encoding_at_its_line),
 	};
 	size_t count = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(parse_fixtures); i++)
