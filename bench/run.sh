@@ -73,7 +73,7 @@ peers=$(bash "$here/peers.sh")
 if [ "$quick" = 1 ]; then
 	runs=3 cold_runs=10 sizes="500 5000" cluster_n=500 plan_runs=5 trials=2
 else
-	runs=5 cold_runs=50 sizes="500 5000 50000" cluster_n=5000 plan_runs=20 trials=10
+	runs=5 cold_runs=30 sizes="500 5000 50000" cluster_n=5000 plan_runs=10 trials=5
 fi
 
 started=$(date +%s)
