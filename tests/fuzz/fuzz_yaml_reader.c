@@ -15,6 +15,8 @@
 #include <kube/error.h>
 #include <kube/yaml.h>
 
+#include "same_json.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct pieces {
@@ -47,39 +49,6 @@ static ssize_t read_pieces(void *ctx, char *buf, size_t size)
 	return (ssize_t)n;
 }
 
-/* json_equal, except that object keys may hold NUL bytes (YAML "\0"),
- * which jansson's json_equal looks up as C strings. */
-static int same_json(json_t *a, json_t *b)
-{
-	const char *key;
-	size_t key_len, index;
-	json_t *value;
-	if (json_typeof(a) != json_typeof(b))
-		return 0;
-	if (json_is_object(a)) {
-		if (json_object_size(a) != json_object_size(b))
-			return 0;
-		json_object_keylen_foreach(a, key, key_len, value)
-		{
-			json_t *other = json_object_getn(b, key, key_len);
-			if (!other || !same_json(value, other))
-				return 0;
-		}
-		return 1;
-	}
-	if (json_is_array(a)) {
-		if (json_array_size(a) != json_array_size(b))
-			return 0;
-		json_array_foreach(a, index, value)
-		{
-			if (!same_json(value, json_array_get(b, index)))
-				return 0;
-		}
-		return 1;
-	}
-	return json_equal(a, b);
-}
-
 static int record(const json_t *doc, int line, void *user)
 {
 	return json_array_append_new(user, json_pack("[iO]", line, doc)) ? KUBE_ENOMEM : 0;
@@ -94,7 +63,7 @@ static int is_prefix(json_t *got, json_t *want)
 		return 0;
 	json_array_foreach(got, index, value)
 	{
-		if (!same_json(value, json_array_get(want, index)))
+		if (!fuzz_same_json(value, json_array_get(want, index)))
 			return 0;
 	}
 	return 1;
@@ -128,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!in.fail) {
 		/* the same outcome, whatever the pieces */
 		if (rc != whole_rc || (rc && strcmp(kube_error_last()->message, message) != 0) ||
-		    !same_json(got, whole))
+		    !fuzz_same_json(got, whole))
 			abort();
 	} else {
 		/* never a silent end; a parse error only one the whole text has too */
