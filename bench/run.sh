@@ -8,7 +8,8 @@
 #
 #   --quick      fewer repetitions and smaller inputs (a smoke run, not figures to quote)
 #   --only LIST  comma-separated sections: cold_start, offline, rollback_plan,
-#                canary_promote, canary_detect, probecheck_cluster (default: all)
+#                canary_promote, canary_detect, probecheck_cluster (default: all);
+#                the others' figures from an earlier run stay in the report
 #   --out DIR    where the results go (default bench/results)
 #   --build DIR  the release build to measure (default build-bench)
 #
@@ -59,8 +60,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 fi
 
-sections=$(mktemp -d)
-trap 'rm -rf "$sections"' EXIT
+# Each section's figures stay in $out/sections: a run with --only
+# replaces those sections and the report is made from all of them.
+sections=$out/sections
+mkdir -p "$sections"
 export BENCH_SECTIONS=$sections
 # shellcheck source=../e2e/cluster/common.sh
 . "$bench_root/e2e/cluster/common.sh"
