@@ -179,7 +179,10 @@ def save(section, data):
     if not where:
         return
     os.makedirs(where, exist_ok=True)
-    data = dict(data, section=section, finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    here = os.path.dirname(os.path.abspath(__file__))
+    described = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    data = dict(data, section=section, finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                commit=described.stdout.strip() or "unknown")
     with open(os.path.join(where, f"{section}.json"), "w") as f:
         json.dump(data, f, indent=2)
         f.write("\n")

@@ -179,6 +179,8 @@ def main():
         if not s:
             continue
         md += [f"## {s['title']}", ""]
+        if s.get("commit") and s["commit"] != meta["commit"]:
+            md += [f"(measured at commit `{s['commit']}`)", ""]
         if key == "probecheck_scaling":
             md += scaling_rows(s) + ["", "![offline audit cost against input size](scaling.png)", ""]
             plot(s, out_dir)
