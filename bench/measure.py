@@ -106,6 +106,8 @@ def compare(title, commands, runs, warmup=2, rss_runs=None, env=None, check=True
 
 
 def fmt_time(seconds):
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
     if seconds < 1:
         return f"{seconds * 1000:.1f} ms"
     return f"{seconds:.2f} s"
@@ -173,16 +175,21 @@ def print_budgets(budgets):
         print(f"  {b['budget']}: {b['measured']:.3g}{b['unit']} ({op} {b['limit']:g}{b['unit']}) {verdict}")
 
 
+def commit():
+    """The checkout's `git describe --always --dirty`, or "unknown"."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    described = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return described.stdout.strip() or "unknown"
+
+
 def save(section, data):
     """Writes the section's figures for bench/report.py when run under bench/run.sh."""
     where = os.environ.get("BENCH_SECTIONS")
     if not where:
         return
     os.makedirs(where, exist_ok=True)
-    here = os.path.dirname(os.path.abspath(__file__))
-    described = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"], capture_output=True, text=True)
     data = dict(data, section=section, finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                commit=described.stdout.strip() or "unknown")
+                commit=commit())
     with open(os.path.join(where, f"{section}.json"), "w") as f:
         json.dump(data, f, indent=2)
         f.write("\n")
