@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <kube/alloc.h>
+#include <kube/buf.h>
 #include <kube/error.h>
 
 #include "checks/checks.h"
@@ -25,6 +26,7 @@ struct probecheck_engine {
 	const char *file; /* arena copy of the last source file name */
 	const char *helm_source;
 	uint32_t current; /* index of the workload being audited */
+	kube_buf text;    /* a finding's message, formatted before the report keeps it */
 };
 
 int probecheck_engine_new(probecheck_engine **out, const probecheck_options *options)
@@ -55,6 +57,7 @@ void probecheck_engine_free(probecheck_engine *engine)
 	kube_free(engine->probes);
 	kube_free(engine->container_names);
 	kube_free(engine->items);
+	kube_buf_dispose(&engine->text);
 	kube_free(engine);
 }
 
@@ -145,12 +148,14 @@ int probecheck_emit(probecheck_ctx *ctx, enum probecheck_check check, enum probe
 	f->flags = (uint8_t)flags;
 	f->container = c ? container_name(engine, c) : "";
 	f->probe = probe >= 0 ? probecheck_probe_field((enum probecheck_probe_kind)probe) : "";
+	kube_buf_clear(&engine->text);
 	va_start(ap, fmt);
-	f->message = probecheck_arena_vprintf(&report->arena, fmt, ap);
+	int rc = kube_buf_vprintf(&engine->text, fmt, ap);
 	va_end(ap);
-	f->fix = probecheck_arena_strndup(&report->arena, kube_buf_cstr(&ctx->fix->buf), ctx->fix->buf.len);
+	if (!rc)
+		rc = probecheck_report_set_text(report, f, kube_buf_cstr(&engine->text), kube_buf_cstr(&ctx->fix->buf));
 	probecheck_fix_reset(ctx->fix);
-	if (failed || !f->container || !f->message || !f->fix)
+	if (failed || rc || !f->container)
 		return KUBE_ENOMEM;
 	f->suppressed_by = probecheck_suppress_find(engine->items, engine->item_count, (int)check, c ? c->name : "");
 	report->finding_count++;
@@ -358,9 +363,17 @@ static int resolve_deferred(probecheck_engine *engine, probecheck_report_workloa
 			f->flags |= PROBECHECK_FINDING_DROPPED;
 		if ((f->flags & PROBECHECK_DEFER_ESCALATE_IF_SERVICE) && w->service) {
 			f->severity = PROBECHECK_SEV_ERROR;
-			f->message = probecheck_arena_printf(&report->arena, "%s; Service \"%s\" selects these pods",
-			                                     f->message, w->service);
-			if (!f->message)
+			const char *message, *fix;
+			if (probecheck_finding_text(report, f, &message, &fix))
+				return KUBE_ERROR;
+			/* fix may live in the spill's read window: copied first */
+			kube_buf_clear(&engine->text);
+			if (kube_buf_put(&engine->text, fix, strlen(fix) + 1) ||
+			    kube_buf_printf(&engine->text, "%s; Service \"%s\" selects these pods", message,
+			                    w->service))
+				return KUBE_ENOMEM;
+			const char *copy = kube_buf_cstr(&engine->text);
+			if (probecheck_report_set_text(report, f, copy + strlen(copy) + 1, copy))
 				return KUBE_ENOMEM;
 		}
 	}

@@ -22,14 +22,23 @@ int probecheck_output_junit(FILE *stream, const probecheck_report *report);
  * NULL: *done set at the end, else out of memory. */
 typedef json_t *(*probecheck_item_fn)(void *user, int *done);
 
-/* Writes doc as JSON (format CLI_OUTPUT_JSON, as cli_output_json indents
- * it) or YAML with parent[key] (parent is doc or an object inside it) an
- * array whose items come from next one at a time, so the array never
- * exists whole. Returns 0, or prints the error and returns an exit code. */
-int probecheck_output_streamed(FILE *stream, enum cli_output_format format, json_t *doc, json_t *parent,
-                               const char *key, probecheck_item_fn next, void *user);
+/* One array of a streamed document: parent[key] (parent is the document
+ * or an object inside it), its items from next(user) one at a time. */
+typedef struct probecheck_streamed_array {
+	json_t *parent;
+	const char *key;
+	probecheck_item_fn next;
+	void *user;
+} probecheck_streamed_array;
 
-/* Writes the ProbeReport as JSON or YAML, findings streamed. */
+/* Writes doc as JSON (format CLI_OUTPUT_JSON, as cli_output_json indents
+ * it) or YAML with each of the count arrays (at most 8) filled from its
+ * items as they come, so no such array ever exists whole. Returns 0, or
+ * prints the error and returns an exit code. */
+int probecheck_output_streamed(FILE *stream, enum cli_output_format format, json_t *doc,
+                               const probecheck_streamed_array *arrays, size_t count);
+
+/* Writes the ProbeReport as JSON or YAML, workloads and findings streamed. */
 int probecheck_output_report(FILE *stream, enum cli_output_format format, const probecheck_report *report);
 
 /* Shared by the renderings: "Deployment team-a/web" (no namespace part

@@ -63,23 +63,29 @@ static void tally(const probecheck_report *report, const probecheck_report_workl
 	}
 }
 
-static void finding_text(FILE *stream, const probecheck_finding *f)
+/* Returns 0, or -1 when the finding's text cannot be read back. */
+static int finding_text(FILE *stream, const probecheck_report *report, const probecheck_finding *f)
 {
+	const char *message, *fix;
+	if (probecheck_finding_text(report, f, &message, &fix))
+		return -1;
 	(void)fprintf(stream, "[%s] ", probecheck_severity_name((enum probecheck_severity)f->severity));
 	if (*f->container) {
 		xml(stream, f->container);
 		(void)fputs(": ", stream);
 	}
-	xml(stream, f->message);
+	xml(stream, message);
 	(void)fputc('\n', stream);
-	if (*f->fix) {
+	if (*fix) {
 		(void)fputs("fix:\n", stream);
-		xml(stream, f->fix);
+		xml(stream, fix);
 	}
+	return 0;
 }
 
-static void write_case(FILE *stream, const probecheck_report *report, const probecheck_report_workload *w, int check,
-                       const struct case_state *st)
+/* Returns 0, or -1 when a finding's text cannot be read back. */
+static int write_case(FILE *stream, const probecheck_report *report, const probecheck_report_workload *w, int check,
+                      const struct case_state *st)
 {
 	const probecheck_check_info *info = &probecheck_catalog[check];
 	(void)fputs("    <testcase name=\"", stream);
@@ -101,14 +107,17 @@ static void write_case(FILE *stream, const probecheck_report *report, const prob
 	(void)fputs(" time=\"0\"", stream);
 	if (!st->reported && !st->suppressed) {
 		(void)fputs("/>\n", stream);
-		return;
+		return 0;
 	}
 	(void)fputs(">\n", stream);
 	if (st->failing) {
 		(void)fputs("      <failure type=\"", stream);
 		xml(stream, probecheck_severity_name((enum probecheck_severity)st->first_failing->severity));
 		(void)fputs("\" message=\"", stream);
-		xml(stream, st->first_failing->message);
+		const char *message, *fix;
+		if (probecheck_finding_text(report, st->first_failing, &message, &fix))
+			return -1;
+		xml(stream, message);
 		if (st->failing > 1)
 			(void)fprintf(stream, " (and %zu more)", st->failing - 1);
 		(void)fputs("\">", stream);
@@ -116,7 +125,8 @@ static void write_case(FILE *stream, const probecheck_report *report, const prob
 			const probecheck_finding *f = &report->findings[w->first_finding + i];
 			if (f->check == check && probecheck_finding_reported(report, f) &&
 			    f->severity >= report->fail_on)
-				finding_text(stream, f);
+				if (finding_text(stream, report, f))
+					return -1;
 		}
 		(void)fputs("</failure>\n", stream);
 	} else if (!st->reported) {
@@ -130,11 +140,13 @@ static void write_case(FILE *stream, const probecheck_report *report, const prob
 			const probecheck_finding *f = &report->findings[w->first_finding + i];
 			if (f->check == check && probecheck_finding_reported(report, f) &&
 			    (report->fail_on == PROBECHECK_SEV_NONE || f->severity < report->fail_on))
-				finding_text(stream, f);
+				if (finding_text(stream, report, f))
+					return -1;
 		}
 		(void)fputs("</system-out>\n", stream);
 	}
 	(void)fputs("    </testcase>\n", stream);
+	return 0;
 }
 
 int probecheck_output_junit(FILE *stream, const probecheck_report *report)
@@ -184,7 +196,8 @@ int probecheck_output_junit(FILE *stream, const probecheck_report *report)
 			if (!wl->evaluated[check])
 				continue;
 			tally(report, wl, check, &st);
-			write_case(stream, report, wl, check, &st);
+			if (write_case(stream, report, wl, check, &st))
+				return CLI_EXIT_FAIL;
 		}
 		(void)fputs("  </testsuite>\n", stream);
 	}

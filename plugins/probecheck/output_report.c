@@ -56,14 +56,17 @@ static json_t *finding_object(const probecheck_report *report, const probecheck_
 {
 	const probecheck_report_workload *w = &report->workloads[f->workload];
 	const probecheck_check_info *check = &probecheck_catalog[f->check];
+	const char *message, *fix;
+	if (probecheck_finding_text(report, f, &message, &fix))
+		return NULL;
 	json_t *object = json_object();
 	if (!object)
 		return NULL;
 	if (json_object_set_new(object, "workload", workload_ref(w, 0)) || set_string(object, "checkId", check->id) ||
 	    set_string(object, "severity", probecheck_severity_name((enum probecheck_severity)f->severity)) ||
 	    set_string(object, "container", f->container) || set_string(object, "probe", f->probe) ||
-	    set_string(object, "message", f->message) || set_string(object, "why", check->why) ||
-	    set_string(object, "fix", f->fix) ||
+	    set_string(object, "message", message) || set_string(object, "why", check->why) ||
+	    set_string(object, "fix", fix) ||
 	    (w->source.file && json_object_set_new(object, "source", source_object(&w->source))) ||
 	    (f->suppressed_by && json_object_set_new(object, "suppressedBy", suppression_object(f->suppressed_by)))) {
 		json_decref(object);
@@ -92,17 +95,15 @@ static json_t *summary_object(const probecheck_report *report)
 
 static int fill(json_t *doc, const probecheck_report *report)
 {
-	json_t *workloads = json_array(), *findings = json_array(), *suppressed = report->strict ? json_array() : NULL;
+	json_t *suppressed = report->strict ? json_array() : NULL;
 	if (json_object_set_new(doc, "failOn", json_string(probecheck_severity_name(report->fail_on))) ||
 	    json_object_set_new(doc, "strict", json_boolean(report->strict)) ||
-	    json_object_set_new(doc, "workloads", workloads) || json_object_set_new(doc, "findings", findings)) {
+	    json_object_set_new(doc, "workloads", json_array()) || json_object_set_new(doc, "findings", json_array())) {
 		json_decref(suppressed);
 		return -1;
 	}
-	for (size_t i = 0; i < report->workload_count; i++)
-		if (json_array_append_new(workloads, workload_ref(&report->workloads[i], 1)))
-			return -1;
-	/* findings stay empty here: probecheck_output_report streams them in */
+	/* workloads and findings stay empty here: probecheck_output_report
+	 * streams them in */
 	if (json_object_set_new(doc, "summary", summary_object(report)) ||
 	    (report->exercised && json_object_set(doc, "exercised", report->exercised)))
 		return -1;
@@ -125,14 +126,23 @@ static int fill(json_t *doc, const probecheck_report *report)
 	return 0;
 }
 
-struct finding_cursor {
+struct cursor {
 	const probecheck_report *report;
 	size_t next;
 };
 
+static json_t *next_workload(void *user, int *done)
+{
+	struct cursor *cursor = user;
+	if (cursor->next < cursor->report->workload_count)
+		return workload_ref(&cursor->report->workloads[cursor->next++], 1);
+	*done = 1;
+	return NULL;
+}
+
 static json_t *next_finding(void *user, int *done)
 {
-	struct finding_cursor *cursor = user;
+	struct cursor *cursor = user;
 	const probecheck_report *report = cursor->report;
 	while (cursor->next < report->finding_count) {
 		const probecheck_finding *f = &report->findings[cursor->next++];
@@ -145,13 +155,17 @@ static json_t *next_finding(void *user, int *done)
 
 int probecheck_output_report(FILE *stream, enum cli_output_format format, const probecheck_report *report)
 {
-	struct finding_cursor cursor = {report, 0};
+	struct cursor workloads = {report, 0}, findings = {report, 0};
 	json_t *doc = cli_object_new("ProbeReport");
 	if (!doc || fill(doc, report)) {
 		json_decref(doc);
 		return cli_error_nomem();
 	}
-	int rc = probecheck_output_streamed(stream, format, doc, doc, "findings", next_finding, &cursor);
+	const probecheck_streamed_array arrays[] = {
+	        {doc, "workloads", next_workload, &workloads},
+	        {doc, "findings", next_finding, &findings},
+	};
+	int rc = probecheck_output_streamed(stream, format, doc, arrays, sizeof(arrays) / sizeof(arrays[0]));
 	json_decref(doc);
 	return rc;
 }

@@ -93,15 +93,18 @@ static json_t *result(const probecheck_report *report, const probecheck_finding 
 {
 	const probecheck_report_workload *w = &report->workloads[f->workload];
 	char fingerprint[1024], label[512];
+	const char *message, *fix;
+	if (probecheck_finding_text(report, f, &message, &fix))
+		return NULL;
 	probecheck_workload_label(label, sizeof(label), w);
 	(void)snprintf(fingerprint, sizeof(fingerprint), "%s/%s/%s/%s/%s/%s", w->kind, w->namespace_name, w->name,
 	               f->container, f->probe, probecheck_catalog[f->check].id);
 	json_t *r =
 	        json_pack("{s:s, s:i, s:s, s:o, s:[o], s:{s:s}, s:{s:s, s:s, s:s, s:s}}", "ruleId",
 	                  probecheck_catalog[f->check].id, "ruleIndex", (int)f->check, "level",
-	                  sarif_level((enum probecheck_severity)f->severity), "message", text(f->message), "locations",
+	                  sarif_level((enum probecheck_severity)f->severity), "message", text(message), "locations",
 	                  location(w, f, uri), "partialFingerprints", "probecheckWorkload/v1", fingerprint,
-	                  "properties", "workload", label, "container", f->container, "probe", f->probe, "fix", f->fix);
+	                  "properties", "workload", label, "container", f->container, "probe", f->probe, "fix", fix);
 	if (r && f->suppressed_by && !report->strict &&
 	    json_object_set_new(
 	            r, "suppressions",
@@ -142,8 +145,8 @@ int probecheck_output_sarif(FILE *stream, const probecheck_report *report)
 	                  "runs", "tool", "driver", "name", "kubectl-probecheck", "version", kube_version_string(),
 	                  "semanticVersion", kube_version_string(), "rules", rules_array());
 	json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
-	int rc = run ? probecheck_output_streamed(stream, CLI_OUTPUT_JSON, doc, run, "results", next_result, &cursor)
-	             : cli_error_nomem();
+	const probecheck_streamed_array results = {run, "results", next_result, &cursor};
+	int rc = run ? probecheck_output_streamed(stream, CLI_OUTPUT_JSON, doc, &results, 1) : cli_error_nomem();
 	json_decref(doc);
 	kube_buf_dispose(&cursor.uri);
 	return rc;

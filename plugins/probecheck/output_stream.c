@@ -1,7 +1,7 @@
-/* Writes a report document whose one big array (findings, SARIF results) is produced item by item, so a
- * report of any size never exists as one JSON tree: the rest of the document is rendered as usual around a
- * placeholder, and the items are rendered one at a time and indented into its place. The bytes are the
- * same as rendering the whole tree with cli_output_document. */
+/* Writes a report document whose big arrays (workloads, findings, SARIF results) are produced item by
+ * item, so a report of any size never exists as one JSON tree: the rest of the document is rendered as
+ * usual around a placeholder per array, and the items are rendered one at a time and indented into its
+ * place. The bytes are the same as rendering the whole tree with cli_output_document. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,8 @@
 #include "cli/exit.h"
 #include "output.h"
 
-#define PLACEHOLDER "@@probecheck-streamed-items@@"
+#define PLACEHOLDER  "@@probecheck-streamed-items-"
+#define MAX_STREAMED 8
 
 /* Writes text with prefix before each non-empty line. */
 static int write_indented(FILE *stream, const char *text, size_t len, const char *first_prefix, const char *prefix)
@@ -94,14 +95,58 @@ static int stream_items(FILE *stream, enum cli_output_format format, size_t inde
 	return rc;
 }
 
-int probecheck_output_streamed(FILE *stream, enum cli_output_format format, json_t *doc, json_t *parent,
-                               const char *key, probecheck_item_fn next, void *user)
+/* Writes the items of one array in place of its placeholder, which starts
+ * at mark in the skeleton text; returns where the skeleton goes on, or
+ * NULL with *rc set. */
+static const char *stream_array(FILE *stream, enum cli_output_format format, const char *text, const char *from,
+                                const char *mark, size_t mark_len, const probecheck_streamed_array *array, int *rc)
+{
+	const char *line = mark;
+	while (line > text && line[-1] != '\n')
+		line--;
+	size_t indent = strspn(line, " ");
+	const char *value = mark, *after = mark + mark_len;
+	if (value > from && (value[-1] == '"' || value[-1] == '\'')) /* JSON quotes it; YAML may */
+		value--, after++;
+	/* YAML: "key:" ends the line, the list follows below it. */
+	size_t head = (size_t)(value - from) - (format == CLI_OUTPUT_YAML && value > line && value[-1] == ' ');
+	int count = 0;
+	if (fwrite(from, 1, head, stream) != head) {
+		*rc = KUBE_ERROR;
+		return NULL;
+	}
+	if ((*rc = stream_items(stream, format, indent, array->next, array->user, &count)))
+		return NULL;
+	int failed = 0;
+	if (format == CLI_OUTPUT_JSON)
+		failed = count ? fprintf(stream, "\n%*s]", (int)indent, "") < 0 : fputs("[]", stream) == EOF;
+	else if (!count)
+		failed = fputs(" []", stream) == EOF;
+	else if (*after == '\n')
+		after++; /* the items ended the line */
+	if (failed) {
+		*rc = KUBE_ERROR;
+		return NULL;
+	}
+	return after;
+}
+
+int probecheck_output_streamed(FILE *stream, enum cli_output_format format, json_t *doc,
+                               const probecheck_streamed_array *arrays, size_t count)
 {
 	kube_buf skeleton = KUBE_BUF_INIT;
 	char *json_text = NULL;
-	int rc = 0, count = 0;
-	if (json_object_set_new(parent, key, json_string(PLACEHOLDER)))
-		return cli_error_nomem();
+	int rc = 0;
+	if (count > MAX_STREAMED) {
+		cli_error("render report: %zu streamed arrays (at most %d)", count, MAX_STREAMED);
+		return CLI_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < count; i++) {
+		char mark[64];
+		(void)snprintf(mark, sizeof(mark), PLACEHOLDER "%zu@@", i);
+		if (json_object_set_new(arrays[i].parent, arrays[i].key, json_string(mark)))
+			return cli_error_nomem();
+	}
 	if (format == CLI_OUTPUT_YAML) {
 		rc = kube_yaml_emit(&skeleton, doc);
 	} else {
@@ -113,43 +158,31 @@ int probecheck_output_streamed(FILE *stream, enum cli_output_format format, json
 		kube_buf_dispose(&skeleton);
 		return cli_error_nomem();
 	}
-	const char *text = kube_buf_cstr(&skeleton);
-	const char *mark = strstr(text, PLACEHOLDER);
-	if (!mark) {
-		kube_buf_dispose(&skeleton);
-		cli_error("render report: the item placeholder is missing");
-		return CLI_EXIT_FAIL;
-	}
-	const char *line = mark;
-	while (line > text && line[-1] != '\n')
-		line--;
-	size_t indent = strspn(line, " ");
-	const char *value = mark, *after = mark + strlen(PLACEHOLDER);
-	if (value > text && (value[-1] == '"' || value[-1] == '\'')) /* JSON quotes it; YAML may */
-		value--, after++;
-	/* YAML: "key:" ends the line, the list follows below it. */
-	size_t head = (size_t)(value - text) - (format == CLI_OUTPUT_YAML && value > line && value[-1] == ' ');
-	int failed = fwrite(text, 1, head, stream) != head;
-	if (!failed) {
-		rc = stream_items(stream, format, indent, next, user, &count);
-		if (rc == KUBE_ENOMEM) {
+	/* The placeholders in the order the rendering put them. */
+	const char *text = kube_buf_cstr(&skeleton), *from = text;
+	size_t done = 0;
+	while (done < count && from) {
+		const char *mark = strstr(from, PLACEHOLDER);
+		char *end = NULL;
+		unsigned long index = mark ? strtoul(mark + strlen(PLACEHOLDER), &end, 10) : 0;
+		if (!mark || !end || strncmp(end, "@@", 2) != 0 || index >= count) {
 			kube_buf_dispose(&skeleton);
-			return cli_error_nomem();
+			cli_error("render report: an item placeholder is missing");
+			return CLI_EXIT_FAIL;
 		}
-		failed = rc != 0;
+		from = stream_array(stream, format, text, from, mark, (size_t)(end + 2 - mark), &arrays[index], &rc);
+		done++;
 	}
+	if (rc == KUBE_ENOMEM) {
+		kube_buf_dispose(&skeleton);
+		return cli_error_nomem();
+	}
+	int failed = rc != 0 || !from;
 	if (!failed) {
-		if (format == CLI_OUTPUT_JSON)
-			failed = count ? fprintf(stream, "\n%*s]", (int)indent, "") < 0 : fputs("[]", stream) == EOF;
-		else if (!count)
-			failed = fputs(" []", stream) == EOF;
-		else if (*after == '\n')
-			after++; /* the items ended the line */
-	}
-	size_t rest = strlen(after);
-	if (!failed)
-		failed = fwrite(after, 1, rest, stream) != rest ||
+		size_t rest = strlen(from);
+		failed = fwrite(from, 1, rest, stream) != rest ||
 		         (format == CLI_OUTPUT_JSON && fputc('\n', stream) == EOF);
+	}
 	kube_buf_dispose(&skeleton);
 	if (failed) {
 		cli_error("write report: %s", strerror(errno));

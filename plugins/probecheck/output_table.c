@@ -105,12 +105,20 @@ int probecheck_output_table(FILE *stream, const probecheck_report *report, int w
 				if (!probecheck_finding_reported(report, f))
 					continue;
 				const char *name = probecheck_severity_name((enum probecheck_severity)f->severity);
+				const char *message, *fix;
+				if (probecheck_finding_text(report, f, &message, &fix)) {
+					cli_table_free(table);
+					return CLI_EXIT_FAIL;
+				}
 				(void)snprintf(severity, sizeof(severity), "%s%s%s",
 				               cli_style_start(color, cli_style_for_severity(name)), name,
 				               cli_style_end(color));
-				const char *cells[] = {first ? label : "", f->container,
-				                       severity,           probecheck_catalog[f->check].id,
-				                       f->message,         f->probe,
+				const char *cells[] = {first ? label : "",
+				                       f->container,
+				                       severity,
+				                       probecheck_catalog[f->check].id,
+				                       message,
+				                       f->probe,
 				                       first ? source : ""};
 				first = 0;
 				if (cli_table_add_row(table, cells)) {

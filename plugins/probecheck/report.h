@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "catalog.h"
+#include "spill.h"
 #include "workload.h"
 
 enum probecheck_suppression_origin {
@@ -63,8 +64,11 @@ typedef struct probecheck_finding {
 	const probecheck_suppression *suppressed_by; /* NULL when not suppressed */
 	const char *container;                       /* "" for the workload as a whole */
 	const char *probe;                           /* "livenessProbe", ... or "" */
+	/* read them with probecheck_finding_text: both NULL when spilled */
 	const char *message;
-	const char *fix; /* YAML, "" when there is nothing to compute */
+	const char *fix;     /* YAML, "" when there is nothing to compute */
+	uint64_t spilled_at; /* "message\0fix\0" at this offset of the report's spill */
+	uint32_t message_len, fix_len;
 } probecheck_finding;
 
 typedef struct probecheck_report {
@@ -80,8 +84,22 @@ typedef struct probecheck_report {
 	size_t count[PROBECHECK_SEV_ERROR + 1]; /* reported findings by severity */
 	size_t reported;                        /* findings shown */
 	size_t suppressed;                      /* findings hidden (or, with strict, listed) by suppressions */
-	json_t *exercised; /* --exercise: the probes run and their samples (owned), NULL without it */
+	json_t *exercised;       /* --exercise: the probes run and their samples (owned), NULL without it */
+	size_t text_kept;        /* bytes of finding text in the arena */
+	probecheck_spill *spill; /* the texts past PROBECHECK_SPILL_AFTER, NULL until then */
+	int spill_failed;        /* no spill file could be made: texts stay in memory */
 } probecheck_report;
+
+/* Sets f's message and fix (copied): into the arena while the report
+ * keeps less than PROBECHECK_SPILL_AFTER bytes of text there, else into
+ * its spill file (or the arena when there is none). Returns 0 or
+ * KUBE_ENOMEM. */
+int probecheck_report_set_text(probecheck_report *report, probecheck_finding *f, const char *message, const char *fix);
+
+/* f's message and fix; a spilled finding's are valid until the next call.
+ * Returns 0, or -1 when they cannot be read back (the error printed). */
+int probecheck_finding_text(const probecheck_report *report, const probecheck_finding *f, const char **message,
+                            const char **fix);
 
 /* 1 when f is part of the output: not dropped, and not suppressed unless
  * the report is strict. */

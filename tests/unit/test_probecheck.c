@@ -763,6 +763,41 @@ static void test_probecheck__junit_output(void **state)
 	run_dispose(&r);
 }
 
+/* Finding texts spilled to the temporary file (all of them, from the
+ * first: ROLLGUARD_TEST_SPILL_AFTER=0) render byte for byte as texts kept
+ * in memory, in every format; with no usable temporary directory they stay
+ * in memory and the output is the same again. */
+static void test_probecheck__spilled_texts(void **state)
+{
+	static const char *const formats[] = {"json", "yaml", "sarif", "junit", "wide"};
+	char args[8192];
+	(void)state;
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		struct run_result kept, spilled, nowhere;
+		(void)snprintf(
+		        args, sizeof(args),
+		        "$(for f in '%s'/cases/*.yaml; do case $f in */bad-*) ;; *) printf -- \"-f %%s \" \"$f\" ;; "
+		        "esac; done) -o %s --fail-on never --strict",
+		        fixtures(), formats[i]);
+		run(&kept, args, NULL);
+		assert_int_equal(kept.exit_code, 0);
+		assert_true(strlen(kept.out) > 10000);
+		setenv("ROLLGUARD_TEST_SPILL_AFTER", "0", 1);
+		run(&spilled, args, NULL);
+		setenv("TMPDIR", "/nonexistent/probecheck-test", 1);
+		run(&nowhere, args, NULL);
+		unsetenv("TMPDIR");
+		unsetenv("ROLLGUARD_TEST_SPILL_AFTER");
+		assert_int_equal(spilled.exit_code, 0);
+		assert_string_equal(spilled.out, kept.out);
+		assert_int_equal(nowhere.exit_code, 0);
+		assert_string_equal(nowhere.out, kept.out);
+		run_dispose(&kept);
+		run_dispose(&spilled);
+		run_dispose(&nowhere);
+	}
+}
+
 static void test_probecheck__output_file(void **state)
 {
 	char args[8192], path[] = "/tmp/probecheck-out-XXXXXX";
@@ -880,6 +915,7 @@ int main(void)
 	        cmocka_unit_test(test_probecheck__fixture_corpus),
 	        cmocka_unit_test(test_probecheck__every_fixture_has_expectations),
 	        cmocka_unit_test(test_probecheck__report_json_shape),
+	        cmocka_unit_test(test_probecheck__spilled_texts),
 	        cmocka_unit_test(test_probecheck__fixes_are_yaml),
 	        cmocka_unit_test(test_probecheck__yaml_output),
 	        cmocka_unit_test(test_probecheck__table_output),
