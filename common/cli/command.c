@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/color.h"
 #include "cli/command.h"
@@ -42,6 +43,13 @@ static int run(cli_args *args)
 
 int cli_main(const cli_program *prog, int argc, char **argv)
 {
+	/* Reports run to megabytes: written in 64 KiB blocks, not musl's
+	 * 1 KiB (BUFSIZ) or glibc's 4 KiB, when nobody watches them line by
+	 * line (probecheck -A -o json over 5,000 Deployments: 19,806 writes
+	 * down to a few hundred). A terminal keeps line buffering. */
+	static char out_buffer[64 * 1024];
+	if (!isatty(STDOUT_FILENO))
+		(void)setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
 	if (cli_complete_requested(argc, argv))
 		return cli_complete_main(prog, argc, argv);
 	cli_args args;
