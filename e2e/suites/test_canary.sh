@@ -131,8 +131,14 @@ expect_eq "$(jq -r '.items[1].reason' <<<"$OUT")" "latency regression" "history:
 app duel 4
 run "$CANARY" -n "$NS" start duel --image app=registry.example/duel:2.0 --steps 25,50,100
 expect_rc 0 "duel: start"
-"$CANARY" -n "$NS" promote duel >"$E2E_TMP/p1.out" 2>"$E2E_TMP/p1.err" &
+# The first holds the Lease 5 s (a test-build stall point) and the second
+# starts once the Lease is there: a real overlap, however loaded the machine.
+ROLLGUARD_TEST_STALL_AT=promote-after-lock "$CANARY" -n "$NS" promote duel >"$E2E_TMP/p1.out" 2>"$E2E_TMP/p1.err" &
 p1=$!
+for _ in $(seq 50); do
+	$K -n "$NS" get lease rollguard-canary-duel >/dev/null 2>&1 && break
+	sleep 0.1
+done
 "$CANARY" -n "$NS" promote duel >"$E2E_TMP/p2.out" 2>"$E2E_TMP/p2.err" &
 p2=$!
 wait $p1; rc1=$?

@@ -33,6 +33,17 @@ void canary_kill_point(const char *point)
 #endif
 }
 
+void canary_stall_point(const char *point)
+{
+#ifdef ROLLGUARD_TESTING
+	const char *at = getenv("ROLLGUARD_TEST_STALL_AT");
+	if (at && !strcmp(at, point))
+		kube_sleep_ms(5000);
+#else
+	(void)point;
+#endif
+}
+
 static void lease_name(const canary_ctx *ctx, char *buf, size_t size)
 {
 	snprintf(buf, size, "rollguard-canary-%s", ctx->name);

@@ -35,4 +35,9 @@ int canary_lock_duration_s(void);
  * itself with SIGKILL (crash-safety tests). Release builds: nothing. */
 void canary_kill_point(const char *point);
 
+/* Test builds only: sleeps 5 s at point when ROLLGUARD_TEST_STALL_AT
+ * names it, so a test can start a rival while this process holds the
+ * lock (the duel in e2e/suites/test_canary.sh); a no-op otherwise. */
+void canary_stall_point(const char *point);
+
 #endif

@@ -108,6 +108,7 @@ static int run_promote(const cli_args *args)
 	}
 	if ((rc = canary_lock_acquire(&ctx, CANARY_LOCK_STEP)))
 		goto done;
+	canary_stall_point("promote-after-lock");
 	if (ctx.state.phase != CANARY_PHASE_PROMOTING) {
 		if ((rc = canary_pods_open(&pods, &ctx)))
 			goto done;
