@@ -1,5 +1,6 @@
 /* Cluster mode: targets, concurrent paginated LISTs, owner matching, live evidence. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -466,6 +467,9 @@ static int release_stream(struct cluster *cl, int failed)
 	return rc;
 }
 
+/* mimalloc's, when it is linked in (a weak reference: NULL otherwise). */
+extern void mi_collect(bool force) __attribute__((weak));
+
 /* Each list thread's malloc arena keeps the freed memory of the last page
  * it decoded (tens of MiB for a page of Pods or ReplicaSets), which no
  * other thread reuses: once the threads are done, it goes back to the
@@ -475,6 +479,11 @@ static void release_list_memory(void)
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
 #endif
+	/* release builds: mimalloc in place of musl's malloc
+	 * (scripts/static-deps.sh); the ended threads' abandoned pages are
+	 * collected and given back now, not some time later */
+	if (mi_collect)
+		mi_collect(true);
 }
 
 /* Runs every list at once, one thread and one client each, except the
