@@ -86,10 +86,13 @@ static int parse_expiry(struct kube_exec_credential *out, const json_t *status)
 
 int kube_exec_credential_parse(struct kube_exec_credential *out, const char *api_version, const char *data, size_t len)
 {
+	/* zeroed: jansson leaves the error code unset when it runs out of
+	 * memory before it starts (valgrind: a jump on an uninitialised value) */
 	json_error_t jerr;
 	json_t *root = NULL;
 	int rc = 0;
 
+	memset(&jerr, 0, sizeof(jerr));
 	memset(out, 0, sizeof(*out));
 	root = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
 	if (!root) {
@@ -583,12 +586,18 @@ static int run_plugin(kube_buf *out, const struct kube_exec_auth *auth, int inte
 	pid_t pid = -1;
 
 	const char *path = config->command;
+	struct stat st;
 	if (!strchr(path, '/')) {
 		if ((rc = look_path(&resolved, path)) != 0)
 			return rc;
 		if (!resolved)
 			return not_found(config);
 		path = resolved;
+	} else if (stat(path, &st) != 0 && errno == ENOENT) {
+		/* as exec.LookPath does for a path: found missing before the
+		 * spawn, not only from its error (which a posix_spawn without
+		 * CLONE_VFORK, as under valgrind, reports as exit code 127) */
+		return not_found(config);
 	}
 	while (config->args && config->args[argc])
 		argc++;

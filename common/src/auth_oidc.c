@@ -83,10 +83,11 @@ int kube_oidc_id_token_valid(int *out_valid, const char *id_token, int64_t now_s
 {
 	char *payload = NULL;
 	json_t *claims = NULL;
-	json_error_t jerr;
+	json_error_t jerr; /* zeroed below: see kube_exec_credential_parse */
 	size_t payload_len = 0, bad_at = 0;
 	int rc = 0;
 
+	memset(&jerr, 0, sizeof(jerr));
 	*out_valid = 0;
 	const char *first = strchr(id_token, '.');
 	const char *second = first ? strchr(first + 1, '.') : NULL;
