@@ -82,7 +82,9 @@ ROLLGUARD_FUZZ_SECONDS=$fuzz_seconds run_ctest "$fuzz_build" fuzz -L fuzz -j "$j
 
 if [ "$full" -eq 1 ]; then
 	echo "== unit tests under valgrind"
-	run_ctest "$build" valgrind -L unit -T memcheck \
+	# MemoryCheckCommand must be named: without include(CTest) ctest has
+	# no default and stops with "Memory checker not set" (exit 16).
+	run_ctest "$build" valgrind -L unit -T memcheck --overwrite MemoryCheckCommand="$(command -v valgrind)" \
 		--overwrite MemoryCheckCommandOptions="--leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite"
 fi
 
