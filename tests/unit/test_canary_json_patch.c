@@ -16,49 +16,9 @@
 #include <kube/error.h>
 
 #include "json_patch.h"
+#include "test_support.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *parse(const char *text)
-{
-	json_error_t error;
-	json_t *value = json_loads(text, 0, &error);
-	if (!value)
-		fail_msg("bad test JSON (%s) at %d: %s", error.text, error.position, text);
-	return value;
-}
-
-/* Fails with both documents when they differ. */
-static void assert_json_equal(const json_t *got, const json_t *want, const char *name)
-{
-	if (!json_equal((json_t *)got, (json_t *)want)) {
-		char *got_text = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
-		char *want_text = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-		print_error("%s:\n got  %s\n want %s\n", name, got_text ? got_text : "(null)", want_text);
-		free(got_text);
-		free(want_text);
-		fail();
-	}
-}
-
-/* RFC 7386 applied to a copy of target (owned). */
-static json_t *merge_apply(const json_t *target, const json_t *patch)
-{
-	if (!json_is_object(patch))
-		return json_deep_copy(patch);
-	json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
-	const char *key;
-	json_t *value;
-	json_object_foreach((json_t *)patch, key, value)
-	{
-		if (json_is_null(value)) {
-			json_object_del(out, key);
-			continue;
-		}
-		json_object_set_new(out, key, merge_apply(json_object_get(out, key), value));
-	}
-	return out;
-}
 
 /* The parent object of the member path names in doc, and that member's
  * name (RFC 6901, objects only: all the patches here address). NULL when
@@ -178,15 +138,15 @@ static void test_canary_json_patch__translates_merge_patches(void **state)
 	         "[{\"op\": \"add\", \"path\": \"/metadata\", \"value\": {\"annotations\": {}}}]"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		json_t *target = parse(cases[i].target), *merge = parse(cases[i].merge);
-		json_t *want = parse(cases[i].ops), *ops = json_array();
+		json_t *target = test_json_parse(cases[i].target), *merge = test_json_parse(cases[i].merge);
+		json_t *want = test_json_parse(cases[i].ops), *ops = json_array();
 		assert_int_equal(canary_json_patch_from_merge(ops, target, merge), 0);
-		assert_json_equal(ops, want, cases[i].name);
-		json_t *merged = merge_apply(target, merge);
+		test_assert_json_equal(ops, want, cases[i].name);
+		json_t *merged = test_json_merge_apply(target, merge);
 		json_t *patched = json_deep_copy(target);
 		if (json_patch_apply(patched, ops))
 			fail_msg("%s: the operations do not apply to their target", cases[i].name);
-		assert_json_equal(patched, merged, cases[i].name);
+		test_assert_json_equal(patched, merged, cases[i].name);
 		json_decref(patched);
 		json_decref(merged);
 		json_decref(ops);
@@ -226,7 +186,7 @@ static json_t *test_op(const char *path, json_t *value)
 static void test_canary_json_patch__tests_what_a_run_owns(void **state)
 {
 	(void)state;
-	json_t *object = parse(deployment), *ops = json_array();
+	json_t *object = test_json_parse(deployment), *ops = json_array();
 	assert_int_equal(canary_json_patch_guard(ops, object), 0);
 	json_t *meta = json_object_get(object, "metadata");
 	json_t *annotations = json_object_get(meta, "annotations");
@@ -240,7 +200,7 @@ static void test_canary_json_patch__tests_what_a_run_owns(void **state)
 	                  test_op("/metadata/labels/rollguard.io~1canary-active",
 	                          json_object_get(json_object_get(meta, "labels"), "rollguard.io/canary-active")));
 	assert_non_null(want);
-	assert_json_equal(ops, want, "the test operations");
+	test_assert_json_equal(ops, want, "the test operations");
 
 	static const struct {
 		const char *name, *merge;
@@ -261,8 +221,8 @@ static void test_canary_json_patch__tests_what_a_run_owns(void **state)
 	        {"deleted and created again", "{\"metadata\": {\"uid\": \"u-2\"}}", 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(moves); i++) {
-		json_t *merge = parse(moves[i].merge);
-		json_t *moved = merge_apply(object, merge);
+		json_t *merge = test_json_parse(moves[i].merge);
+		json_t *moved = test_json_merge_apply(object, merge);
 		int applies = json_patch_apply(moved, ops) == 0;
 		if (applies != moves[i].applies)
 			fail_msg("%s: the tests %s", moves[i].name, moves[i].applies ? "fail" : "pass");
@@ -271,11 +231,11 @@ static void test_canary_json_patch__tests_what_a_run_owns(void **state)
 	}
 
 	/* nothing of rollguard's, no uid: the spec alone */
-	json_t *bare = parse("{\"metadata\": {\"labels\": {\"app\": \"web\"}}, \"spec\": {\"replicas\": 1}}");
+	json_t *bare = test_json_parse("{\"metadata\": {\"labels\": {\"app\": \"web\"}}, \"spec\": {\"replicas\": 1}}");
 	json_t *bare_ops = json_array();
 	assert_int_equal(canary_json_patch_guard(bare_ops, bare), 0);
-	json_t *bare_want = parse("[{\"op\": \"test\", \"path\": \"/spec\", \"value\": {\"replicas\": 1}}]");
-	assert_json_equal(bare_ops, bare_want, "the test operations of an object without rollguard's keys");
+	json_t *bare_want = test_json_parse("[{\"op\": \"test\", \"path\": \"/spec\", \"value\": {\"replicas\": 1}}]");
+	test_assert_json_equal(bare_ops, bare_want, "the test operations of an object without rollguard's keys");
 	json_decref(bare_want);
 	json_decref(bare_ops);
 	json_decref(bare);
@@ -315,15 +275,16 @@ static void test_canary_json_patch__encodes_as_go_does(void **state)
 		if (strcmp(kube_buf_cstr(&text), want) != 0)
 			fail_msg("%s:\n got  %s\n want %s", cases[i].name, kube_buf_cstr(&text), want);
 		/* and it still says the same */
-		json_t *back = parse(kube_buf_cstr(&text));
-		assert_json_equal(back, ops, cases[i].name);
+		json_t *back = test_json_parse(kube_buf_cstr(&text));
+		test_assert_json_equal(back, ops, cases[i].name);
 		json_decref(back);
 		kube_buf_dispose(&text);
 		json_decref(ops);
 	}
 	/* numbers, booleans and null as Go writes them too */
-	json_t *ops = parse("[{\"op\": \"test\", \"path\": \"/spec\", \"value\": {\"replicas\": 3, \"paused\": false,"
-	                    " \"x\": null, \"list\": [-1, true]}}]");
+	json_t *ops = test_json_parse(
+	        "[{\"op\": \"test\", \"path\": \"/spec\", \"value\": {\"replicas\": 3, \"paused\": false,"
+	        " \"x\": null, \"list\": [-1, true]}}]");
 	kube_buf text = KUBE_BUF_INIT;
 	assert_int_equal(canary_json_patch_encode(&text, ops), 0);
 	assert_string_equal(kube_buf_cstr(&text), "[{\"op\":\"test\",\"path\":\"/spec\",\"value\":{\"replicas\":3,"
@@ -402,11 +363,12 @@ static void test_canary_json_patch__survives_running_out_of_memory(void **state)
 {
 	(void)state;
 	static const kube_allocator failing = {oom_malloc, oom_realloc, oom_free};
-	json_t *object = parse(deployment);
-	json_t *merge = parse("{\"metadata\": {\"annotations\": {\"rollguard.io/canary\": \"a&b\", \"gone\": null},"
-	                      " \"labels\": {\"new/key\": \"1\"}}, \"spec\": {\"replicas\": 4, \"template\": {\"spec\":"
-	                      " {\"nodeSelector\": null, \"tolerations\": [{\"key\": \"k\"}], \"affinity\": {\"a\": {"
-	                      "\"b\": null, \"c\": 1}}}}}}");
+	json_t *object = test_json_parse(deployment);
+	json_t *merge = test_json_parse(
+	        "{\"metadata\": {\"annotations\": {\"rollguard.io/canary\": \"a&b\", \"gone\": null},"
+	        " \"labels\": {\"new/key\": \"1\"}}, \"spec\": {\"replicas\": 4, \"template\": {\"spec\":"
+	        " {\"nodeSelector\": null, \"tolerations\": [{\"key\": \"k\"}], \"affinity\": {\"a\": {"
+	        "\"b\": null, \"c\": 1}}}}}}");
 	char *want = oom_call(object, merge);
 	assert_non_null(want);
 	for (long n = 0;; n++) {

@@ -13,51 +13,16 @@
 #include <jansson.h>
 
 #include "router_json.h"
+#include "test_support.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static json_t *parse(const char *text)
-{
-	json_error_t error;
-	json_t *value = json_loads(text, 0, &error);
-	if (!value)
-		fail_msg("bad test JSON (%s) at %d: %s", error.text, error.position, text);
-	return value;
-}
-
-/* Fails with both documents when they differ. */
+/* Fails with both documents when got is not the JSON of want_text. */
 static void assert_json_equal(const json_t *got, const char *want_text, const char *name)
 {
-	json_t *want = parse(want_text);
-	if (!json_equal((json_t *)got, want)) {
-		char *got_text = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
-		char *wanted = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-		print_error("%s:\n got  %s\n want %s\n", name, got_text ? got_text : "(null)", wanted);
-		free(got_text);
-		free(wanted);
-		json_decref(want);
-		fail();
-	}
+	json_t *want = test_json_parse(want_text);
+	test_assert_json_equal(got, want, name);
 	json_decref(want);
-}
-
-/* RFC 7386 applied to a copy of target (owned), to check the patches. */
-static json_t *merge_apply(const json_t *target, const json_t *patch)
-{
-	if (!json_is_object(patch))
-		return json_deep_copy(patch);
-	json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
-	const char *key;
-	json_t *value;
-	json_object_foreach((json_t *)patch, key, value)
-	{
-		if (json_is_null(value)) {
-			json_object_del(out, key);
-			continue;
-		}
-		json_object_set_new(out, key, merge_apply(json_object_get(out, key), value));
-	}
-	return out;
 }
 
 static void test_canary_router__host_names_service(void **state)
@@ -178,7 +143,7 @@ static void test_canary_router__finds_what_routes_to_a_service(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		json_t *object = parse(cases[i].object);
+		json_t *object = test_json_parse(cases[i].object);
 		int got = routes_to(cases[i].type, object, "web");
 		json_decref(object);
 		if (got != cases[i].want)
@@ -200,7 +165,7 @@ static void test_canary_router__detects_nginx_ingresses(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		json_t *object = parse(cases[i].object);
+		json_t *object = test_json_parse(cases[i].object);
 		int got = canary_ingress_is_nginx(object);
 		json_decref(object);
 		if (got != cases[i].want)
@@ -313,7 +278,7 @@ static void test_canary_router__weights_routing_specs(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(weighted_cases); i++) {
-		json_t *spec = parse(weighted_cases[i].spec), *out = NULL;
+		json_t *spec = test_json_parse(weighted_cases[i].spec), *out = NULL;
 		char *before = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
 		char err[256] = "";
 		int rc = weighted(weighted_cases[i].type, &out, spec, weighted_cases[i].weight, err, sizeof(err));
@@ -346,7 +311,7 @@ static void test_canary_router__patches_back_to_the_original(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(weighted_cases); i++) {
 		if (!weighted_cases[i].want)
 			continue;
-		json_t *original = parse(weighted_cases[i].spec), *current = json_deep_copy(original);
+		json_t *original = test_json_parse(weighted_cases[i].spec), *current = json_deep_copy(original);
 		static const int ladder[] = {1, 5, 25, 50, 99, 100};
 		for (size_t k = 0; k < ARRAY_SIZE(ladder); k++) {
 			json_t *want = NULL, *patch, *next;
@@ -354,7 +319,7 @@ static void test_canary_router__patches_back_to_the_original(void **state)
 			assert_int_equal(weighted(weighted_cases[i].type, &want, original, ladder[k], err, sizeof(err)),
 			                 0);
 			patch = canary_merge_patch(current, want);
-			next = merge_apply(current, patch);
+			next = test_json_merge_apply(current, patch);
 			if (!json_equal(next, want))
 				fail_msg("%s: the patch to %d%% does not give the weighted spec",
 				         weighted_cases[i].name, ladder[k]);
@@ -364,7 +329,7 @@ static void test_canary_router__patches_back_to_the_original(void **state)
 			json_decref(want);
 		}
 		json_t *patch = canary_merge_patch(current, original);
-		json_t *restored = merge_apply(current, patch);
+		json_t *restored = test_json_merge_apply(current, patch);
 		if (!json_equal(restored, original))
 			fail_msg("%s: not restored exactly", weighted_cases[i].name);
 		json_t *none = canary_merge_patch(restored, original);
@@ -401,10 +366,10 @@ static void test_canary_router__builds_merge_patches(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		json_t *current = parse(cases[i].current), *want = parse(cases[i].want);
+		json_t *current = test_json_parse(cases[i].current), *want = test_json_parse(cases[i].want);
 		json_t *patch = canary_merge_patch(current, want);
 		assert_json_equal(patch, cases[i].patch, cases[i].current);
-		json_t *applied = merge_apply(current, patch);
+		json_t *applied = test_json_merge_apply(current, patch);
 		assert_true(json_equal(applied, want));
 		json_decref(applied);
 		json_decref(patch);
@@ -460,7 +425,7 @@ static void test_canary_router__copies_an_ingress_for_nginx(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		json_t *ingress = parse(cases[i].ingress);
+		json_t *ingress = test_json_parse(cases[i].ingress);
 		char *before = json_dumps(ingress, JSON_COMPACT | JSON_SORT_KEYS);
 		json_t *copy = canary_ingress_copy(ingress, "web", "web-canary", 25, "web", "d-1");
 		if (cases[i].want)

@@ -26,18 +26,9 @@ static const char web_template_reordered[] =
         "\"containers\":[{\"env\":[{\"value\":\"1\",\"name\":\"A\"}],\"ports\":[{\"containerPort\":80}],"
         "\"image\":\"nginx:1.27\",\"name\":\"app\"}]},\"metadata\":{\"labels\":{\"app\":\"web\"}}}";
 
-static json_t *load(const char *text)
-{
-	json_error_t jerr;
-	json_t *value = json_loads(text, 0, &jerr);
-	if (!value)
-		fail_msg("bad test JSON: %s: %s", jerr.text, text);
-	return value;
-}
-
 static void hash_of(char *out, const char *text)
 {
-	json_t *value = load(text);
+	json_t *value = test_json_parse(text);
 	assert_int_equal(canary_template_hash(out, value), 0);
 	json_decref(value);
 }
@@ -123,7 +114,7 @@ static void test_canary_template__hash_ignores_rollguard_labels(void **state)
 	(void)state;
 	hash_of(plain, web_template);
 	/* what a canary pod template carries on top of D's */
-	json_t *tpl = load(web_template);
+	json_t *tpl = test_json_parse(web_template);
 	json_t *labels = json_object_get(json_object_get(tpl, "metadata"), "labels");
 	assert_int_equal(json_object_set_new(labels, CANARY_LABEL_TRACK, json_string("canary")), 0);
 	assert_int_equal(json_object_set_new(labels, CANARY_LABEL_REVISION, json_string("4dc9cf94c4")), 0);
@@ -139,7 +130,7 @@ static void test_canary_template__hash_ignores_rollguard_labels(void **state)
 static void test_canary_template__hash_when_memory_runs_out(void **state)
 {
 	char want[11], hash[11];
-	json_t *tpl = load(web_template);
+	json_t *tpl = test_json_parse(web_template);
 	(void)state;
 	assert_int_equal(canary_template_hash(want, tpl), 0);
 	for (long n = 1;; n++) {
@@ -192,7 +183,7 @@ static void test_canary_template__set_image(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[256] = "";
-		json_t *tpl = load(cases[i].tpl), *before = load(cases[i].tpl);
+		json_t *tpl = test_json_parse(cases[i].tpl), *before = test_json_parse(cases[i].tpl);
 		if (canary_template_set_image(tpl, cases[i].spec, "deployment/web", err, sizeof(err)) != 0)
 			fail_msg("case %zu: %s", i, err);
 		const char *equals = strchr(cases[i].spec, '=');
@@ -238,7 +229,7 @@ static void test_canary_template__set_image_refusals(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[256] = "";
-		json_t *tpl = load(cases[i].tpl), *before = load(cases[i].tpl);
+		json_t *tpl = test_json_parse(cases[i].tpl), *before = test_json_parse(cases[i].tpl);
 		assert_int_equal(canary_template_set_image(tpl, cases[i].spec, cases[i].what, err, sizeof(err)), -1);
 		if (strcmp(err, cases[i].message) != 0 && !strstr(err, cases[i].message))
 			fail_msg("case %zu: \"%s\", want \"%s\"", i, err, cases[i].message);
@@ -305,7 +296,7 @@ static void test_canary_template__set_env(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[256] = "";
-		json_t *tpl = load(env_template), *want = load(cases[i].result);
+		json_t *tpl = test_json_parse(env_template), *want = test_json_parse(cases[i].result);
 		if (canary_template_set_env(tpl, cases[i].spec, err, sizeof(err)) != 0)
 			fail_msg("case %zu (%s): %s", i, cases[i].spec, err);
 		if (!json_equal(tpl, want)) {
@@ -320,9 +311,9 @@ static void test_canary_template__set_env(void **state)
 static void test_canary_template__set_env_removes_an_emptied_list(void **state)
 {
 	char err[256] = "";
-	json_t *tpl =
-	        load("{\"spec\":{\"containers\":[{\"name\":\"app\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}]}}");
-	json_t *want = load("{\"spec\":{\"containers\":[{\"name\":\"app\"}]}}");
+	json_t *tpl = test_json_parse(
+	        "{\"spec\":{\"containers\":[{\"name\":\"app\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}]}}");
+	json_t *want = test_json_parse("{\"spec\":{\"containers\":[{\"name\":\"app\"}]}}");
 	(void)state;
 	assert_int_equal(canary_template_set_env(tpl, "A-", err, sizeof(err)), 0);
 	assert_true(json_equal(tpl, want));
@@ -357,7 +348,7 @@ static void test_canary_template__set_env_refusals(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[256] = "";
-		json_t *tpl = load(cases[i].tpl), *before = load(cases[i].tpl);
+		json_t *tpl = test_json_parse(cases[i].tpl), *before = test_json_parse(cases[i].tpl);
 		assert_int_equal(canary_template_set_env(tpl, cases[i].spec, err, sizeof(err)), -1);
 		if (!strstr(err, cases[i].message))
 			fail_msg("case %zu: \"%s\", want \"%s\"", i, err, cases[i].message);
@@ -372,7 +363,7 @@ static void test_canary_template__set_env_changes_the_hash(void **state)
 {
 	char before[11], after[11], back[11];
 	char err[256];
-	json_t *tpl = load(web_template);
+	json_t *tpl = test_json_parse(web_template);
 	(void)state;
 	assert_int_equal(canary_template_hash(before, tpl), 0);
 	assert_int_equal(canary_template_set_env(tpl, "B=2", err, sizeof(err)), 0);

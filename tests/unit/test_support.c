@@ -148,6 +148,46 @@ void test_assert_error(int rc, int code, const char *needle)
 		fail_msg("message \"%s\" lacks \"%s\"", kube_error_last()->message, needle);
 }
 
+json_t *test_json_parse(const char *text)
+{
+	json_error_t error;
+	json_t *value = json_loads(text, 0, &error);
+	if (!value)
+		fail_msg("bad test JSON (%s) at %d: %s", error.text, error.position, text);
+	return value;
+}
+
+void test_assert_json_equal(const json_t *got, const json_t *want, const char *name)
+{
+	if (!json_equal((json_t *)got, (json_t *)want)) {
+		char *got_text = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+		char *want_text = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+		print_error("%s:\n got  %s\n want %s\n", name, got_text ? got_text : "(null)",
+		            want_text ? want_text : "(null)");
+		free(got_text);
+		free(want_text);
+		fail();
+	}
+}
+
+json_t *test_json_merge_apply(const json_t *target, const json_t *patch)
+{
+	if (!json_is_object(patch))
+		return json_deep_copy(patch);
+	json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)patch, key, value)
+	{
+		if (json_is_null(value)) {
+			json_object_del(out, key);
+			continue;
+		}
+		json_object_set_new(out, key, test_json_merge_apply(json_object_get(out, key), value));
+	}
+	return out;
+}
+
 int test_listen_loopback(int *out_port)
 {
 	struct sockaddr_in addr = {0};

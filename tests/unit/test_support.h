@@ -42,6 +42,17 @@ char *test_read_text(const char *path);
 /* Asserts that rc is code and that the last error's message holds needle. */
 void test_assert_error(int rc, int code, const char *needle);
 
+/* text parsed as JSON (owned); malformed test JSON fails the test. */
+json_t *test_json_parse(const char *text);
+
+/* Fails the test, printing both documents under name, when got and want
+ * differ. */
+void test_assert_json_equal(const json_t *got, const json_t *want, const char *name);
+
+/* RFC 7386: patch applied to a copy of target (owned), to check the merge
+ * patches code under test writes. */
+json_t *test_json_merge_apply(const json_t *target, const json_t *patch);
+
 /* A socket listening on 127.0.0.1 on a port the kernel chose (*out_port),
  * for scripted HTTP servers; sets NO_PROXY and no_proxy to 127.0.0.1 so
  * that libcurl connects to it directly. Fails the test when it cannot. */
