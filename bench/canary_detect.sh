@@ -19,8 +19,7 @@ bench_positive TRIALS "$trials"
 bench_cluster
 bench_build "$build" kubectl-canary
 ns=canary-bench-$$
-kubectl create namespace "$ns" >/dev/null
-trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1' EXIT
+bench_namespace "$ns"
 
 python3 - "$here" "$build/kubectl-canary" "$ns" "$trials" <<'PY'
 import datetime, json, re, statistics, subprocess, sys, time
@@ -29,7 +28,7 @@ import measure
 canary, ns, trials = sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 def kubectl(*args, input=None):
-    return subprocess.run(["kubectl", "-n", ns, *args], input=input, capture_output=True, text=True, check=True).stdout
+    return measure.kubectl(ns, *args, input=input)
 
 def klog_epoch(line):
     # "I1124 05:17:52.225079   23714 decision] ..." in local time

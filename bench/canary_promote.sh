@@ -20,8 +20,7 @@ bench_positive TRIALS "$trials"
 bench_cluster
 bench_build "$build" kubectl-canary
 ns=canary-promote-$$
-kubectl create namespace "$ns" >/dev/null
-trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1' EXIT
+bench_namespace "$ns"
 
 python3 - "$here" "$build/kubectl-canary" "$ns" "$trials" <<'PY'
 import subprocess, sys, time
@@ -30,7 +29,7 @@ import measure
 canary, ns, trials = sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 def kubectl(*args):
-    return subprocess.run(["kubectl", "-n", ns, *args], capture_output=True, text=True, check=True).stdout
+    return measure.kubectl(ns, *args)
 
 def timed(argv):
     start = time.perf_counter()

@@ -39,6 +39,14 @@ bench_cluster() {
 	fi
 }
 
+# bench_namespace NAME: creates namespace NAME for this script and deletes
+# it (without waiting) when the script exits.
+bench_namespace() {
+	kubectl create namespace "$1" >/dev/null
+	# shellcheck disable=SC2064 # the name now, not at exit
+	trap "kubectl delete namespace '$1' --wait=false >/dev/null 2>&1" EXIT
+}
+
 # bench_positive NAME VALUE: exits 2 unless VALUE is a positive number.
 bench_positive() {
 	case $2 in

@@ -161,6 +161,12 @@ def callgrind(argv, env=None, top=8):
             "exit": done.returncode}
 
 
+def kubectl(ns, *args, input=None):
+    """kubectl -n NS ARGS (input on its stdin); its stdout, or CalledProcessError."""
+    return subprocess.run(["kubectl", "-n", ns, *args], input=input, capture_output=True, text=True,
+                          check=True).stdout
+
+
 def budget(name, measured, limit, better, unit, detail=""):
     """One SPEC §7 budget: better is "higher" (a speed-up) or "lower"."""
     holds = measured >= limit if better == "higher" else measured <= limit
