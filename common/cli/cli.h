@@ -13,6 +13,7 @@
 #include "cli/command.h"
 #include "cli/exit.h"
 #include "cli/flags.h"
+#include "cli/harden.h"
 #include "cli/helm_env.h"
 #include "cli/help.h"
 #include "cli/output.h"

@@ -1,13 +1,17 @@
 /* The dispatcher behind every plugin's main(). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <kube/config.h>
 
 #include "cli/color.h"
 #include "cli/command.h"
 #include "cli/complete.h"
 #include "cli/exit.h"
+#include "cli/harden.h"
 #include "cli/helm_env.h"
 #include "cli/help.h"
 #include "cli/version.h"
@@ -22,6 +26,10 @@ static int run(cli_args *args)
 			return rc;
 	}
 	cli_vlog_install(args->verbosity, NULL);
+	/* Run by Helm, which has already printed its own warning about a
+	 * kubeconfig others can read: one is enough. */
+	if (prog->helm_env && getenv("HELM_BIN"))
+		cli_vlog_mute(KUBE_KUBECONFIG_READABLE_WARNING);
 	args->color = cli_color_enabled(stdout, args->no_color);
 	args->color_err = cli_color_enabled(stderr, args->no_color);
 
@@ -43,6 +51,9 @@ static int run(cli_args *args)
 
 int cli_main(const cli_program *prog, int argc, char **argv)
 {
+	/* Before anything reads a kubeconfig, a token or a key: a crash must
+	 * not leave them in a core file. */
+	(void)cli_harden_process();
 	/* Reports run to megabytes: written in 64 KiB blocks, not musl's
 	 * 1 KiB (BUFSIZ) or glibc's 4 KiB, when nobody watches them line by
 	 * line (probecheck -A -o json over 5,000 Deployments: 19,806 writes

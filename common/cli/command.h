@@ -61,8 +61,9 @@ typedef struct cli_program {
 	int helm_env; /* fill unset connection options from Helm's plugin environment */
 } cli_program;
 
-/* The whole of a plugin's main(): answers shell completion when argv[1]
- * is __complete or the binary runs as kubectl_complete-<plugin>
+/* The whole of a plugin's main(): hardens the process (no core dumps,
+ * cli_harden_process), answers shell completion when argv[1] is
+ * __complete or the binary runs as kubectl_complete-<plugin>
  * (cli/complete.h); otherwise parses argv, applies Helm's environment
  * when prog->helm_env, installs the -v logger, decides colour, then shows
  * help, the version, or runs the command. Usage errors print

@@ -57,13 +57,17 @@ void cli_output_formats_describe(char *buf, size_t size, unsigned mask)
 	}
 }
 
-/* A new file gets the mode any file the user creates gets; a replaced one
- * keeps its own. */
+/* A new file gets the mode any file the user creates gets; a replaced
+ * regular file keeps its permission bits, without set-id or sticky bits a
+ * report has no use for. lstat: the mode of whatever a symlink at path
+ * points to, in another directory perhaps, is none of the report's
+ * business (cli_output_open refuses symlinks; this covers one planted in
+ * between). */
 static mode_t target_mode(const char *path)
 {
 	struct stat st;
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-		return st.st_mode & 07777;
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return st.st_mode & 0777;
 	mode_t mask = umask(0);
 	umask(mask);
 	return 0666 & ~mask;
@@ -88,8 +92,18 @@ int cli_output_open(cli_output *out, const char *path)
 	struct stat st;
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
-	if (!*base || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+	int exists = lstat(path, &st) == 0;
+	if (!*base || (exists && S_ISDIR(st.st_mode))) {
 		cli_error("output file %s: is a directory", path);
+		return CLI_EXIT_USAGE;
+	}
+	/* A symlink is refused rather than followed or replaced: following
+	 * it writes wherever whoever planted it chose (another directory,
+	 * another user's file), and replacing it silently breaks a link the
+	 * user made. Naming the real file is the way out. The rename below
+	 * never writes through a symlink either, should one appear later. */
+	if (exists && S_ISLNK(st.st_mode)) {
+		cli_error("output file %s: is a symbolic link; name the file itself", path);
 		return CLI_EXIT_USAGE;
 	}
 	/* The temp file sits beside the target so rename() stays atomic. */

@@ -47,9 +47,12 @@ typedef struct cli_output {
 	char *temp_path; /* the temp file beside it until commit */
 } cli_output;
 
-/* Opens stdout (path NULL or "-") or a temp file beside path. Returns 0,
- * or prints the error and returns CLI_EXIT_USAGE (the directory does not
- * exist or is not writable) or CLI_EXIT_FAIL. */
+/* Opens stdout (path NULL or "-") or a temp file beside path (mkstemp:
+ * created, never opened through a symlink), given the mode path has when
+ * it is a regular file (permission bits only), else 0666 less the umask.
+ * Returns 0, or prints the error and returns CLI_EXIT_USAGE (path is a
+ * directory or a symbolic link, which is never followed; the directory
+ * does not exist or is not writable) or CLI_EXIT_FAIL. */
 int cli_output_open(cli_output *out, const char *path);
 
 /* Finishes the output. With status 0: flushes; for a file also fsyncs,

@@ -13,6 +13,7 @@
 #include <kube/discovery.h>
 
 #include "client_internal.h"
+#include "fs.h"
 #include "internal.h"
 
 #define DISCOVERY_TTL_S (6 * 60 * 60)
@@ -72,17 +73,25 @@ static json_t *read_cache(const char *path)
 	return doc;
 }
 
-/* Best effort: a cache that cannot be written only costs a refetch. */
+/* Best effort: a cache that cannot be written only costs a refetch. The
+ * file is replaced as credentials are (kube_file_write_atomic): mkstemp's
+ * O_EXCL temporary file is never a symlink someone planted, and rename()
+ * replaces a symlink at path instead of writing where it points. */
 static void write_cache(const char *path, const json_t *entries)
 {
-	char *tmp = kube_asprintf("%s.%ld.tmp", path, (long)getpid());
 	char *dir = kube_strdup(path);
-	if (tmp && dir && mkdir_parents(dir) == 0 && json_dump_file(entries, tmp, JSON_COMPACT) == 0 &&
-	    rename(tmp, path) == 0)
+	char *text = json_dumps(entries, JSON_COMPACT);
+	int err = !dir || !text ? ENOMEM : mkdir_parents(dir) != 0 ? errno : 0;
+	if (!err)
+		err = kube_file_write_atomic(path, text, strlen(text), 0600);
+	if (err) {
+		char why[128];
+		kube_log(KUBE_LOG_DECISION, "discovery: not cached in %s: %s", path,
+		         kube_errno_text(err, why, sizeof(why)));
+	} else {
 		kube_log(KUBE_LOG_DECISION, "discovery cached in %s", path);
-	else if (tmp)
-		unlink(tmp);
-	kube_free(tmp);
+	}
+	kube_free(text);
 	kube_free(dir);
 }
 

@@ -50,12 +50,23 @@ int kube_file_load(kube_buf *buf, const char *path, size_t limit, struct stat *s
 
 int kube_file_read(kube_buf *buf, const char *path, size_t limit)
 {
+	return kube_file_read_stat(buf, path, limit, NULL);
+}
+
+int kube_file_read_stat(kube_buf *buf, const char *path, size_t limit, struct stat *st)
+{
 	char err_text[128];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
 		return kube_error_set(KUBE_ECONFIG, "%s: %s", path, kube_errno_text(errno, err_text, sizeof(err_text)));
+	}
+	if (st && fstat(fd, st) != 0) {
+		int err = errno;
+		close(fd);
+		return kube_error_set(KUBE_ECONFIG, "%s: stat: %s", path,
+		                      kube_errno_text(err, err_text, sizeof(err_text)));
 	}
 	buf->limit = limit;
 	int rc = read_all(buf, fd);

@@ -26,6 +26,12 @@ int kube_file_load(kube_buf *buf, const char *path, size_t limit, struct stat *s
  * than N bytes" past limit); KUBE_ENOMEM. */
 int kube_file_read(kube_buf *buf, const char *path, size_t limit);
 
+/* kube_file_read that also fills st, when not NULL, with the status of
+ * the file it read (fstat of the open descriptor, so of what a symlink
+ * points at), for callers that judge its permissions. st is set when 0 is
+ * returned; a failed fstat is KUBE_ECONFIG "path: stat: problem". */
+int kube_file_read_stat(kube_buf *buf, const char *path, size_t limit, struct stat *st);
+
 /* kube_file_read of a small file (a token, a namespace) into a new string
  * with surrounding spaces, tabs, CRs and LFs trimmed (free with
  * kube_free). A missing file is KUBE_ECONFIG "path: No such file or

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kube/yaml.h>
@@ -477,12 +478,26 @@ done:
 	return rc;
 }
 
+/* Helm's warning (cmd/helm/root_unix.go checkPerms) about a kubeconfig
+ * others can read, with Helm's sentence, as a KUBE_LOG_WARN line the
+ * program prints: one line per file, world-readable taking precedence
+ * (Helm prints both for 0644). Only regular files: KUBECONFIG=/dev/null
+ * is an idiom, not a leak. */
+static void warn_if_readable(const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) || !(st->st_mode & (S_IRGRP | S_IROTH)))
+		return;
+	kube_log(KUBE_LOG_WARN, KUBE_KUBECONFIG_READABLE_WARNING "%s-readable. This is insecure. Location: %s",
+	         st->st_mode & S_IROTH ? "world" : "group", path);
+}
+
 /* Loads path; a missing file is skipped unless required (--kubeconfig),
  * as client-go's loader does. */
 static int load_file(struct kube_kubeconfig *kc, const char *path, int required)
 {
 	kube_buf buf = KUBE_BUF_INIT;
-	int rc = kube_file_read(&buf, path, KUBECONFIG_MAX_BYTES);
+	struct stat st;
+	int rc = kube_file_read_stat(&buf, path, KUBECONFIG_MAX_BYTES, &st);
 	if (rc == 1 && required) {
 		rc = kube_error_set(KUBE_ECONFIG, "stat %s: no such file or directory", path);
 	} else if (rc == 1) {
@@ -490,6 +505,7 @@ static int load_file(struct kube_kubeconfig *kc, const char *path, int required)
 		rc = 0;
 	} else if (rc == 0) {
 		kube_log(KUBE_LOG_DECISION, "loading kubeconfig %s", path);
+		warn_if_readable(path, &st);
 		rc = kube_kubeconfig_add(kc, path, buf.ptr ? buf.ptr : "", buf.len);
 	}
 	kube_buf_dispose(&buf);

@@ -58,7 +58,10 @@ int kube_kubeconfig_add(struct kube_kubeconfig *kc, const char *path, const char
 /* Reads the files kubectl would: explicit_path alone when non-NULL and
  * non-empty (a missing file is an error), else every file of KUBECONFIG
  * (missing ones skipped, duplicates ignored), else $HOME/.kube/config if
- * it exists. Errors: KUBE_ECONFIG naming the file; KUBE_ENOMEM. */
+ * it exists. Each file read that its group or others may read is reported
+ * once as a KUBE_LOG_WARN line in Helm's words ("Kubernetes configuration
+ * file is world-readable. This is insecure. Location: path"). Errors:
+ * KUBE_ECONFIG naming the file; KUBE_ENOMEM. */
 int kube_kubeconfig_load(struct kube_kubeconfig *kc, const char *explicit_path);
 
 /* The entry called name, or NULL. */

@@ -203,6 +203,7 @@ run_page() {
 	cp -r "$ROOT/e2e/charts/rsdemo" "$work/chart"
 	# A kubeconfig whose context points at the page's namespace.
 	kubectl config view --raw >"$work/.kube/config"
+	chmod 600 "$work/.kube/config" # a group/world-readable one gets a warning, as in Helm
 	KUBECONFIG=$work/.kube/config kubectl config set-context --current --namespace "$RS_NS" >/dev/null
 	local page_start=$SECONDS
 	fix=$(jq -r '.fixture // "none"' <<<"$examples" | head -1)

@@ -31,6 +31,7 @@ ROOT=$E2E_TMP/root
 mkdir -p "$ROOT"
 # The kubeconfig with its certificates inline: the only other file in the root.
 kubectl config view --raw --minify --flatten >"$ROOT/kubeconfig"
+chmod 600 "$ROOT/kubeconfig"
 for p in canary probecheck; do
 	archive=$DIST/kubectl-${p}_v${VERSION}_linux_$ARCH.tar.gz
 	got=$(tar -tzf "$archive" | sed 's|^\./||' | grep -v '^$' | grep -v '/$' | sort | tr '\n' ' ')

@@ -1,7 +1,8 @@
-/* Tests of common/cli: exit codes and error lines, the klog logger, atomic
- * output files and reports rendered as -o asks, colour, tables, progress,
- * help and version. Flag parsing and redaction have their own suites
- * (test_cli_flags.c, test_cli_redact.c). */
+/* Tests of common/cli: exit codes and error lines, the klog logger and
+ * libkube's warnings (a kubeconfig others can read), no core dumps,
+ * atomic output files (never through a symlink) and reports rendered as
+ * -o asks, colour, tables, progress, help and version. Flag parsing and
+ * redaction have their own suites (test_cli_flags.c, test_cli_redact.c). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -10,17 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <kube/alloc.h>
+#include <kube/config.h>
 #include <kube/error.h>
+#include <kube/log.h>
 #include <kube/version.h>
 
 #include "cli/cli.h"
+#include "cli/vlog.h"
 #include "internal.h"
 #include "test_support.h"
 
@@ -36,6 +44,25 @@ static int run_forbidden(const cli_args *args)
 static const cli_command list_command = {.name = "list", .max_args = 0, .run = run_forbidden};
 static const cli_command *const commands[] = {&list_command, NULL};
 static const cli_program program = {.name = "kubectl test", .binary = "kubectl-test", .commands = commands};
+
+/* Loads the configuration twice, as a command that reloads it would. */
+static int run_load_config(const cli_args *args)
+{
+	for (int i = 0; i < 2; i++) {
+		kube_config *config = NULL;
+		int rc = kube_config_load(&config, &args->config);
+		kube_config_free(config);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static const cli_command load_command = {.name = "load", .max_args = 0, .run = run_load_config};
+static const cli_command *const load_commands[] = {&load_command, NULL};
+static const cli_program load_program = {.name = "kubectl test", .binary = "kubectl-test", .commands = load_commands};
+static const cli_program helm_load_program = {
+        .name = "helm test", .binary = "helm-test", .commands = load_commands, .helm_env = 1};
 
 static const cli_command *const version_only[] = {&cli_version_command, NULL};
 static const cli_program plugin_program = {.name = "kubectl x",
@@ -130,6 +157,140 @@ static void test_cli__vlog_format_klog(void **state)
 	assert_int_equal(cli_vlog_format(&line, 0, "deprecated API\n", 1700827200, 0, 1), 0);
 	assert_string_equal(kube_buf_cstr(&line), "W1124 12:00:00.000000       1 warning] deprecated API\n");
 	kube_buf_dispose(&line);
+}
+
+/* libkube's warnings are the user's: "warning: <line>" on the error
+ * stream, redacted, each text once, none of it in the -v log. */
+static void test_cli__library_warnings_print_once(void **state)
+{
+	FILE *err = tmpfile(), *log = tmpfile();
+	(void)state;
+	assert_non_null(err);
+	assert_non_null(log);
+	cli_error_stream_set(err);
+	cli_vlog_install(0, log);
+	kube_log(KUBE_LOG_WARN, "the server said no (unit test)");
+	kube_log(KUBE_LOG_WARN, "the server said no (unit test)");
+	kube_log(KUBE_LOG_WARN, "sent Authorization: Bearer abc (unit test)\n");
+	kube_log(KUBE_LOG_DECISION, "a decision -v 0 does not show");
+	kube_log_set(NULL, 0, NULL);
+	char *text = slurp(err);
+	assert_string_equal(text, "warning: the server said no (unit test)\n"
+	                          "warning: sent Authorization: Bearer <masked> (unit test)\n");
+	free(text);
+	text = slurp(log);
+	assert_string_equal(text, "");
+	free(text);
+	cli_error_stream_set(NULL);
+	(void)fclose(err);
+	(void)fclose(log);
+}
+
+/* A kubeconfig others can read: Helm's sentence, as the suite's warning,
+ * once however often the command loads it; nothing for 0600. */
+static void test_cli__kubeconfig_readable_warning(void **state)
+{
+	static const char config_text[] = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+	                                  "\"https://k:6443\"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: "
+	                                  "x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+	char dir[] = "/tmp/test_cli.XXXXXX";
+	char path[256], want[512];
+	FILE *err = tmpfile();
+	(void)state;
+	assert_non_null(err);
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/config", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	(void)fputs(config_text, f);
+	assert_int_equal(fclose(f), 0);
+	char *argv[] = {(char *)"kubectl-test", (char *)"load", (char *)"--kubeconfig", path, NULL};
+	cli_error_stream_set(err);
+
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(cli_main(&load_program, 4, argv), 0);
+	char *text = slurp(err);
+	(void)snprintf(want, sizeof(want),
+	               "warning: Kubernetes configuration file is world-readable. This is insecure. Location: %s\n",
+	               path);
+	assert_string_equal(text, want);
+	free(text);
+
+	assert_int_equal(ftruncate(fileno(err), 0), 0);
+	rewind(err);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(cli_main(&load_program, 4, argv), 0);
+	text = slurp(err);
+	assert_string_equal(text, "");
+	free(text);
+
+	/* Run by Helm (HELM_BIN set), which printed its own warning: none.
+	 * Group-readable is a text not seen yet, so the once-per-process
+	 * rule cannot be what keeps it quiet. */
+	assert_int_equal(ftruncate(fileno(err), 0), 0);
+	rewind(err);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(setenv("HELM_BIN", "/usr/bin/helm", 1), 0);
+	assert_int_equal(cli_main(&helm_load_program, 4, argv), 0);
+	assert_int_equal(unsetenv("HELM_BIN"), 0);
+	cli_vlog_mute(NULL);
+	text = slurp(err);
+	assert_string_equal(text, "");
+	free(text);
+	/* and the same file without Helm around: the warning */
+	assert_int_equal(cli_main(&load_program, 4, argv), 0);
+	text = slurp(err);
+	(void)snprintf(want, sizeof(want),
+	               "warning: Kubernetes configuration file is group-readable. This is insecure. Location: %s\n",
+	               path);
+	assert_string_equal(text, want);
+	free(text);
+
+	cli_error_stream_set(NULL);
+	(void)fclose(err);
+	kube_log_set(NULL, 0, NULL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* WCOREDUMP is not POSIX: Linux's bit 0x80 of the wait status. */
+#ifdef WCOREDUMP
+#define CORE_DUMPED(status) WCOREDUMP(status)
+#else
+#define CORE_DUMPED(status) (((status)&0x80) != 0)
+#endif
+
+/* In a child, so that the test runner keeps its own limits: after
+ * cli_harden_process the core limit is 0 (soft and hard), the process is
+ * not dumpable, still reads /proc/self/exe (completion needs it), and a
+ * crash leaves no core. */
+static void test_cli__harden_process_no_core_dumps(void **state)
+{
+	int status = 0;
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit limit;
+		char self[4096];
+		if (cli_harden_process() != 0)
+			_exit(10);
+		if (getrlimit(RLIMIT_CORE, &limit) != 0 || limit.rlim_cur != 0 || limit.rlim_max != 0)
+			_exit(11);
+		if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+			_exit(12);
+		if (readlink("/proc/self/exe", self, sizeof(self)) <= 0)
+			_exit(13);
+		(void)signal(SIGABRT, SIG_DFL);
+		(void)raise(SIGABRT); /* a crash whose default action is a core dump */
+		_exit(14);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status))
+		fail_msg("the hardened child failed check %d", WEXITSTATUS(status));
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	assert_false(CORE_DUMPED(status));
 }
 
 /* ----- output files ----- */
@@ -245,6 +406,84 @@ static void test_cli__output_file_atomic(void **state)
 	free(errors);
 	cli_error_stream_set(NULL);
 	(void)fclose(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* A symlink at --output-file is refused with one error line naming it:
+ * neither the file it points to (in another directory) nor the link
+ * changes, and no temporary file is left. */
+static void test_cli__output_file_refuses_symlink(void **state)
+{
+	cli_output out;
+	char path[256], victim[256], missing[256], want[600];
+	char *dir = make_dir(), *other = make_dir();
+	FILE *err = tmpfile();
+	struct stat st;
+	(void)state;
+	assert_non_null(err);
+	cli_error_stream_set(err);
+	(void)snprintf(victim, sizeof(victim), "%s/victim", other);
+	write_file(victim, "precious\n");
+	assert_int_equal(chmod(victim, 0644), 0);
+	(void)snprintf(path, sizeof(path), "%s/report.json", dir);
+	assert_int_equal(symlink(victim, path), 0);
+
+	assert_int_equal(cli_output_open(&out, path), CLI_EXIT_USAGE);
+	assert_null(out.stream);
+	assert_int_equal(cli_output_close(&out, 0), 0);
+	char *text = slurp(err);
+	(void)snprintf(want, sizeof(want), "error: output file %s: is a symbolic link; name the file itself\n", path);
+	assert_string_equal(text, want);
+	free(text);
+	char *kept = read_file(victim);
+	assert_string_equal(kept, "precious\n");
+	free(kept);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(count_entries(dir), 1);
+
+	/* a dangling link: nothing is created where it points */
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(missing, sizeof(missing), "%s/created", other);
+	assert_int_equal(symlink(missing, path), 0);
+	assert_int_equal(cli_output_open(&out, path), CLI_EXIT_USAGE);
+	assert_int_equal(count_entries(other), 1);
+	assert_int_equal(count_entries(dir), 1);
+
+	cli_error_stream_set(NULL);
+	(void)fclose(err);
+	remove_tree(dir);
+	remove_tree(other);
+	free(dir);
+	free(other);
+}
+
+/* A replaced report keeps its permission bits but not set-id bits; a new
+ * one gets 0666 less the umask. */
+static void test_cli__output_file_mode(void **state)
+{
+	cli_output out;
+	char path[256];
+	char *dir = make_dir();
+	struct stat st;
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/report", dir);
+	mode_t mask = umask(027);
+	assert_int_equal(cli_output_open(&out, path), 0);
+	(void)fputs("new\n", out.stream);
+	assert_int_equal(cli_output_close(&out, 0), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+
+	assert_int_equal(chmod(path, 04755), 0);
+	assert_int_equal(cli_output_open(&out, path), 0);
+	assert_int_equal(cli_output_close(&out, 0), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	umask(mask);
 	remove_tree(dir);
 	free(dir);
 }
@@ -478,7 +717,12 @@ int main(void)
 	        cmocka_unit_test(test_cli__exit_code_mapping),
 	        cmocka_unit_test(test_cli__error_lines),
 	        cmocka_unit_test(test_cli__vlog_format_klog),
+	        cmocka_unit_test(test_cli__library_warnings_print_once),
+	        cmocka_unit_test(test_cli__kubeconfig_readable_warning),
+	        cmocka_unit_test(test_cli__harden_process_no_core_dumps),
 	        cmocka_unit_test(test_cli__output_file_atomic),
+	        cmocka_unit_test(test_cli__output_file_refuses_symlink),
+	        cmocka_unit_test(test_cli__output_file_mode),
 	        cmocka_unit_test(test_cli__output_report),
 	        cmocka_unit_test(test_cli__color_decision),
 	        cmocka_unit_test(test_cli__table_golden),

@@ -16,7 +16,8 @@
  * substring}. "also" lists variants with their own flags/env/expect.
  * Values starting with "./" are paths in the case directory; "{dir}" in
  * messages is the case directory. Tokens, passwords and "secrets" must
- * never appear in the log. */
+ * never appear in the log. Helm's warning about a kubeconfig others can
+ * read is tested on files given each mode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -638,6 +639,95 @@ static void test_kubeconfig__parses_bytes_without_disk(void **state)
 	kube_kubeconfig_dispose(&kc);
 }
 
+/* Warning lines (KUBE_LOG_WARN) of the current load. */
+static char warn_text[4096];
+
+static void capture_warnings(int level, const char *line, void *user)
+{
+	(void)user;
+	size_t used = strlen(warn_text);
+	if (level <= KUBE_LOG_WARN)
+		(void)snprintf(warn_text + used, sizeof(warn_text) - used, "%s\n", line);
+}
+
+/* Loads the kubeconfig files kubectl would (explicit_path, else
+ * KUBECONFIG, else ~/.kube/config) and returns the warnings logged. */
+static const char *load_warnings(const char *explicit_path)
+{
+	struct kube_kubeconfig kc = KUBE_KUBECONFIG_INIT;
+	warn_text[0] = '\0';
+	kube_log_set(capture_warnings, 0, NULL);
+	int rc = kube_kubeconfig_load(&kc, explicit_path);
+	kube_log_set(NULL, 0, NULL);
+	kube_kubeconfig_dispose(&kc);
+	assert_int_equal(rc, 0);
+	return warn_text;
+}
+
+#define WORLD_READABLE "Kubernetes configuration file is world-readable. This is insecure. Location: "
+#define GROUP_READABLE "Kubernetes configuration file is group-readable. This is insecure. Location: "
+
+/* Helm's warning (cmd/helm root_unix.go) for every kubeconfig file read
+ * that its group or others can read, in Helm's words: one line per file,
+ * world-readable winning over group-readable; nothing for 0600, for a file
+ * that is not regular (KUBECONFIG=/dev/null) or one that is missing. */
+static void test_kubeconfig__readable_by_others_warns_like_helm(void **state)
+{
+	static const char config_text[] = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+	                                  "\"https://k:6443\"}\ncurrent-context: x\n";
+	static const struct {
+		mode_t mode;
+		const char *warning; /* NULL: none */
+	} cases[] = {
+	        {0644, WORLD_READABLE}, {0604, WORLD_READABLE}, {0640, GROUP_READABLE},
+	        {0660, GROUP_READABLE}, {0600, NULL},           {0400, NULL},
+	};
+	char a[512], b[512], kube_dir[512], home_config[600], list[2048], want[1200];
+	(void)state;
+	unsetenv("KUBECONFIG");
+	(void)snprintf(a, sizeof(a), "%s/a.kubeconfig", home_dir);
+	(void)snprintf(b, sizeof(b), "%s/b.kubeconfig", home_dir);
+	test_write_text(a, config_text);
+	test_write_text(b, config_text);
+
+	/* --kubeconfig, each mode */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(chmod(a, cases[i].mode), 0);
+		if (cases[i].warning)
+			(void)snprintf(want, sizeof(want), "%s%s\n", cases[i].warning, a);
+		else
+			want[0] = '\0';
+		assert_string_equal(load_warnings(a), want);
+	}
+
+	/* every file of KUBECONFIG, each once (a is listed twice), missing
+	 * ones and /dev/null skipped */
+	assert_int_equal(chmod(a, 0644), 0);
+	assert_int_equal(chmod(b, 0640), 0);
+	(void)snprintf(list, sizeof(list), "%s:/dev/null:%s/missing:%s:%s", a, home_dir, b, a);
+	setenv("KUBECONFIG", list, 1);
+	(void)snprintf(want, sizeof(want), "%s%s\n%s%s\n", WORLD_READABLE, a, GROUP_READABLE, b);
+	assert_string_equal(load_warnings(NULL), want);
+	unsetenv("KUBECONFIG");
+
+	/* ~/.kube/config */
+	setenv("HOME", home_dir, 1);
+	(void)snprintf(kube_dir, sizeof(kube_dir), "%s/.kube", home_dir);
+	(void)snprintf(home_config, sizeof(home_config), "%s/config", kube_dir);
+	assert_int_equal(mkdir(kube_dir, 0700), 0);
+	test_write_text(home_config, config_text);
+	assert_int_equal(chmod(home_config, 0640), 0);
+	(void)snprintf(want, sizeof(want), "%s%s\n", GROUP_READABLE, home_config);
+	assert_string_equal(load_warnings(NULL), want);
+	assert_int_equal(chmod(home_config, 0600), 0);
+	assert_string_equal(load_warnings(NULL), "");
+
+	unlink(home_config);
+	rmdir(kube_dir);
+	unlink(a);
+	unlink(b);
+}
+
 /* Every allocation in loading and resolving can fail: the result is
  * KUBE_ENOMEM and nothing leaks (the sanitizer build checks leaks). */
 static void test_kubeconfig__allocation_failures_return_enomem(void **state)
@@ -712,6 +802,7 @@ int main(void)
 	        cmocka_unit_test(test_kubeconfig__duration_parse_matches_kubectl),
 	        cmocka_unit_test(test_kubeconfig__path_resolve_joins_and_cleans),
 	        cmocka_unit_test(test_kubeconfig__parses_bytes_without_disk),
+	        cmocka_unit_test(test_kubeconfig__readable_by_others_warns_like_helm),
 	        cmocka_unit_test(test_kubeconfig__allocation_failures_return_enomem),
 	};
 	return cmocka_run_group_tests(tests, make_home, remove_home);

@@ -47,8 +47,13 @@ typedef struct kube_config_options {
 /* Loads and resolves the configuration. Errors: KUBE_ECONFIG with a
  * message naming the file and the problem (missing --kubeconfig file,
  * malformed YAML, unknown context/cluster/user, no configuration at all);
- * KUBE_ENOMEM. *out is freed with kube_config_free. */
+ * KUBE_ENOMEM. *out is freed with kube_config_free. A kubeconfig file
+ * readable by its group or by others is reported through kube_log at
+ * KUBE_LOG_WARN, once per file, as Helm words it. */
 int kube_config_load(kube_config **out, const kube_config_options *opts);
+
+/* How that warning starts ("...group-readable. This is insecure. Location: P"). */
+#define KUBE_KUBECONFIG_READABLE_WARNING "Kubernetes configuration file is "
 
 void kube_config_free(kube_config *config);
 
