@@ -5,7 +5,8 @@
 # summary and stops the cluster. Exit status: non-zero on any failure.
 #
 #   scripts/test.sh          the fast form (CI)
-#   scripts/test.sh --full   adds long fuzzing and valgrind over the unit suite
+#   scripts/test.sh --full   adds long fuzzing, valgrind over the unit suite and the
+#                            whole fault matrix
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 full=0
@@ -54,6 +55,8 @@ echo "== helm3 and helm4 for the plugin suite (~4 min cold, cached after)"
 echo "== Prometheus (Debian package, unpacked) and the routers' upstream CRDs for the canary suites"
 "$root/e2e/cluster/build.sh" prometheus
 "$root/e2e/cluster/build.sh" crds
+echo "== Toxiproxy for the fault suite (~1 min cold)"
+"$root/e2e/cluster/build.sh" faults
 
 echo "== release archives (static musl binaries; the libraries built once from Debian sources, ~4 min cold)"
 # test_release.sh and test_krew.sh check them; the Helm tarball is signed
@@ -68,6 +71,8 @@ echo "== starting a fresh local cluster"
 "$root/e2e/cluster/up.sh"
 
 echo "== unit and e2e tests"
+# --full: the fault suite runs every command with every fault
+[ "$full" -eq 0 ] || export ROLLGUARD_E2E_FULL=1
 run_ctest "$build" unit-e2e -L 'unit|e2e' -j "$jobs"
 cleanup
 
@@ -78,7 +83,15 @@ CC=clang cmake -S "$root" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DF
 cmake --build "$fuzz_build" -j "$jobs"
 fuzz_seconds=10
 [ "$full" -eq 1 ] && fuzz_seconds=300
-ROLLGUARD_FUZZ_SECONDS=$fuzz_seconds run_ctest "$fuzz_build" fuzz -L fuzz -j "$jobs"
+# Each run ends with libFuzzer's final stats; keeping the tail of the
+# output keeps them (and any crash report) in the JUnit file and here.
+ROLLGUARD_FUZZ_SECONDS=$fuzz_seconds run_ctest "$fuzz_build" fuzz -L fuzz -j "$jobs" \
+	--test-output-size-passed 4096 --test-output-truncation head
+awk '/ Testing: fuzz\./ { name = $NF; cov = "?" }
+	/ cov: / { for (i = 1; i < NF; i++) if ($i == "cov:") cov = $(i + 1) }
+	/^stat::number_of_executed_units:/ { execs = $2 }
+	/^stat::peak_rss_mb:/ { printf "  %s: %s executions, coverage %s, peak RSS %s MB\n", name, execs, cov, $2 }' \
+	"$fuzz_build/Testing/Temporary/LastTest.log" || true
 
 if [ "$full" -eq 1 ]; then
 	echo "== unit tests under valgrind"

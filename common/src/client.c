@@ -242,6 +242,15 @@ static int never_sent(CURLcode code)
 	       code == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
+/* 1 when libcurl's error text for a failed TLS handshake says the
+ * transport failed under it (OpenSSL's SSL_ERROR_SYSCALL: a reset, or an
+ * EOF where a handshake message was due). */
+static int handshake_cut(const char *errbuf)
+{
+	return strstr(errbuf, "SSL_ERROR_SYSCALL") || strstr(errbuf, "unexpected eof") ||
+	       strstr(errbuf, "Connection reset");
+}
+
 static int retryable_curl(CURLcode code)
 {
 	return never_sent(code) || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING ||
@@ -299,6 +308,14 @@ static int perform_once(kube_client *client, kube_response *resp, const char *ve
 	} else if (code != CURLE_OK) {
 		resp->status = 0;
 	}
+	if (code == CURLE_SSL_CONNECT_ERROR && handshake_cut(errbuf)) {
+		/* The connection was reset or closed during the TLS handshake: a
+		 * network failure before anything was sent, not a certificate
+		 * problem (those fail verification, or end in a TLS alert). */
+		kube_log(KUBE_LOG_DECISION, "%s %s: the connection was cut during the TLS handshake (%s)", verb, url,
+		         errbuf);
+		code = CURLE_COULDNT_CONNECT;
+	}
 	*out_code = code;
 	kube_http_log_request(verb, url, resp->status, (double)(kube_now_ms() - started), body, body_len, &resp->body);
 	curl_easy_setopt(client->easy, CURLOPT_HTTPHEADER, NULL);
@@ -324,6 +341,7 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 {
 	char *url = kube_http_url(client, path);
 	int reauthenticated = 0;
+	int maybe_applied = 0; /* a write attempt whose answer was lost */
 	int rc = 0;
 	if (!url)
 		return kube_error_set(KUBE_ENOMEM, "out of memory");
@@ -357,6 +375,8 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 			long delay = backoff_ms(attempt);
 			if (!fits(deadline_ms, delay))
 				break;
+			if (strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0 && !never_sent(code))
+				maybe_applied = 1;
 			kube_log(KUBE_LOG_DECISION, "%s; retrying in %ld ms", kube_error_last()->message, delay);
 			kube_sleep_ms(delay);
 			continue;
@@ -379,11 +399,25 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 			if (delay > 60000)
 				delay = 60000;
 			if (fits(deadline_ms, delay)) {
+				if (resp->status >= 500 && strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0)
+					maybe_applied = 1; /* a server error says nothing of what was done */
 				kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld; retrying in %ld ms (attempt %d of %d)",
 				         verb, path, resp->status, delay, attempt + 1, max_retries);
 				kube_sleep_ms(delay);
 				continue;
 			}
+		}
+		if (maybe_applied && resp->status == 409) {
+			/* The conflict may be with this very write, applied by the
+			 * attempt whose answer was lost (a PUT carries the
+			 * resourceVersion it read): the outcome is unknown, not a
+			 * change by someone else. */
+			rc = kube_error_set(
+			        KUBE_ENETWORK,
+			        "%s %s: the answer to an earlier attempt was lost and the retry conflicted: the "
+			        "change may have been applied; read the object again",
+			        verb, path);
+			break;
 		}
 		rc = kube_http_status_error(resp->status, &resp->body, verb, path);
 		break;

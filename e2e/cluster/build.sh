@@ -5,7 +5,8 @@
 # Helm plugin suite only (target `helm`, not part of `all`), helm3 and helm4;
 # for the metric-gate suites only (target `prometheus`, not part of `all`),
 # Debian's prometheus package unpacked (never installed as a service); for the
-# canary router suite (target `crds`, not part of `all`), the routing CRDs.
+# canary router suite (target `crds`, not part of `all`), the routing CRDs;
+# for the fault suite (target `faults`, not part of `all`), Toxiproxy.
 # Idempotent: a binary that is already present for its pinned version is not
 # rebuilt.
 set -euo pipefail
@@ -211,6 +212,28 @@ PY
 	log "routing CRDs in $out"
 }
 
+# build_toxiproxy: Shopify's Toxiproxy server (TCP faults between a client
+# and the API server: resets, stalls, dropped watches) from the committed
+# wrapper module gomod/toxiproxy, for the fault suite (target `faults`, not
+# part of `all`). Driven through its HTTP API with curl; no CLI is built.
+build_toxiproxy() {
+	local out=$cache/bin/toxiproxy-$TOXIPROXY_VERSION mod=github.com/Shopify/toxiproxy/v2
+	[ -x "$out/toxiproxy-server" ] && return 0
+	log "toxiproxy $TOXIPROXY_VERSION (~1 min cold)"
+	local src=$cache/src/toxiproxy-$TOXIPROXY_VERSION
+	mkdir -p "$src"
+	if grep -qE "$mod $TOXIPROXY_VERSION( |$)" "$here/gomod/toxiproxy/go.mod" 2>/dev/null; then
+		cp "$here/gomod/toxiproxy/go.mod" "$here/gomod/toxiproxy/go.sum" "$src/"
+	fi
+	if [ ! -s "$src/go.mod" ]; then
+		printf 'module local/toxiproxy\n\ngo 1.26.0\n' >"$src/go.mod"
+		(cd "$src" && go get "$mod/cmd/server@$TOXIPROXY_VERSION")
+	fi
+	mkdir -p "$out.tmp"
+	(cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/toxiproxy-server" "$mod/cmd/server")
+	rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
 what=${1:-all}
 exec 9>"$cache/build.lock"
 flock 9
@@ -224,5 +247,6 @@ helm3) build_helm 3 ;;
 helm4) build_helm 4 ;;
 prometheus) build_prometheus ;;
 crds) build_crds ;;
-*) echo "usage: build.sh [all|k8s|etcd|kwok|helm|helm3|helm4|prometheus|crds]" >&2; exit 2 ;;
+faults) build_toxiproxy ;;
+*) echo "usage: build.sh [all|k8s|etcd|kwok|helm|helm3|helm4|prometheus|crds|faults]" >&2; exit 2 ;;
 esac
