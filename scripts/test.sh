@@ -81,8 +81,9 @@ fuzz_build=$root/build-fuzz
 CC=clang cmake -S "$root" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFUZZ=ON \
 	-DSANITIZE=address,undefined >/dev/null
 cmake --build "$fuzz_build" -j "$jobs"
-fuzz_seconds=10
-[ "$full" -eq 1 ] && fuzz_seconds=300
+# 60 s per target in CI (two at a time), 10 minutes each with --full
+fuzz_seconds=60
+[ "$full" -eq 1 ] && fuzz_seconds=600
 # Each run ends with libFuzzer's final stats; keeping the tail of the
 # output keeps them (and any crash report) in the JUnit file and here.
 ROLLGUARD_FUZZ_SECONDS=$fuzz_seconds run_ctest "$fuzz_build" fuzz -L fuzz -j "$jobs" \

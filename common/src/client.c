@@ -8,7 +8,11 @@
 #include <kube/version.h>
 
 #include "client_internal.h"
+#include "http_internal.h"
 #include "internal.h"
+
+/* 9999-12-31T23:59:59Z, the last second an HTTP date can name. */
+#define MAX_DATE_S 253402300799LL
 
 static int curl_ready;
 
@@ -146,7 +150,9 @@ void kube_client_note_header(kube_client *client, const char *line, size_t len)
 	memcpy(value, start, n);
 	value[n] = '\0';
 	time_t seconds = curl_getdate(value, NULL);
-	if (seconds == (time_t)-1)
+	/* not a date, or one no clock shows (before 1970, after 9999): in
+	 * milliseconds a year past 292 million overflows */
+	if (seconds == (time_t)-1 || seconds < 0 || seconds > MAX_DATE_S)
 		return;
 	long long date_ms = (long long)seconds * 1000;
 	long long local_ms = kube_now_ms();
@@ -203,19 +209,10 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
 	kube_response *resp = target->resp;
 	size_t n = size * count;
 	kube_client_note_header(target->client, data, n);
-	static const char retry_after[] = "Retry-After:";
 	static const char content_type[] = "Content-Type:";
-	if (n > sizeof(retry_after) && strncasecmp(data, retry_after, sizeof(retry_after) - 1) == 0) {
-		char value[32];
-		size_t len = n - (sizeof(retry_after) - 1);
-		if (len >= sizeof(value))
-			len = sizeof(value) - 1;
-		memcpy(value, data + sizeof(retry_after) - 1, len);
-		value[len] = '\0';
-		char *end;
-		long seconds = strtol(value, &end, 10);
-		if (end != value && seconds >= 0)
-			resp->retry_after_s = seconds;
+	long retry_after_s = kube_http_retry_after(data, n);
+	if (retry_after_s >= 0) {
+		resp->retry_after_s = retry_after_s;
 	} else if (n > sizeof(content_type) && strncasecmp(data, content_type, sizeof(content_type) - 1) == 0) {
 		const char *value = data + sizeof(content_type) - 1;
 		size_t len = n - (sizeof(content_type) - 1);
@@ -395,9 +392,10 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 		if (strstr(path, "/eviction") && resp->status == 429)
 			retry_status = 0; /* a PodDisruptionBudget said no; asking again won't help */
 		if (retry_status && can_retry) {
-			long delay = resp->retry_after_s >= 0 ? resp->retry_after_s * 1000 : backoff_ms(attempt);
-			if (delay > 60000)
-				delay = 60000;
+			/* capped before it is scaled: Retry-After may be any number */
+			long delay = resp->retry_after_s >= 0
+			                     ? (resp->retry_after_s < 60 ? resp->retry_after_s * 1000 : 60000)
+			                     : backoff_ms(attempt);
 			if (fits(deadline_ms, delay)) {
 				if (resp->status >= 500 && strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0)
 					maybe_applied = 1; /* a server error says nothing of what was done */

@@ -2,12 +2,14 @@
  * settings (TLS, proxies, credentials, impersonation), status and libcurl
  * error mapping, and request logging. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
 
 #include "client_internal.h"
+#include "http_internal.h"
 #include "internal.h"
 #include "redact.h"
 
@@ -249,6 +251,22 @@ int kube_http_status_error(long status, const kube_buf *body, const char *verb, 
 	kube_free(reason);
 	kube_free(message);
 	return code;
+}
+
+long kube_http_retry_after(const char *line, size_t len)
+{
+	static const char retry_after[] = "Retry-After:";
+	char value[32];
+	if (len <= sizeof(retry_after) || strncasecmp(line, retry_after, sizeof(retry_after) - 1) != 0)
+		return -1;
+	size_t n = len - (sizeof(retry_after) - 1);
+	if (n >= sizeof(value))
+		n = sizeof(value) - 1;
+	memcpy(value, line + sizeof(retry_after) - 1, n);
+	value[n] = '\0';
+	char *end;
+	long seconds = strtol(value, &end, 10);
+	return end != value && seconds >= 0 ? seconds : -1;
 }
 
 int kube_http_curl_error(CURLcode code, const char *detail, const char *verb, const char *url)

@@ -9,11 +9,12 @@
 #include "internal.h"
 #include "watch_internal.h"
 
-/* One event line larger than this is refused. */
-#define KUBE_WATCH_MAX_LINE (64UL * 1024 * 1024)
-
 /* The annotation of the bookmark that ends a watch's initial events. */
 #define INITIAL_EVENTS_END "k8s.io/initial-events-end"
+
+/* Refusals (429, 5xx) in a row a watch rides out before it fails: with
+ * its backoff (100 ms doubling to 6.4 s) about half a minute. */
+#define WATCH_MAX_REFUSED 8
 
 struct kube_watch {
 	kube_client *client;
@@ -39,6 +40,7 @@ struct kube_watch {
 	long status;         /* the stream's HTTP status once its headers arrived */
 	int logged;          /* the stream's request line is logged (-v6) */
 	int reauthenticated; /* a 401 already made us refresh credentials once */
+	int refused;         /* streams in a row refused with 429 or 5xx */
 	kube_buf stream;
 	char last_error[256]; /* why the last stream ended, for the deadline message */
 };
@@ -452,6 +454,15 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 		kube_log(KUBE_LOG_DECISION, "401 from the server: refreshing credentials and watching again");
 		watch->reauthenticated = 1;
 		watch->idle_streams = 0;
+	} else if ((status == 429 || status >= 500) && watch->refused < WATCH_MAX_REFUSED) {
+		/* Throttled (Priority and Fairness rejects before any work) or a
+		 * server error before the stream began: open it again after the
+		 * growing backoff of kube_watch_next, as a request is retried. */
+		kube_http_status_error(status, &watch->stream, "GET", watch->url);
+		kube_log(KUBE_LOG_DECISION, "watch refused (%s); opening it again", kube_error_last()->message);
+		(void)snprintf(watch->last_error, sizeof(watch->last_error), "%s", kube_error_last()->message);
+		kube_error_clear();
+		watch->refused++;
 	} else if (status < 200 || status >= 300) {
 		rc = kube_http_status_error(status, &watch->stream, "GET", watch->url);
 	}
@@ -459,11 +470,26 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 	return rc;
 }
 
-/* A complete event line is buffered. An error reply (a Status, not events)
- * is never parsed as lines: it is read whole when the transfer ends. */
-static int has_line(const kube_watch *watch)
+int kube_watch_peek_line(const kube_buf *stream, size_t *len)
 {
-	return watch->status < 300 && watch->stream.len && memchr(watch->stream.ptr, '\n', watch->stream.len) != NULL;
+	const char *newline = stream->len ? memchr(stream->ptr, '\n', stream->len) : NULL;
+	if (!newline)
+		return 0;
+	*len = (size_t)(newline - stream->ptr);
+	return 1;
+}
+
+void kube_watch_drop_line(kube_buf *stream, size_t len)
+{
+	kube_buf_consume(stream, len + 1);
+}
+
+/* A complete event line is buffered: 1 with its length in *len. An error
+ * reply (a Status, not events) is never parsed as lines: it is read whole
+ * when the transfer ends. */
+static int has_line(const kube_watch *watch, size_t *len)
+{
+	return watch->status < 300 && kube_watch_peek_line(&watch->stream, len);
 }
 
 int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
@@ -473,13 +499,13 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 	event->type = 0;
 	event->object = NULL;
 	for (;;) {
-		if (has_line(watch)) {
-			char *newline = memchr(watch->stream.ptr, '\n', watch->stream.len);
-			size_t len = (size_t)(newline - watch->stream.ptr);
+		size_t len;
+		if (has_line(watch, &len)) {
 			int rc = len ? parse_line(watch, watch->stream.ptr, len, event) : 0;
-			kube_buf_consume(&watch->stream, len + 1);
+			kube_watch_drop_line(&watch->stream, len);
 			if (rc == 1) {
 				watch->idle_streams = 0;
+				watch->refused = 0;
 				return 0;
 			}
 			/* a relist is due (410, or initial events that must come
@@ -539,7 +565,7 @@ int kube_watch_next(kube_watch *watch, kube_watch_event *event, long wait_ms)
 				watch->result = msg->data.result;
 			}
 		}
-		if (watch->finished || has_line(watch))
+		if (watch->finished || has_line(watch, &len))
 			continue;
 		long poll_ms = 1000;
 		if (left > 0 && left < poll_ms)

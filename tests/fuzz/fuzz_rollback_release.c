@@ -1,18 +1,28 @@
 /* libFuzzer target for helm-rollback-safe's release record decoder, which
  * reads whatever anyone who may write Secrets or ConfigMaps in a release's
  * namespace stored there: it must refuse with one printable line or yield a
- * release that encodes and decodes back to an equal tree. Each input is
- * read as a Secret's value and as a ConfigMap's. */
+ * release that encodes and decodes back to an equal tree.
+ *
+ * Input: a mode byte, then the bytes. Mode 0 reads them as they are, as a
+ * Secret's value and as a ConfigMap's; mode 1 takes them for the JSON of a
+ * record and stores it as Helm does (gzip, base64, and base64 again for a
+ * Secret), so that the decoder's JSON layer is reached; mode 2 does the
+ * same without gzip (records written before Helm compressed them). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <kube/alloc.h>
+#include <kube/base64.h>
 #include <kube/buf.h>
 #include <kube/error.h>
+#include <zlib.h>
 
 #include "release.h"
+
+enum mode { MODE_RAW, MODE_GZIP, MODE_PLAIN, MODE_COUNT };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,11 +77,57 @@ static void check(const char *value, size_t len, enum rollback_storage storage)
 	kube_buf_dispose(&encoded);
 }
 
+/* Appends data[0..len) gzip-compressed to out. A small window and little
+ * memory: any gzip stream will do, and this runs for every input. */
+static void gzip(kube_buf *out, const uint8_t *data, size_t len)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 16 + 9, 1, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	size_t bound = deflateBound(&z, (uLong)len);
+	unsigned char *deflated = kube_malloc(bound);
+	if (!deflated)
+		abort();
+	z.next_in = (Bytef *)(uintptr_t)data;
+	z.avail_in = (uInt)len;
+	z.next_out = deflated;
+	z.avail_out = (uInt)bound;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END || kube_buf_put(out, deflated, bound - z.avail_out) != 0)
+		abort();
+	deflateEnd(&z);
+	kube_free(deflated);
+}
+
+/* The record's JSON as storage holds it: base64 of the (gzip) bytes for a
+ * ConfigMap, and base64 again for a Secret. */
+static void check_stored(const uint8_t *json, size_t len, int gzipped)
+{
+	kube_buf bytes = KUBE_BUF_INIT, once = KUBE_BUF_INIT, twice = KUBE_BUF_INIT;
+	if (gzipped)
+		gzip(&bytes, json, len);
+	else if (kube_buf_put(&bytes, json, len) != 0)
+		abort();
+	if (kube_base64_encode(&once, bytes.ptr, bytes.len) != 0 || kube_base64_encode(&twice, once.ptr, once.len) != 0)
+		abort();
+	check(once.ptr, once.len, ROLLBACK_STORAGE_CONFIGMAP);
+	check(twice.ptr, twice.len, ROLLBACK_STORAGE_SECRET);
+	kube_buf_dispose(&bytes);
+	kube_buf_dispose(&once);
+	kube_buf_dispose(&twice);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1 || size > 1024 * 1024)
+	if (size < 2 || size > 1024 * 1024)
 		return 0;
-	check((const char *)data, size, ROLLBACK_STORAGE_SECRET);
-	check((const char *)data, size, ROLLBACK_STORAGE_CONFIGMAP);
+	enum mode mode = (enum mode)(data[0] % MODE_COUNT);
+	data++, size--;
+	if (mode == MODE_RAW) {
+		check((const char *)data, size, ROLLBACK_STORAGE_SECRET);
+		check((const char *)data, size, ROLLBACK_STORAGE_CONFIGMAP);
+		return 0;
+	}
+	check_stored(data, size, mode == MODE_GZIP);
 	return 0;
 }

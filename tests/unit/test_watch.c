@@ -244,6 +244,50 @@ static void test_watch__initial_events_fall_back_when_refused(void **state)
 	}
 }
 
+/* A watch refused with 429 (Priority and Fairness) or 5xx is opened again
+ * after a backoff, as a request is retried; past WATCH_MAX_REFUSED refusals
+ * in a row it fails with the server's status. The canned refusals stand in
+ * for what e2e/suites/test_faults.sh makes a real server do. */
+static void test_watch__refused_streams_are_opened_again(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        REFUSED(429, "Too many requests, please try again later."),
+	        REFUSED(503, "the server is currently unable to handle the request"),
+	        REFUSED(429, "Too many requests, please try again later."),
+	        STREAM_HEAD EVENT("ADDED", "a", "5"),
+	        NULL,
+	};
+	struct test_api fx;
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	opts.timeout_ms = 20000;
+	opts.resource_version = "4"; /* a watch from there: no LIST first */
+	test_api_start(&fx, replies, NULL, NULL);
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	kube_watch_event event;
+	next_event(watch, &event, KUBE_WATCH_ADDED);
+	kube_watch_event_dispose(&event);
+	assert_int_equal(atomic_load(&fx.srv.served), 4);
+	kube_watch_free(watch);
+	test_api_stop(&fx);
+
+	static const char *const always[] = {
+	        REFUSED(429, "busy"), REFUSED(429, "busy"),
+	        REFUSED(429, "busy"), REFUSED(429, "busy"),
+	        REFUSED(429, "busy"), REFUSED(429, "busy"),
+	        REFUSED(429, "busy"), REFUSED(429, "busy"),
+	        REFUSED(429, "busy"), NULL,
+	};
+	test_api_start(&fx, always, NULL, NULL);
+	assert_int_equal(kube_watch_open(&watch, fx.client, &configmaps, "ns", &opts), 0);
+	assert_int_equal(kube_watch_next(watch, &event, 60000), KUBE_ENETWORK);
+	assert_int_equal(kube_error_last()->http_status, 429);
+	assert_int_equal(atomic_load(&fx.srv.served), 9);
+	kube_watch_free(watch);
+	test_api_stop(&fx);
+}
+
 static void test_watch__initial_events_start_over_when_cut(void **state)
 {
 	(void)state;
@@ -347,6 +391,7 @@ int main(void)
 	        cmocka_unit_test(test_watch__allocation_failure_never_leaks),
 	        cmocka_unit_test(test_watch__initial_events_in_one_request),
 	        cmocka_unit_test(test_watch__initial_events_fall_back_when_refused),
+	        cmocka_unit_test(test_watch__refused_streams_are_opened_again),
 	        cmocka_unit_test(test_watch__initial_events_start_over_when_cut),
 	        cmocka_unit_test(test_watch__relist_after_gone_uses_initial_events),
 	        cmocka_unit_test(test_watch__initial_events_allocation_failures),
