@@ -152,7 +152,7 @@ void kube_client_note_header(kube_client *client, const char *line, size_t len)
 	time_t seconds = curl_getdate(value, NULL);
 	/* not a date, or one no clock shows (before 1970, after 9999): in
 	 * milliseconds a year past 292 million overflows */
-	if (seconds == (time_t)-1 || seconds < 0 || seconds > MAX_DATE_S)
+	if (seconds < 0 || seconds > MAX_DATE_S) /* -1: not a date */
 		return;
 	long long date_ms = (long long)seconds * 1000;
 	long long local_ms = kube_now_ms();
