@@ -5,8 +5,9 @@
 # summary and stops the cluster. Exit status: non-zero on any failure.
 #
 #   scripts/test.sh          the fast form (CI)
-#   scripts/test.sh --full   adds long fuzzing, valgrind over the unit suite and the
-#                            whole fault matrix
+#   scripts/test.sh --full   adds long fuzzing, valgrind over the unit suite, the
+#                            whole fault matrix, the e2e suites under ASan and
+#                            one e2e scenario per plugin under valgrind
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 full=0
@@ -14,7 +15,7 @@ for arg in "$@"; do
 	case $arg in
 	--full) full=1 ;;
 	-h | --help)
-		sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -74,6 +75,15 @@ echo "== unit and e2e tests"
 # --full: the fault suite runs every command with every fault
 [ "$full" -eq 0 ] || export ROLLGUARD_E2E_FULL=1
 run_ctest "$build" unit-e2e -L 'unit|e2e' -j "$jobs"
+if [ "$full" -eq 1 ]; then
+	echo "== e2e suites with the binaries under ASan+UBSan, then one scenario per plugin under valgrind"
+	cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DROLLGUARD_TESTING=ON \
+		-DSANITIZE=address,undefined >/dev/null
+	cmake --build "$root/build-asan" -j "$jobs"
+	unset ROLLGUARD_E2E_FULL # the fault matrix ran above
+	bash "$root/scripts/e2e-checked.sh" asan "$root/build-asan" || status=1
+	bash "$root/scripts/e2e-checked.sh" valgrind "$build" || status=1
+fi
 cleanup
 
 echo "== fuzz targets (short runs, clang + ASan/UBSan)"
