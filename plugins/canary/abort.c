@@ -8,6 +8,7 @@
 #include <kube/clock.h>
 #include <kube/error.h>
 
+#include "access.h"
 #include "commands.h"
 #include "engine.h"
 #include "lock.h"
@@ -94,7 +95,7 @@ static int run_abort(const cli_args *args)
 		printf("deployment/%s: canary run %s is already aborted\n", ctx.name, ctx.state.run_id);
 		goto done;
 	}
-	if ((rc = canary_require_run(&ctx)))
+	if ((rc = canary_require_run(&ctx)) || (rc = canary_access_check(&ctx, CANARY_NEEDS(canary_needs_finish))))
 		goto done;
 	rc = canary_lock_acquire(&ctx, CANARY_LOCK_TRY);
 	if (rc == CLI_EXIT_CONFLICT) {

@@ -8,6 +8,7 @@
 #include <kube/log.h>
 #include <kube/yaml.h>
 
+#include "access.h"
 #include "commands.h"
 #include "engine.h"
 #include "lock.h"
@@ -280,7 +281,8 @@ int canary_start(canary_ctx *ctx)
 	if (analysis && (rc = resuming ? canary_analysis_check_kept(ctx)
 	                               : canary_analysis_complete(analysis, args, ctx->router->name)))
 		goto done;
-	if ((rc = canary_lock_acquire(ctx, CANARY_LOCK_STEP)))
+	if ((rc = canary_access_check(ctx, CANARY_NEEDS(canary_needs_start))) ||
+	    (rc = canary_lock_acquire(ctx, CANARY_LOCK_STEP)))
 		goto done;
 	if (!resuming) {
 		long long now = kube_client_server_now_ms(ctx->client);

@@ -475,11 +475,31 @@ static void settle_failed_helm(job *j)
 		char why[200];
 		snprintf(why, sizeof(why), "Marked failed by helm rollback-safe: helm rollback exited with %d",
 		         j->helm_exit);
-		if (rollback_unlock_apply(ctx, &rec, why) == 0)
+		/* helm's failure is the command's one error line (SPEC §1.2):
+		 * this repair failing too is a warning beside it */
+		FILE *captured = tmpfile();
+		if (captured)
+			cli_error_stream_set(captured);
+		int rc = rollback_unlock_apply(ctx, &rec, why);
+		cli_error_stream_set(NULL);
+		if (rc == 0) {
 			fprintf(stderr, "Revision %lld was left pending-rollback by helm: marked failed.\n",
 			        rec.revision);
-		else
+		} else {
+			char line[1024] = "";
+			if (captured) {
+				rewind(captured);
+				while (fgets(line, sizeof(line), captured) && strncmp(line, "error: ", 7) != 0)
+					line[0] = '\0';
+				line[strcspn(line, "\n")] = '\0';
+			}
+			cli_warning(
+			        "revision %lld was left pending-rollback by helm and could not be marked failed: %s",
+			        rec.revision, line[0] ? line + 7 : "see the lines above");
 			j->keep_lease = 1;
+		}
+		if (captured)
+			fclose(captured);
 		rollback_record_dispose(&rec);
 		break;
 	}
