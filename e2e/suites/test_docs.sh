@@ -12,7 +12,12 @@
 #      examples marked not-run are counted and their reasons printed;
 #   d) every rollguard.io/v1 JSON document those examples wrote (stdout and
 #      --output-file) validates against docs/schemas/<kind>.json, and every
-#      kind of SPEC §1.3 was seen at least once.
+#      kind of SPEC §1.3 was seen at least once;
+#   e) the kill points of the crash tests: the "Kill points" tables of
+#      docs/canary.md and docs/rollback-safe.md name exactly the points of
+#      canary_kill_point("...") and rollback_kill_point("...") in the
+#      sources, and each point is used by some e2e suite that sets
+#      ROLLGUARD_TEST_KILL_AT (an untested kill point fails here).
 # Helm pages run with helm4; helm-rollback-safe.md runs again with helm3.
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -109,6 +114,36 @@ done
 # --- b) examples outside the convention.
 run python3 "$ROOT/scripts/doc_examples.py" lint "$DOCS"/*.md "${PAGE_FILES[@]}"
 expect_rc 0 "every command example is in a \`\`\`sh block"
+
+# --- e) the kill points: docs = sources, each one tested. (Static, so
+# it runs before the examples.)
+# kill_points_doc FILE: the first column of the table under "### Kill points".
+kill_points_doc() {
+	awk '/^### Kill points/ {on = 1; next} /^#/ {on = 0} on' "$1" | sed -n 's/^| `\([a-z0-9-]*\)` |.*/\1/p' | sort -u
+}
+# kill_points_src FUNCTION DIR: the names the sources pass to FUNCTION.
+kill_points_src() {
+	grep -ohE "$1\(\"[^\"]+\"\)" "$ROOT/$2"/*.c | sed -E 's/.*\("(.*)"\)/\1/' | sort -u
+}
+for kp in "canary_kill_point plugins/canary docs/canary.md" "rollback_kill_point plugins/rollback-safe docs/rollback-safe.md"; do
+	read -r kp_fn kp_dir kp_doc <<<"$kp"
+	src=$(kill_points_src "$kp_fn" "$kp_dir")
+	doc=$(kill_points_doc "$ROOT/$kp_doc")
+	RC=""; OUT=""; ERR=""
+	if [ -z "$src" ]; then
+		fail "kill points: no $kp_fn(\"...\") in $kp_dir"
+	elif [ "$src" = "$doc" ]; then
+		ok "kill points: $kp_doc names the $(wc -l <<<"$src") kill points of $kp_dir"
+	else
+		fail "kill points: $kp_doc and $kp_dir differ: only in the sources [$(comm -23 <(echo "$src") <(echo "$doc") | tr '\n' ' ')] only in the docs [$(comm -13 <(echo "$src") <(echo "$doc") | tr '\n' ' ')]"
+	fi
+	untested=""
+	for point in $src; do
+		grep -lF -- "$point" "$ROOT"/e2e/suites/test_*.sh | grep -v '/test_docs\.sh$' |
+			xargs -r grep -l 'ROLLGUARD_TEST_KILL_AT' >/dev/null || untested+=" $point"
+	done
+	if [ -z "$untested" ]; then ok "kill points: every one of $kp_dir is used by an e2e suite"; else fail "kill points of $kp_dir no e2e suite uses:$untested"; fi
+done
 
 # --- c) the examples.
 # The binaries as a user has them: on PATH for kubectl's plugin discovery,

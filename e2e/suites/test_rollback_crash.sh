@@ -16,12 +16,59 @@
 #  - rollback-during-verify: helm has finished; the re-run verifies.
 # ROLLGUARD_TEST_LEASE_SECONDS=5 (test builds) shortens the run Lease a
 # re-run waits out.
+# A watcher of every pod event of the release's Deployment (e2e/tools/
+# capacity_watch.py) runs from before the kill until the re-run rolled
+# out: its Ready pods never drop below the smaller of the replica counts
+# of the live Deployment and of the target revision (the chart's 2 in
+# every revision here, so 2). The standalone `unlock` killed half-way is
+# test_rollback_crash_unlock.sh's.
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=../rollback.sh
 . "$(dirname "$0")/../rollback.sh"
 rs_stages
 export ROLLGUARD_TEST_LEASE_SECONDS=5
+WATCHERS=()
+trap 'kill "${WATCHERS[@]}" 2>/dev/null; rs_cleanup' EXIT
+
+# manifest_replicas REL REV: spec.replicas of the Deployment in revision
+# REV's manifest (1 when the manifest leaves it out, as the API server).
+manifest_replicas() {
+	rs_body_field "$1" "$2" .manifest | awk '/^kind: Deployment/ {d = 1} d && /^  replicas:/ {print $2; found = 1; exit} END {if (!found) print 1}'
+}
+# capacity_start REL TARGET: watches the Ready pods of REL's Deployment
+# (its selector's labels: the chart's pre-rollback hook Job's pods are
+# not among them) until capacity_check. The floor is the smaller of the
+# live Deployment's replicas and TARGET's: a rollback may legitimately
+# change the count between revisions (none of these does: 2 and 2).
+capacity_start() {
+	local live target
+	live=$(rs_replicas "$1")
+	target=$(manifest_replicas "$1" "$2")
+	CAP_MIN=$((live < target ? live : target))
+	CAP_FILE=$E2E_TMP/capacity-$HELM-$1
+	python3 "$e2e_root/e2e/tools/capacity_watch.py" "$RS_NS" "app.kubernetes.io/name=rsdemo,app.kubernetes.io/instance=$1" \
+		"$CAP_MIN" "$CAP_FILE" &
+	CAP_PID=$!
+	WATCHERS+=("$CAP_PID")
+	for _ in $(seq 1 50); do [ -s "$CAP_FILE" ] && break; sleep 0.1; done
+}
+# capacity_check what: stops the watcher; no moment below the floor.
+capacity_check() {
+	kill "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	local max
+	max=$(sed -n 's/^max_seen_ready //p' "$CAP_FILE")
+	if grep -q VIOLATION "$CAP_FILE"; then
+		fail "$1: Ready pods dropped below $CAP_MIN: $(grep VIOLATION "$CAP_FILE" | head -3 | tr '\n' ';')"
+	elif [ -z "$max" ]; then
+		fail "$1: the capacity watcher did not finish"
+	elif [ "$max" -lt "$CAP_MIN" ]; then
+		fail "$1: the capacity watcher never saw $CAP_MIN Ready pods (at most $max)"
+	else
+		ok "$1: Ready pods never below $CAP_MIN through the kill and the re-run (at most $max)"
+	fi
+}
 
 # killed POINT what ARGS...: rollback-safe ARGS with the kill point; the
 # plugin must die there (Helm reports a plugin killed by a signal as 255).
@@ -53,6 +100,7 @@ for HELM in helm3 helm4; do
 		rs_upgrade unl --set image=registry.example/unl:2 --wait --timeout 30s &&
 		rs_stuck_pending_upgrade unl --set image=registry.example/unl:3; then
 		cmd=(unl --unlock --force-unlock --timeout 60s)
+		capacity_start unl 2
 		killed rollback-after-unlock "$what" "${cmd[@]}"
 		rs_expect_status unl 3 failed "$what"
 		if rs_body_description unl 3 | grep -q pending-upgrade; then ok "$what: the description names pending-upgrade"; else fail "$what: description '$(rs_body_description unl 3)'"; fi
@@ -67,6 +115,8 @@ for HELM in helm3 helm4; do
 		rs_expect_no_pending unl "$what, re-run"
 		expect_eq "$(rs_image unl)" registry.example/unl:2 "$what, re-run: Deployment image"
 		if rs_rolled_out unl 10s; then ok "$what, re-run: rolled out"; else fail "$what, re-run: not rolled out"; fi
+		expect_eq "$(lease_of unl)" "" "$what, re-run: Lease released"
+		capacity_check "$what"
 	fi
 
 	# --- rollback-during-execute.
@@ -74,6 +124,7 @@ for HELM in helm3 helm4; do
 	if rs_install exe --set image=registry.example/exe:1 --set hook.enabled=true --set "hook.stage=$RS_SLOWHOOK" &&
 		rs_upgrade exe --set image=registry.example/exe:2 --wait --timeout 30s; then
 		cmd=(exe 1 --timeout 60s)
+		capacity_start exe 1
 		killed rollback-during-execute "$what" "${cmd[@]}"
 		if WAIT_TRIES=25 wait_for helm_child_gone exe; then ok "$what: helm's child died with the plugin"; else fail "$what: a helm rollback still runs after the plugin died"; fi
 		rs_expect_revisions exe "1 2 3" "$what"
@@ -89,6 +140,7 @@ for HELM in helm3 helm4; do
 		expect_eq "$(rs_image exe)" registry.example/exe:1 "$what, re-run: Deployment image"
 		if rs_rolled_out exe 10s; then ok "$what, re-run: rolled out"; else fail "$what, re-run: not rolled out"; fi
 		expect_eq "$(lease_of exe)" "" "$what, re-run: Lease released"
+		capacity_check "$what"
 	fi
 
 	# --- rollback-during-verify.
@@ -96,6 +148,7 @@ for HELM in helm3 helm4; do
 	if rs_install ver --set image=registry.example/ver:1 &&
 		rs_upgrade ver --set image=registry.example/ver:2 --wait --timeout 30s; then
 		cmd=(ver 1 --timeout 60s)
+		capacity_start ver 1
 		killed rollback-during-verify "$what" "${cmd[@]}"
 		rs_expect_revisions ver "1 2 3" "$what: helm finished"
 		rs_expect_status ver 3 deployed "$what: helm finished"
@@ -109,6 +162,8 @@ for HELM in helm3 helm4; do
 		rs_expect_no_pending ver "$what, re-run"
 		expect_eq "$(rs_image ver)" registry.example/ver:1 "$what, re-run: Deployment image"
 		if rs_rolled_out ver 10s; then ok "$what, re-run: rolled out"; else fail "$what, re-run: not rolled out"; fi
+		expect_eq "$(lease_of ver)" "" "$what, re-run: Lease released"
+		capacity_check "$what"
 	fi
 done
 

@@ -5,11 +5,14 @@ deleted) than the original replica count.
 
     capacity_watch.py NAMESPACE APP MIN_READY OUT_FILE
 
-Reads `kubectl get pods -l app=APP --watch -o json` (one JSON object per
-event) and keeps the last state of each pod. Writes "ready N" lines while
-it runs; each violation as "VIOLATION <ready> <time>". Runs until killed
-(SIGTERM), then writes "max_seen_ready N" and exits 0. Before the first
-moment the app has MIN_READY Ready pods, nothing is judged."""
+APP is the value of the pods' `app` label, or (when it has a "=") a whole
+label selector, e.g. app.kubernetes.io/instance=web,app.kubernetes.io/name=x
+for a Helm release's Deployment. Reads `kubectl get pods -l SELECTOR
+--watch -o json` (one JSON object per event) and keeps the last state of
+each pod. Writes "started" once the watch runs; each violation as
+"VIOLATION <ready> <time> <event> <pod>". Runs until killed (SIGTERM),
+then writes "max_seen_ready N" and exits 0. Before the first moment the
+app has MIN_READY Ready pods, nothing is judged."""
 import json
 import signal
 import subprocess
@@ -39,7 +42,8 @@ def stop(*_):
     sys.exit(0)
 
 
-proc = subprocess.Popen(["kubectl", "-n", ns, "get", "pods", "-l", "app=" + app, "--watch",
+selector = app if "=" in app else "app=" + app
+proc = subprocess.Popen(["kubectl", "-n", ns, "get", "pods", "-l", selector, "--watch",
                          "--output-watch-events", "-o", "json"], stdout=subprocess.PIPE, text=True)
 signal.signal(signal.SIGTERM, stop)
 decoder = json.JSONDecoder()

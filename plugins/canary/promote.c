@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "commands.h"
 #include "engine.h"
 #include "lock.h"
@@ -75,6 +76,12 @@ static int run_promote(const cli_args *args)
 		goto done;
 	canary_state *st = &ctx.state;
 	int blue_green = st->strategy == CANARY_STRATEGY_BLUE_GREEN;
+	if (st->intent.active && !strcmp(st->intent.action, "abort")) {
+		cli_error("deployment/%s: the abort of canary run %s did not finish", ctx.name, st->run_id);
+		cli_hint("run 'kubectl canary abort %s' to finish it", ctx.name);
+		rc = CLI_EXIT_REFUSED;
+		goto done;
+	}
 	if (st->step_index < 0 && st->phase == CANARY_PHASE_PROGRESSING) {
 		cli_error("deployment/%s: the start of canary run %s did not finish", ctx.name, st->run_id);
 		cli_hint("run the same 'kubectl canary start' again to finish it, or 'kubectl canary abort %s'",
@@ -106,7 +113,8 @@ static int run_promote(const cli_args *args)
 			weight = st->ladder.steps[to_step];
 		finishing = weight >= 100;
 	}
-	if ((rc = canary_lock_acquire(&ctx, CANARY_LOCK_STEP)))
+	if ((finishing && (rc = canary_access_check(&ctx, CANARY_NEEDS(canary_needs_finish)))) ||
+	    (rc = canary_lock_acquire(&ctx, CANARY_LOCK_STEP)))
 		goto done;
 	canary_stall_point("promote-after-lock");
 	if (ctx.state.phase != CANARY_PHASE_PROMOTING) {
@@ -215,9 +223,10 @@ const cli_command canary_promote_command = {
                        "out with its own strategy; then the canary is removed.\n"
                        "\n"
                        "Exit codes: 0 promoted; 1 a gate fails or waits (nothing changed; --force moves on anyway)\n"
-                       "or the canary failed while scaling; 4 API error; 5 no run in progress, or its metric\n"
-                       "analysis is not readable; 6 another rollguard process holds the lock, or the Deployment\n"
-                       "changed underneath the run.",
+                       "or the canary failed while scaling; 4 API error, or a right the finish needs is missing\n"
+                       "(checked before any change); 5 no run in progress, an abort or a start of it unfinished,\n"
+                       "or its metric analysis is not readable; 6 another rollguard process holds the lock, or\n"
+                       "the Deployment changed underneath the run.",
         .examples = "  # Move to the next weight\n"
                     "  kubectl canary promote web\n"
                     "\n"

@@ -9,6 +9,7 @@
 #include <kube/error.h>
 #include <kube/log.h>
 
+#include "lock.h"
 #include "router_json.h"
 #include "router_traffic.h"
 #include "service_pin.h"
@@ -611,8 +612,11 @@ int canary_traffic_prepare(canary_ctx *ctx, const canary_traffic_kind *kind)
 		return rc;
 	if ((rc = ensure_canary_service(ctx)))
 		return rc;
+	canary_kill_point("start-after-canary-service");
 	if (kind->weighted && (rc = save_original(ctx, kind)))
 		return rc;
+	if (kind->weighted)
+		canary_kill_point("start-after-route-save");
 	return canary_services_pin(ctx, ctx->state.blue_hash, NULL);
 }
 
@@ -621,6 +625,7 @@ int canary_traffic_route(canary_ctx *ctx, const canary_traffic_kind *kind, int w
 	int rc = kind->weighted ? route_object(ctx, kind, weight) : route_copy(ctx, kind, weight);
 	if (rc)
 		return rc;
+	canary_kill_point("route-after-write");
 	/* at 100 % the Services of D serve the canary too, so D can roll out
 	 * the new template with no traffic on its pods */
 	return canary_services_point(ctx, weight >= 100);
@@ -639,8 +644,12 @@ int canary_traffic_cleanup(canary_ctx *ctx, const canary_traffic_kind *kind)
 	 * canary's), the routing object can send everything back to them */
 	int moved = 0;
 	int rc = canary_services_unpin(ctx);
-	if (!rc)
+	if (!rc) {
+		canary_kill_point("cleanup-after-unpin");
 		rc = restore_route(ctx, kind, &moved);
+	}
+	if (!rc)
+		canary_kill_point("cleanup-after-route-restore");
 	/* the end of a finish: the gateway, mesh or ingress controller takes
 	 * the restored route in before the canary Service (and then D-canary)
 	 * goes; after an abort's restore the engine waited already */

@@ -14,6 +14,7 @@
 #include <kube/log.h>
 #include <kube/watch.h>
 
+#include "access.h"
 #include "commands.h"
 #include "engine.h"
 #include "lock.h"
@@ -416,6 +417,17 @@ static int walk(struct runner *r)
 				return rc;
 			return CLI_EXIT_FAIL;
 		}
+		if (st->intent.active && !strcmp(st->intent.action, "abort")) {
+			/* An abort (this run's own, or abort's) was killed after
+			 * it recorded its intent: finish it, never promote. */
+			char reason[600];
+			snprintf(reason, sizeof(reason), "%s", st->reason[0] ? st->reason : "an interrupted abort");
+			fprintf(stderr, "deployment/%s: finishing the interrupted abort of canary run %s\n", ctx->name,
+			        st->run_id);
+			if ((rc = abort_run(r, reason)))
+				return rc;
+			return CLI_EXIT_FAIL;
+		}
 		long long now = kube_client_server_now_ms(ctx->client);
 		if (now > r->deadline_ms) {
 			emit(r, "TimedOut", "--timeout expired");
@@ -574,6 +586,8 @@ static int run_run(const cli_args *args)
 		                     ctx.name);
 		goto done;
 	}
+	if ((rc = canary_access_check(&ctx, CANARY_NEEDS(canary_needs_run))))
+		goto done;
 	if (ctx.dry_run) {
 		if (!active && (rc = canary_start(&ctx)) == 0)
 			kube_buf_clear(&ctx.plan); /* start printed its own plan */
@@ -589,7 +603,8 @@ static int run_run(const cli_args *args)
 		}
 		goto done;
 	}
-	if (!active || (ctx.state.phase == CANARY_PHASE_PROGRESSING && ctx.state.step_index < 0)) {
+	if (!active || (ctx.state.phase == CANARY_PHASE_PROGRESSING && ctx.state.step_index < 0 &&
+	                !(ctx.state.intent.active && !strcmp(ctx.state.intent.action, "abort")))) {
 		rc = canary_start(&ctx);
 		canary_lock_release(&ctx);
 		if ((rc == CLI_EXIT_SIGINT || rc == CLI_EXIT_SIGTERM) && !ctx.dry_run) {

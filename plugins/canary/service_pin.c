@@ -8,6 +8,7 @@
 #include <kube/error.h>
 #include <kube/log.h>
 
+#include "lock.h"
 #include "service_pin.h"
 #include "template.h"
 
@@ -224,6 +225,8 @@ int canary_services_pin(canary_ctx *ctx, const char *hash, size_t *out_count)
 			break;
 	}
 	json_decref(found);
+	if (!rc)
+		canary_kill_point("start-after-pin");
 	return rc;
 }
 

@@ -80,6 +80,13 @@ fail:
 static void next_action(const canary_ctx *ctx, char *buf, size_t size)
 {
 	const canary_state *st = &ctx->state;
+	if (st->intent.active && !strcmp(st->intent.action, "abort")) {
+		snprintf(buf, size,
+		         "an abort is in progress; if no rollguard process is working, run 'kubectl canary abort %s' "
+		         "to finish it",
+		         ctx->name);
+		return;
+	}
 	switch (st->phase) {
 	case CANARY_PHASE_PROGRESSING:
 		if (st->step_index < 0) {

@@ -194,6 +194,7 @@ int rollback_unlock_apply(rollback_ctx *ctx, rollback_record *last, const char *
 	int rc = rollback_record_set_status(ctx, last, ROLLBACK_STATUS_FAILED, description);
 	if (rc)
 		return rc;
+	rollback_kill_point("unlock-after-mark");
 	rollback_record_event(ctx, last, "Warning", "ReleaseUnlocked", "revision %lld: %s -> failed by %s: %s",
 	                      last->revision, rollback_status_name(old),
 	                      ctx->user.username[0] ? ctx->user.username : "unknown user", why);

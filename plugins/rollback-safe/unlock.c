@@ -22,6 +22,40 @@ void rollback_whoami(rollback_ctx *ctx)
 	}
 }
 
+/* An unlock killed after it marked the pending-rollback of an interrupted
+ * run failed leaves that run's Lease (its holder is gone: the unlock
+ * waited it out before it wrote the record): once the record says that
+ * run was interrupted and unlocked, nothing is left to repair, so the
+ * re-run deletes it, as it read it (resourceVersion precondition; not
+ * through rollback_run_forget, whose takeover judges expiry on a clock
+ * known only to the second). Another run's Lease (another run id or
+ * revision) is left alone. Best effort, quiet. */
+static void forget_repaired_run(rollback_ctx *ctx, const rollback_record *last)
+{
+	char name[128], tag[64];
+	rollback_run run;
+	memset(&run, 0, sizeof(run));
+	rollback_run_lease_name(ctx, name, sizeof(name));
+	if (kube_lease_get_holder(&run.holder, ctx->client, ctx->ns, name)) {
+		kube_error_clear();
+		return;
+	}
+	if (rollback_run_parse(&run, run.holder.holder) || run.revision != last->revision)
+		return;
+	snprintf(tag, sizeof(tag), "run %.31s was interrupted", run.run_id);
+	const char *desc = last->release ? rollback_release_description(last->release) : "";
+	if (!strstr(desc, tag))
+		return;
+	kube_log(KUBE_LOG_DECISION, "revision %lld was unlocked for run %s: removing its Lease %s", last->revision,
+	         run.run_id, name);
+	kube_delete_options opts = KUBE_DELETE_OPTIONS_INIT;
+	opts.precondition_resource_version = run.holder.resource_version;
+	int rc = kube_client_delete(ctx->client, NULL, &rollback_res_leases, ctx->ns, name, &opts);
+	if (rc && rc != KUBE_ENOTFOUND)
+		kube_log(KUBE_LOG_DECISION, "removing the run Lease %s: %s", name, kube_error_last()->message);
+	kube_error_clear();
+}
+
 static int run_unlock(const cli_args *args)
 {
 	rollback_ctx ctx;
@@ -33,6 +67,8 @@ static int run_unlock(const cli_args *args)
 	if ((rc = rollback_record_read(&ctx, last)))
 		goto done;
 	if (!rollback_status_is_pending(last->status)) {
+		if (last->status == ROLLBACK_STATUS_FAILED && !ctx.dry_run)
+			forget_repaired_run(&ctx, last);
 		printf("release %s: nothing to unlock: revision %lld is %s\n", ctx.release, last->revision,
 		       rollback_status_name(last->status));
 		goto done;
@@ -66,6 +102,7 @@ static int run_unlock(const cli_args *args)
 	enum rollback_status old = last->status;
 	if ((rc = rollback_unlock_apply(&ctx, last, why)))
 		goto done;
+	rollback_kill_point("unlock-after-apply");
 	if (ours && !ctx.dry_run)
 		rollback_run_forget(&ctx);
 	printf("release %s: revision %lld unlocked: %s -> failed%s\n", ctx.release, last->revision,
