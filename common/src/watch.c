@@ -440,8 +440,11 @@ static int stream_finished(kube_watch *watch, CURLcode code)
 	}
 	if (code != CURLE_OK && status < 300) {
 		rc = kube_http_curl_error(code, NULL, "GET", watch->url);
-		/* A dropped connection is resumed from the last version. */
-		if (rc == KUBE_ENETWORK || rc == KUBE_ETIMEOUT) {
+		/* A dropped connection is resumed from the last version; so is
+		 * a reconnect cut during its TLS handshake (a reset): the
+		 * client's requests already proved the certificates, and a
+		 * failed verification has a code of its own. */
+		if (rc == KUBE_ENETWORK || rc == KUBE_ETIMEOUT || code == CURLE_SSL_CONNECT_ERROR) {
 			kube_log(KUBE_LOG_DECISION, "watch stream dropped (%s); resuming", kube_error_last()->message);
 			(void)snprintf(watch->last_error, sizeof(watch->last_error), "%s", kube_error_last()->message);
 			rc = 0;

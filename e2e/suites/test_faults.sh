@@ -21,6 +21,9 @@
 #   stall     Toxiproxy passes no data for 4 s; the command runs with
 #             --request-timeout 2s
 #   watch     the fault proxy cuts the first watch after its first chunk
+#   watchcut  Toxiproxy resets every connection, the open watches too, for
+#             0.5 s once the command has run 1.5 s (met by the commands that
+#             are still watching then: run)
 #
 # The fast form (CI) runs one command per fault class; ROLLGUARD_E2E_FULL=1
 # (scripts/test.sh --full) runs every command with every fault and prints
@@ -84,6 +87,13 @@ fault_arm() {
 		FAULT_KC=$FAULT_TOXIC_KUBECONFIG
 		FAULT_FLAGS=(--request-timeout 2s)
 		;;
+	watchcut)
+		: >"$FAULT_DIR/cut"
+		(sleep 1.5 && [ ! -s "$FAULT_DIR/done" ] && toxic_add cut reset_peer downstream '{"timeout": 0}' &&
+			echo met >"$FAULT_DIR/cut" && sleep 0.5 && toxic_remove cut) &
+		FAULT_BG=$!
+		FAULT_KC=$FAULT_TOXIC_KUBECONFIG
+		;;
 	watch)
 		fault_plan '{"rules": [{"match": "[?&]watch=(1|true)", "action": "drop-watch", "count": 1}]}'
 		FAULT_KC=$FAULT_PROXY_KUBECONFIG
@@ -99,6 +109,7 @@ fault_disarm() {
 	5xx) FIRED=$(($(fault_fired 503) + $(fault_fired 500))) ;;
 	truncate) FIRED=$(fault_fired truncate) ;;
 	watch) FIRED=$(fault_fired drop-watch) ;;
+	watchcut) FIRED=$(grep -c met "$FAULT_DIR/cut") ;;
 	*) FIRED=1 ;; # a TCP fault in place when the command starts always meets it
 	esac
 	fault_plan '{"rules": []}'
@@ -109,7 +120,9 @@ under() {
 	local fault=$1
 	shift
 	fault_arm "$fault"
+	: >"$FAULT_DIR/done"
 	run env KUBECONFIG="$FAULT_KC" timeout -k 5 150 "$@" "${FAULT_FLAGS[@]}"
+	echo finished >"$FAULT_DIR/done"
 	fault_disarm "$fault"
 }
 
@@ -124,11 +137,13 @@ outcome() {
 	local met=yes fault=${what##* under }
 	[ "$FIRED" -gt 0 ] || met=no
 	# every fault but a dropped watch meets every command (each sends a
-	# request); a dropped watch meets the commands that watch (WATCHES=1)
-	if [ "$met" = no ] && { [ "$fault" != watch ] || [ "${WATCHES:-0}" = 1 ]; }; then
+	# request); a dropped watch meets the commands that watch (WATCHES=1),
+	# a cut after 1.5 s those that watch that long (LONG=1)
+	if [ "$met" = no ] && { { [ "$fault" != watch ] && [ "$fault" != watchcut ]; } ||
+		{ [ "$fault" = watch ] && [ "${WATCHES:-0}" = 1 ]; } || { [ "$fault" = watchcut ] && [ "${LONG:-0}" = 1 ]; }; }; then
 		fail "$what: the command never met the fault"
 	fi
-	WATCHES=0
+	WATCHES=0 LONG=0
 	printf '%s\t%s\t%s\t%s\t%s\n' "${what% under *}" "${what##* under }" "$RC" "$met" \
 		"$(grep -m1 '^error: ' <<<"$ERR" | cut -c1-160)" >>"$MATRIX"
 }
@@ -159,7 +174,7 @@ canary_consistent() {
 	expect_rc 0 "$1: status afterwards"
 	local sum ph
 	sum=$(canary_replicas)
-	[ "$sum" -ge 4 ] && ok "$1: stable + canary replicas $sum >= 4" || fail "$1: stable + canary replicas $sum < 4"
+	if [ "$sum" -ge 4 ]; then ok "$1: stable + canary replicas $sum >= 4"; else fail "$1: stable + canary replicas $sum < 4"; fi
 	ph=$(phase "$D")
 	case $ph in
 	Succeeded | Aborted)
@@ -228,7 +243,7 @@ case_canary_abort() {
 	expect_eq "$(replicas "$D")" 4 "canary abort under $1: D's replicas"
 }
 case_canary_run() {
-	WATCHES=1
+	WATCHES=1 LONG=1
 	canary_app
 	under "$1" "$CANARY" -n "$NS" run "$D" --image "app=registry.example/$D:2.0" --steps 25,50,100 --pause 1s
 	outcome "canary run under $1" 4
@@ -333,7 +348,7 @@ case_rollback_unlock() {
 }
 rs_argv helm4
 
-FAULTS="429 5xx reset truncate stall watch"
+FAULTS="429 5xx reset truncate stall watch watchcut"
 CASES="canary_start canary_status canary_promote canary_finish canary_abort canary_run canary_list canary_history
 probecheck probecheck_ns rollback rollback_plan rollback_history"
 if [ "${ROLLGUARD_E2E_FULL:-0}" = 1 ] || [[ ${ROLLGUARD_E2E_FAULT_CASES:-} == *rollback_unlock* ]]; then
@@ -356,7 +371,7 @@ elif [ "${ROLLGUARD_E2E_FULL:-0}" = 1 ]; then
 else
 	# one command per fault class, each a mutation where one exists
 	for pair in 429:canary_promote 5xx:rollback reset:canary_start truncate:probecheck stall:canary_abort \
-		watch:canary_run; do
+		watch:canary_run watchcut:canary_run; do
 		echo "== ${pair#*:} under ${pair%%:*}"
 		"case_${pair#*:}" "${pair%%:*}"
 	done
