@@ -232,6 +232,12 @@ static int is_idempotent(const char *verb)
 	       strcmp(verb, "DELETE") == 0 || strcmp(verb, "OPTIONS") == 0;
 }
 
+/* A request that changes nothing: its lost answer needs no care. */
+static int is_read(const char *verb)
+{
+	return strcmp(verb, "GET") == 0 || strcmp(verb, "HEAD") == 0;
+}
+
 /* Connection failures where the request cannot have reached the server. */
 static int never_sent(CURLcode code)
 {
@@ -372,7 +378,7 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 			long delay = backoff_ms(attempt);
 			if (!fits(deadline_ms, delay))
 				break;
-			if (strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0 && !never_sent(code))
+			if (!is_read(verb) && !never_sent(code))
 				maybe_applied = 1;
 			kube_log(KUBE_LOG_DECISION, "%s; retrying in %ld ms", kube_error_last()->message, delay);
 			kube_sleep_ms(delay);
@@ -397,7 +403,7 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 			                     ? (resp->retry_after_s < 60 ? resp->retry_after_s * 1000 : 60000)
 			                     : backoff_ms(attempt);
 			if (fits(deadline_ms, delay)) {
-				if (resp->status >= 500 && strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0)
+				if (resp->status >= 500 && !is_read(verb))
 					maybe_applied = 1; /* a server error says nothing of what was done */
 				kube_log(KUBE_LOG_DECISION, "%s %s: HTTP %ld; retrying in %ld ms (attempt %d of %d)",
 				         verb, path, resp->status, delay, attempt + 1, max_retries);
