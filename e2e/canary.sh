@@ -44,3 +44,52 @@ snapshot() {
 	$K get deploy -o json | jq -cS '[.items[] | {name: .metadata.name, generation: .metadata.generation,
 		labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}]' | sha256sum | cut -c1-16
 }
+
+# --- the crash suites (a test build kills itself at ROLLGUARD_TEST_KILL_AT):
+# a watcher of every pod event beside the test, and what a run that ended
+# must not leave behind.
+# WATCHERS: the pids of the watchers still running (a suite's EXIT trap
+# kills them).
+WATCHERS=()
+# watch_capacity NAME: watches the pods of app NAME, both tracks
+# (e2e/tools/capacity_watch.py), until capacity_verdicts, recording every
+# moment fewer than N of them are Ready; returns once the watch runs.
+watch_capacity() {
+	python3 "$e2e_root/e2e/tools/capacity_watch.py" "$NS" "$1" "$N" "$E2E_TMP/capacity-$1" &
+	WATCHERS+=("$!")
+	for _ in $(seq 1 50); do [ -s "$E2E_TMP/capacity-$1" ] && break; sleep 0.1; done
+}
+# capacity_verdicts: stops the watchers; one check for each: the capacity
+# never dropped below N.
+capacity_verdicts() {
+	local f name
+	kill "${WATCHERS[@]}" 2>/dev/null
+	wait "${WATCHERS[@]}" 2>/dev/null
+	WATCHERS=()
+	sleep 0.5
+	# shellcheck disable=SC2034 # fail shows them: a failure here is no command's
+	RC="" OUT="" ERR=""
+	for f in "$E2E_TMP"/capacity-*; do
+		name=${f##*/capacity-}
+		if grep -q VIOLATION "$f"; then
+			fail "$name: capacity invariant broken: $(grep VIOLATION "$f" | head -3 | tr '\n' ';')"
+		elif grep -q '^max_seen_ready' "$f"; then
+			ok "$name: capacity never below $N ($(grep max_seen_ready "$f"))"
+		else
+			fail "$name: the capacity watcher did not finish"
+		fi
+	done
+}
+# run_left_nothing NAME what [TRACK]: no ReplicaSet or pod of D=NAME's
+# TRACK (canary; blue-green's is green) once the garbage collector had
+# 10 s, no run Lease, D not marked active.
+run_left_nothing() {
+	local track=${3:-canary}
+	for _ in $(seq 1 50); do
+		[ "$($K get rs,pods -l "app=$1,rollguard.io/track=$track" --no-headers 2>/dev/null | wc -l)" -eq 0 ] && break
+		sleep 0.2
+	done
+	expect_eq "$($K get rs,pods -l "app=$1,rollguard.io/track=$track" --no-headers 2>/dev/null | wc -l)" 0 "$2: no $track ReplicaSet or pod"
+	expect_eq "$($K get lease "rollguard-canary-$1" --no-headers 2>/dev/null | wc -l)" 0 "$2: no Lease"
+	expect_eq "$($K get deploy "$1" -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "$2: not active"
+}

@@ -16,18 +16,12 @@
 # promote killed right after the Service switch, then promote again or
 # abort (back on blue, the Service exactly as it was).
 # The traffic routers' kill points are test_canary_crash_routers.sh's.
+# shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=../canary.sh
 . "$(dirname "$0")/../canary.sh"
 export ROLLGUARD_TEST_LEASE_SECONDS=3
 N=4
-
-
-WATCHERS=()
-watch_capacity() {
-	python3 "$e2e_root/e2e/tools/capacity_watch.py" "$NS" "$1" "$N" "$E2E_TMP/capacity-$1" &
-	WATCHERS+=("$!")
-	for _ in $(seq 1 50); do [ -s "$E2E_TMP/capacity-$1" ] && break; sleep 0.1; done
-}
 trap 'kill "${WATCHERS[@]}" 2>/dev/null; e2e_cleanup' EXIT
 
 # killed POINT CMD...: runs the canary binary, which must die at POINT.
@@ -45,13 +39,7 @@ converged() {
 	expect_eq "$(phase "$name")" "$outcome" "$what: phase"
 	expect_eq "$(replicas "$name")" "$N" "$what: D at N"
 	expect_eq "$(replicas "$name-canary")" absent "$what: no canary Deployment"
-	for _ in $(seq 1 50); do
-		[ "$($K get rs,pods -l "app=$name,rollguard.io/track=canary" --no-headers 2>/dev/null | wc -l)" -eq 0 ] && break
-		sleep 0.2
-	done
-	expect_eq "$($K get rs,pods -l "app=$name,rollguard.io/track=canary" --no-headers 2>/dev/null | wc -l)" 0 "$what: no canary ReplicaSet or pod"
-	expect_eq "$($K get lease "rollguard-canary-$name" --no-headers 2>/dev/null | wc -l)" 0 "$what: no Lease"
-	expect_eq "$($K get deploy "$name" -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "$what: not active"
+	run_left_nothing "$name" "$what"
 }
 
 START="--image app=registry.example/IMG:2.0 --steps 25,50,100 --pause 0"
@@ -227,14 +215,8 @@ bg_track() { $K get svc "$1" -o json | jq -r '.spec.selector["rollguard.io/track
 bg_gone() {
 	local what=$3
 	expect_eq "$(replicas "$1-green")" absent "$what: no green Deployment"
-	for _ in $(seq 1 50); do
-		[ "$($K get rs,pods -l "app=$1,rollguard.io/track=green" --no-headers 2>/dev/null | wc -l)" -eq 0 ] && break
-		sleep 0.2
-	done
-	expect_eq "$($K get rs,pods -l "app=$1,rollguard.io/track=green" --no-headers 2>/dev/null | wc -l)" 0 "$what: no green ReplicaSet or pod"
-	expect_eq "$($K get lease "rollguard-canary-$1" --no-headers 2>/dev/null | wc -l)" 0 "$what: no Lease"
 	expect_eq "$(bg_svc "$1")" "$2" "$what: the Service exactly as it was"
-	expect_eq "$($K get deploy "$1" -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "$what: not active"
+	run_left_nothing "$1" "$what" green
 	expect_eq "$(replicas "$1")" "$N" "$what: D at N"
 }
 for then in promote abort; do
@@ -267,18 +249,6 @@ for then in promote abort; do
 done
 
 # --- the watchers saw every pod event: capacity never dropped below N.
-kill "${WATCHERS[@]}" 2>/dev/null
-wait "${WATCHERS[@]}" 2>/dev/null
-sleep 0.5
-for f in "$E2E_TMP"/capacity-*; do
-	name=${f##*/capacity-}
-	if grep -q VIOLATION "$f"; then
-		fail "$name: capacity invariant broken: $(grep VIOLATION "$f" | head -3 | tr '\n' ';')"
-	elif grep -q '^max_seen_ready' "$f"; then
-		ok "$name: capacity never below $N ($(grep max_seen_ready "$f"))"
-	else
-		fail "$name: the capacity watcher did not finish"
-	fi
-done
+capacity_verdicts
 
 finish

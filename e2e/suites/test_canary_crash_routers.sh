@@ -36,103 +36,21 @@
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=../canary.sh
 . "$(dirname "$0")/../canary.sh"
+# shellcheck source=../routers.sh
+. "$(dirname "$0")/../routers.sh"
 export ROLLGUARD_TEST_LEASE_SECONDS=3
 N=3
 
-CRDS=$ROLLGUARD_CACHE/crds/gateway-$GATEWAY_API_VERSION-istio-$ISTIO_API_VERSION-smi-$SMI_SDK_VERSION
-if [ ! -s "$CRDS/trafficsplits.yaml" ]; then
-	ROLLGUARD_CACHE=$ROLLGUARD_CACHE bash "$e2e_root/e2e/cluster/build.sh" crds >/dev/null 2>&1 ||
-		{ echo "$SUITE: e2e/cluster/build.sh crds failed (the Go module proxy is needed once)" >&2; exit 1; }
-fi
-CRD_NAMES="httproutes.gateway.networking.k8s.io virtualservices.networking.istio.io trafficsplits.split.smi-spec.io"
-# The CRDs this suite installed are removed again at exit (not those that
-# were there before), as in test_canary_routers.sh.
-installed=""
-for crd in $CRD_NAMES; do
-	if [ -n "$(kubectl get crd "$crd" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)" ]; then
-		kubectl wait --for=delete "crd/$crd" --timeout=60s >/dev/null 2>&1
-	fi
-	kubectl get crd "$crd" >/dev/null 2>&1 || installed+=" $crd"
-done
-WATCHERS=()
 JOBS=()
 crash_routers_cleanup() {
 	[ ${#JOBS[@]} -eq 0 ] || kill "${JOBS[@]}" 2>/dev/null
 	[ ${#WATCHERS[@]} -eq 0 ] || kill "${WATCHERS[@]}" 2>/dev/null
 	e2e_cleanup
-	# shellcheck disable=SC2086
-	[ -n "$installed" ] && kubectl delete crd $installed --timeout=60s >/dev/null 2>&1
+	routers_crds_remove
 }
 trap crash_routers_cleanup EXIT
-kubectl apply --server-side -f "$CRDS/httproutes.yaml" -f "$CRDS/virtualservices.yaml" \
-	-f "$CRDS/trafficsplits.yaml" >/dev/null
-# shellcheck disable=SC2046,SC2086
-kubectl wait --for condition=established --timeout=60s $(printf 'crd/%s ' $CRD_NAMES) >/dev/null
-ok "CRDs installed from $CRDS"
+routers_crds_install
 
-HTTPROUTE=httproutes.gateway.networking.k8s.io
-VS=virtualservices.networking.istio.io
-TS=trafficsplits.split.smi-spec.io
-
-# routed NAME: a Deployment of N pods and its Service (port 80 named http).
-routed() {
-	app "$1" "$N"
-	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, labels: {tier: web}, annotations: {team: a}}\nspec: {selector: {app: %s}, ports: [{name: http, port: 80, targetPort: 8080}]}\n' "$1" "$1" |
-		$K apply -f - >/dev/null
-}
-# route_object ROUTER NAME: the routing object of ROUTER sending to NAME's Service.
-route_object() {
-	case $1 in
-	gateway) cat <<YAML ;;
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  parentRefs: [{name: gw}]
-  hostnames: [$2.example]
-  rules:
-  - matches: [{path: {type: PathPrefix, value: /}}]
-    backendRefs: [{name: $2, port: 80}]
-YAML
-	istio) cat <<YAML ;;
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  hosts: [$2]
-  http:
-  - route:
-    - destination: {host: $2, port: {number: 80}}
-YAML
-	nginx) cat <<YAML ;;
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  ingressClassName: nginx
-  rules:
-  - host: $2.example
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: $2, port: {number: 80}}}}
-YAML
-	smi) cat <<YAML ;;
-apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  service: $2
-  backends: [{service: $2, weight: 100}]
-YAML
-	esac
-}
-type_of() {
-	case $1 in gateway) echo $HTTPROUTE ;; istio) echo $VS ;; nginx) echo ingress ;; smi) echo $TS ;; esac
-}
-# obj TYPE NAME: what a user wrote on an object (server-set metadata left
-# out), as compact sorted JSON.
-obj() { $K get "$1" "$2" -o json 2>/dev/null | jq -cS '{labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}'; }
-exists() { $K get "$1" "$2" >/dev/null 2>&1 && echo yes || echo no; }
 # weights ROUTER NAME: the weights the routing object (nginx: its copy) gives.
 weights() {
 	case $1 in
@@ -142,7 +60,6 @@ weights() {
 	nginx) $K get ingress "$2-canary" -o json 2>/dev/null | jq -r '"\(.spec.rules[0].http.paths[0].backend.service.name)=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"])"' ;;
 	esac
 }
-stable_hash() { $K get rs -l "app=$1" -o json | jq -r --arg d "$1" '[.items[] | select(.metadata.ownerReferences[0].name == $d and .spec.replicas > 0) | .metadata.labels["pod-template-hash"]] | first'; }
 # svc_pin NAME: the pod-template-hash and track in the Service's selector.
 svc_pin() { $K get svc "$1" -o json | jq -r '"\(.spec.selector["pod-template-hash"] // "-") \(.spec.selector["rollguard.io/track"] // "-")"'; }
 digest() { sha256sum | cut -c1-16; }
@@ -169,13 +86,7 @@ nothing_left() {
 	expect_eq "$(dg "$(obj service "$name")")" "$(dg "$ORIG_SVC")" "$what: the Service exactly as it was"
 	expect_eq "$(exists service "$name-canary")/$(exists ingress "$name-canary")/$(exists $TS "$name-canary")/$(replicas "$name-canary")" \
 		"no/no/no/absent" "$what: no canary Service, Ingress copy, TrafficSplit or Deployment"
-	for _ in $(seq 1 50); do
-		[ "$($K get rs,pods -l "app=$name,rollguard.io/track=canary" --no-headers 2>/dev/null | wc -l)" -eq 0 ] && break
-		sleep 0.2
-	done
-	expect_eq "$($K get rs,pods -l "app=$name,rollguard.io/track=canary" --no-headers 2>/dev/null | wc -l)" 0 "$what: no canary ReplicaSet or pod"
-	expect_eq "$($K get lease "rollguard-canary-$name" --no-headers 2>/dev/null | wc -l)" 0 "$what: no Lease"
-	expect_eq "$($K get deploy "$name" -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "$what: not active"
+	run_left_nothing "$name" "$what"
 	expect_eq "$(replicas "$name")" "$N" "$what: D at N"
 }
 
@@ -203,11 +114,7 @@ chain() {
 		run "$CANARY" -n "$NS" start "$name" $S
 		expect_rc 0 "start again"
 		expect_eq "$(weights "$r" "$name")/$(step "$name")/$(replicas "$name-canary")" "$(wt "$r" "$name" 20)/Paused 0 20/$N" "start again: rung 1 committed"
-		killed route-after-write promote "$name"
-		expect_eq "$(weights "$r" "$name")/$(step "$name")" "$(wt "$r" "$name" 60)/Paused 0 20" "route-after-write in promote: 60% written, not committed"
-		run "$CANARY" -n "$NS" promote "$name"
-		expect_rc 0 "promote again"
-		expect_eq "$(weights "$r" "$name")/$(step "$name")" "$(wt "$r" "$name" 60)/Paused 1 60" "promote again: rung 2 committed"
+		rung_killed "$r" "$name"
 		killed route-after-write promote "$name" --full
 		expect_eq "$(weights "$r" "$name")/$(phase "$name")/$(image "$name")" "$(wt "$r" "$name" 100)/Paused/registry.example/$name:1.0" \
 			"route-after-write in the finish: all traffic on the canary, D not yet changed"
@@ -222,6 +129,15 @@ chain() {
 	}
 	nothing_left "$name" "$r" Succeeded "the chain, promote --full again"
 	expect_eq "$(image "$name")" "registry.example/$name:2.0" "the chain: D has the new template"
+}
+# rung_killed ROUTER NAME: promote killed right after it wrote rung 2's
+# weight (60%, not committed), then promote again commits the rung.
+rung_killed() {
+	killed route-after-write promote "$2"
+	expect_eq "$(weights "$1" "$2")/$(step "$2")" "$(wt "$1" "$2" 60)/Paused 0 20" "route-after-write in promote: 60% written, not committed"
+	run "$CANARY" -n "$NS" promote "$2"
+	expect_rc 0 "promote again"
+	expect_eq "$(weights "$1" "$2")/$(step "$2")" "$(wt "$1" "$2" 60)/Paused 1 60" "promote again: rung 2 committed"
 }
 # wt ROUTER NAME W: what weights() shows at W%.
 wt() {
@@ -295,11 +211,7 @@ short() {
 	{
 		run "$CANARY" -n "$NS" start "$name" $S
 		expect_rc 0 "start"
-		killed route-after-write promote "$name"
-		expect_eq "$(weights "$r" "$name")/$(step "$name")" "$(wt "$r" "$name" 60)/Paused 0 20" "route-after-write in promote: 60% written, not committed"
-		run "$CANARY" -n "$NS" promote "$name"
-		expect_rc 0 "promote again"
-		expect_eq "$(weights "$r" "$name")/$(step "$name")" "$(wt "$r" "$name" 60)/Paused 1 60" "promote again: rung 2 committed"
+		rung_killed "$r" "$name"
 		killed route-after-write promote "$name" --full
 		expect_eq "$(weights "$r" "$name")/$(image "$name")" "$(wt "$r" "$name" 100)/registry.example/$name:1.0" "route-after-write in the finish: all traffic on the canary"
 		run "$CANARY" -n "$NS" abort "$name"
@@ -320,12 +232,7 @@ for g in $GROUPS_RUN; do
 	ROUTE[$g]=$(obj "$(type_of "$r")" "$name")
 	[ "$fn" = smi_own ] && ROUTE[$g]=$(obj "$TS" "$name")
 	SVC[$g]=$(obj service "$name")
-	python3 "$e2e_root/e2e/tools/capacity_watch.py" "$NS" "$name" "$N" "$E2E_TMP/capacity-$name" &
-	WATCHERS+=("$!")
-done
-for _ in $(seq 1 50); do
-	[ "$(cat "$E2E_TMP"/capacity-* 2>/dev/null | grep -c '^started')" -ge "${#WATCHERS[@]}" ] && break
-	sleep 0.1
+	watch_capacity "$name"
 done
 started=$SECONDS
 for g in $GROUPS_RUN; do
@@ -356,21 +263,6 @@ done
 JOBS=()
 
 # --- the watchers saw every pod event: capacity never dropped below N.
-kill "${WATCHERS[@]}" 2>/dev/null
-wait "${WATCHERS[@]}" 2>/dev/null
-WATCHERS=()
-sleep 0.5
-for f in "$E2E_TMP"/capacity-*; do
-	name=${f##*/capacity-}
-	if grep -q VIOLATION "$f"; then
-		RC=""; OUT=""; ERR=""
-		fail "$name: capacity invariant broken: $(grep VIOLATION "$f" | head -3 | tr '\n' ';')"
-	elif grep -q '^max_seen_ready' "$f"; then
-		ok "$name: capacity never below $N ($(grep max_seen_ready "$f"))"
-	else
-		RC=""; OUT=""; ERR=""
-		fail "$name: the capacity watcher did not finish"
-	fi
-done
+capacity_verdicts
 
 finish

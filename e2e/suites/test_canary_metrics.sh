@@ -130,7 +130,10 @@ expect_rc 0 "good: start"
 ann=$(analysis_annotation good)
 expect_eq "$(jq -r '"\(.interval)/\(.window)/\(.minRequests)/\(.template)"' <<<"$ann" 2>/dev/null)" "2s/10s/50/app" "good: the analysis kept on D"
 feed good
-traffic 20 0.005 40 20 0.005 40
+# stable at 0.2%: twice that stays under the 1% floor, so the threshold is
+# the floor and does not move between the two status calls below (at 0.5%
+# twice the stable rate sat on the floor and drifted to 1.01%)
+traffic 20 0.005 40 20 0.002 40
 enough good
 run "$CANARY" -n "$NS" status good -o json
 expect_rc 0 "good: status -o json"

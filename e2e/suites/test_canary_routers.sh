@@ -16,100 +16,16 @@
 # the Service; refusals (two routing objects, none, a foreign canary
 # Service, Istio's CRD not served) each with one error line and nothing
 # changed.
+# shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=../canary.sh
 . "$(dirname "$0")/../canary.sh"
+# shellcheck source=../routers.sh
+. "$(dirname "$0")/../routers.sh"
 
-CRDS=$ROLLGUARD_CACHE/crds/gateway-$GATEWAY_API_VERSION-istio-$ISTIO_API_VERSION-smi-$SMI_SDK_VERSION
-if [ ! -s "$CRDS/trafficsplits.yaml" ]; then
-	ROLLGUARD_CACHE=$ROLLGUARD_CACHE bash "$e2e_root/e2e/cluster/build.sh" crds >/dev/null 2>&1 ||
-		{ echo "$SUITE: e2e/cluster/build.sh crds failed (the Go module proxy is needed once)" >&2; exit 1; }
-fi
-CRD_NAMES="httproutes.gateway.networking.k8s.io virtualservices.networking.istio.io trafficsplits.split.smi-spec.io"
-# The CRDs this suite installed are removed again at exit (not those that
-# were there before).
-installed=""
-for crd in $CRD_NAMES; do
-	# one an earlier run is still removing is waited out
-	if [ -n "$(kubectl get crd "$crd" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)" ]; then
-		kubectl wait --for=delete "crd/$crd" --timeout=60s >/dev/null 2>&1
-	fi
-	kubectl get crd "$crd" >/dev/null 2>&1 || installed+=" $crd"
-done
-routers_cleanup() {
-	e2e_cleanup
-	# shellcheck disable=SC2086
-	[ -n "$installed" ] && kubectl delete crd $installed --timeout=60s >/dev/null 2>&1
-}
-trap routers_cleanup EXIT
-kubectl apply --server-side -f "$CRDS/httproutes.yaml" -f "$CRDS/virtualservices.yaml" \
-	-f "$CRDS/trafficsplits.yaml" >/dev/null
-# shellcheck disable=SC2046,SC2086
-kubectl wait --for condition=established --timeout=60s $(printf 'crd/%s ' $CRD_NAMES) >/dev/null
-ok "CRDs installed from $CRDS"
+trap 'e2e_cleanup; routers_crds_remove' EXIT
+routers_crds_install
 
-HTTPROUTE=httproutes.gateway.networking.k8s.io
-VS=virtualservices.networking.istio.io
-TS=trafficsplits.split.smi-spec.io
-
-# routed NAME [PROGRESS_DEADLINE_S]: a Deployment of 3 pods and its Service (port 80 named http).
-routed() {
-	app "$1" 3 "${2:-}"
-	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, labels: {tier: web}, annotations: {team: a}}\nspec: {selector: {app: %s}, ports: [{name: http, port: 80, targetPort: 8080}]}\n' "$1" "$1" |
-		$K apply -f - >/dev/null
-}
-# route_object ROUTER NAME [SERVICE]: the routing object of ROUTER sending to SERVICE (default NAME).
-route_object() {
-	local svc=${3:-$2}
-	case $1 in
-	gateway) cat <<YAML ;;
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  parentRefs: [{name: gw}]
-  hostnames: [$2.example]
-  rules:
-  - matches: [{path: {type: PathPrefix, value: /}}]
-    backendRefs: [{name: $svc, port: 80}]
-YAML
-	istio) cat <<YAML ;;
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  hosts: [$svc]
-  http:
-  - route:
-    - destination: {host: $svc, port: {number: 80}}
-YAML
-	nginx) cat <<YAML ;;
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  ingressClassName: nginx
-  rules:
-  - host: $2.example
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: $svc, port: {number: 80}}}}
-YAML
-	smi) cat <<YAML ;;
-apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: $2, labels: {team: a}, annotations: {owner: shop}}
-spec:
-  service: $svc
-  backends: [{service: $svc, weight: 100}]
-YAML
-	esac
-}
-type_of() {
-	case $1 in gateway) echo $HTTPROUTE ;; istio) echo $VS ;; nginx) echo ingress ;; smi) echo $TS ;; esac
-}
-# obj TYPE NAME: what a user wrote on an object (server-set metadata left out).
-obj() { $K get "$1" "$2" -o json 2>/dev/null | jq -cS '{labels: .metadata.labels, annotations: .metadata.annotations, spec: .spec}'; }
-exists() { $K get "$1" "$2" >/dev/null 2>&1 && echo yes || echo no; }
 # weights ROUTER NAME: "stable/canary" as the routing object (or nginx's copy) says.
 weights() {
 	case $1 in
@@ -129,7 +45,6 @@ rsnapshot() {
 		done
 	} | sha256sum | cut -c1-16
 }
-stable_hash() { $K get rs -l "app=$1" -o json | jq -r --arg d "$1" '[.items[] | select(.metadata.ownerReferences[0].name == $d and .spec.replicas > 0) | .metadata.labels["pod-template-hash"]] | first'; }
 # svc_hash NAME: the pod-template-hash in the Service's selector ("null" when none).
 svc_hash() { $K get svc "$1" -o json | jq -r '.spec.selector["pod-template-hash"]'; }
 # ready_endpoints SVC WANT: the ready endpoints of the Service's EndpointSlices,
