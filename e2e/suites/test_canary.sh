@@ -84,12 +84,15 @@ expect_out "would" "promote --dry-run prints the plan"
 expect_eq "$(snapshot)" "$before" "dry run: nothing changed"
 
 # --- finish: D gets the new template at 4 replicas; the canary goes away.
-# The finish has steps of its own (the rights to them checked first, D-canary
-# read for its template, D's rollout watched, D-canary deleted, the run ended
-# in a second patch of D): twelve requests, none of them a retry.
+# The finish has steps of its own (D-canary read for its template, D's
+# rollout watched, D-canary deleted, the run ended in a second patch of D):
+# eleven requests, none of them a retry. Its rights were checked against
+# the rules review start cached: no review sent.
 run "$CANARY" -n "$NS" promote web --full -v=6
 expect_rc 0 "promote --full"
-expect_requests "promote --full" 12
+expect_requests "promote --full" 11
+expect_err "granted by the cached rules review" "promote --full: the rights from the cached review"
+expect_no "selfsubjectrulesreviews" "promote --full: no rules review sent"
 expect_eq "$(replicas web)" 4 "finish: stable replicas back to N"
 expect_eq "$($K get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/web:2.0 "finish: D has the new image"
 expect_eq "$($K get deploy web -o jsonpath='{.spec.template.metadata.labels}' | jq -r 'has("rollguard.io/track")')" false "finish: no track label in D"

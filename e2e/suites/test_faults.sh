@@ -24,6 +24,11 @@
 #   watchcut  Toxiproxy resets every connection, the open watches too, for
 #             0.5 s once the command has run 1.5 s (met by the commands that
 #             are still watching then: run)
+#   tunnel    the fault proxy answers the first port-forward upgrade 503
+#             and resets the first exec upgrade (met by the commands that
+#             open tunnels: probecheck --exercise)
+#   tunneldown  every port-forward and exec upgrade answered 503 (a
+#             proxy in front of the API server that refuses upgrades)
 #
 # The fast form (CI) runs one command per fault class; ROLLGUARD_E2E_FULL=1
 # (scripts/test.sh --full) runs every command with every fault and prints
@@ -40,7 +45,7 @@ HELM=helm4 # rollback.sh's Helm
 # shellcheck source=../faults.sh
 . "$(dirname "$0")/../faults.sh"
 faults_up
-trap 'faults_stop; rs_cleanup' EXIT
+trap 'faults_stop; rs_cleanup; [ -z "$TARGETS_PID" ] || kill "$TARGETS_PID" 2>/dev/null' EXIT
 PC=$BIN/kubectl-probecheck
 MATRIX=$E2E_TMP/matrix
 : >"$MATRIX"
@@ -98,6 +103,15 @@ fault_arm() {
 		fault_plan '{"rules": [{"match": "[?&]watch=(1|true)", "action": "drop-watch", "count": 1}]}'
 		FAULT_KC=$FAULT_PROXY_KUBECONFIG
 		;;
+	tunnel)
+		fault_plan '{"rules": [{"match": "^GET /api/v1/namespaces/[^/]+/pods/[^/]+/portforward", "action": "503", "count": 1, "retry_after": 1},
+			{"match": "^(GET|POST) /api/v1/namespaces/[^/]+/pods/[^/]+/exec", "action": "reset", "count": 1}]}'
+		FAULT_KC=$FAULT_PROXY_KUBECONFIG
+		;;
+	tunneldown)
+		fault_plan '{"rules": [{"match": "^(GET|POST) /api/v1/namespaces/[^/]+/pods/[^/]+/(portforward|exec)", "action": "503", "count": 1000}]}'
+		FAULT_KC=$FAULT_PROXY_KUBECONFIG
+		;;
 	esac
 }
 # fault_disarm FAULT: waits for a transient fault to end; FIRED says
@@ -110,6 +124,8 @@ fault_disarm() {
 	truncate) FIRED=$(fault_fired truncate) ;;
 	watch) FIRED=$(fault_fired drop-watch) ;;
 	watchcut) FIRED=$(grep -c met "$FAULT_DIR/cut") ;;
+	tunnel) FIRED=$(($(fault_fired 503) + $(fault_fired reset))) ;;
+	tunneldown) FIRED=$(fault_fired 503) ;;
 	*) FIRED=1 ;; # a TCP fault in place when the command starts always meets it
 	esac
 	fault_plan '{"rules": []}'
@@ -138,12 +154,14 @@ outcome() {
 	[ "$FIRED" -gt 0 ] || met=no
 	# every fault but a dropped watch meets every command (each sends a
 	# request); a dropped watch meets the commands that watch (WATCHES=1),
-	# a cut after 1.5 s those that watch that long (LONG=1)
-	if [ "$met" = no ] && { { [ "$fault" != watch ] && [ "$fault" != watchcut ]; } ||
-		{ [ "$fault" = watch ] && [ "${WATCHES:-0}" = 1 ]; } || { [ "$fault" = watchcut ] && [ "${LONG:-0}" = 1 ]; }; }; then
+	# a cut after 1.5 s those that watch that long (LONG=1), a refused
+	# tunnel those that open tunnels (TUNNELS=1)
+	if [ "$met" = no ] && { { [ "$fault" != watch ] && [ "$fault" != watchcut ] && [ "${fault#tunnel}" = "$fault" ]; } ||
+		{ [ "$fault" = watch ] && [ "${WATCHES:-0}" = 1 ]; } || { [ "$fault" = watchcut ] && [ "${LONG:-0}" = 1 ]; } ||
+		{ [ "${fault#tunnel}" != "$fault" ] && [ "${TUNNELS:-0}" = 1 ]; }; }; then
 		fail "$what: the command never met the fault"
 	fi
-	WATCHES=0 LONG=0
+	WATCHES=0 LONG=0 TUNNELS=0
 	printf '%s\t%s\t%s\t%s\t%s\n' "${what% under *}" "${what##* under }" "$RC" "$met" \
 		"$(grep -m1 '^error: ' <<<"$ERR" | cut -c1-160)" >>"$MATRIX"
 }
@@ -288,6 +306,95 @@ case_probecheck_ns() {
 		"probecheck namespace under $1: the same report"
 }
 
+# --- kubectl probecheck --exercise ---------------------------------------
+# The probes run through port-forward and exec streams (WebSockets) that
+# cross the fault as well. Their targets are e2e/servers/targets.py on
+# loopback behind kwok's PortForward and Exec objects, and every probe is
+# good: a tunnel the fault breaks must show as a probe not exercised (state
+# failed, a warning), never as a failing probe.
+TARGETS_PID=""
+exercise_app() {
+	if [ -z "$TARGETS_PID" ]; then
+		python3 "$e2e_root/e2e/servers/targets.py" "$E2E_TMP/ports" &
+		TARGETS_PID=$!
+		for _ in $(seq 1 50); do [ -s "$E2E_TMP/ports" ] && break; sleep 0.1; done
+	fi
+	local http tcp pod
+	read -r http tcp _ <"$E2E_TMP/ports" || { fail "the probe targets did not start"; return 1; }
+	CASE=$((CASE + 1))
+	D=f$CASE
+	kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $D}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: $D}}
+  template:
+    metadata: {labels: {app: $D}}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/app:1.0
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /ok, port: http}, timeoutSeconds: 2}
+        livenessProbe: {tcpSocket: {port: 9000}, timeoutSeconds: 2}
+        startupProbe: {exec: {command: ["true"]}, timeoutSeconds: 2}
+YAML
+	kubectl -n "$NS" rollout status "deploy/$D" --timeout=60s >/dev/null
+	pod=$(kubectl -n "$NS" get pods -l "app=$D" -o jsonpath='{.items[0].metadata.name}')
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: PortForward
+metadata: {name: $pod, namespace: $NS}
+spec:
+  forwards:
+  - {ports: [8080], target: {address: 127.0.0.1, port: $http}}
+  - {ports: [9000], target: {address: 127.0.0.1, port: $tcp}}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Exec
+metadata: {name: $pod, namespace: $NS}
+spec:
+  execs: [{local: {workDir: /tmp}}]
+YAML
+	for _ in $(seq 1 40); do
+		"$DRIVER" exec "$pod" -n "$NS" -- true >/dev/null 2>&1 &&
+			"$DRIVER" portforward-tcp "$pod" 9000 -n "$NS" --no-ping >/dev/null 2>&1 && return 0
+		sleep 0.25
+	done
+	fail "kwok never served the port-forward and exec of $pod"
+	return 1
+}
+# the "ok" values of the samples of the probes exercised, and the active findings
+exercise_verdicts() {
+	jq -r '"\([.exercised[] | select(.state == "exercised") | .samples[].ok] | unique | map(tostring) | join(","))/\([.findings[] | select(.checkId | startswith("active-")) | .checkId] | join(","))"' <<<"$1"
+}
+case_probecheck_exercise() {
+	TUNNELS=1
+	exercise_app || return
+	run "$PC" -n "$NS" "deploy/$D" --exercise --samples 1 -o json --fail-on never
+	expect_eq "$RC/$(exercise_verdicts "$OUT")/$(jq '.exercised | length' <<<"$OUT")" "0/true//3" \
+		"probecheck --exercise under $1: without the fault, the three probes pass"
+	under "$1" "$PC" -n "$NS" "deploy/$D" --exercise --samples 1 -o json --fail-on never
+	outcome "probecheck --exercise under $1" 4
+	if [ "$1" = tunneldown ]; then
+		# no probe could be run: the API server's refusal, exit 4 (docs/probecheck.md)
+		expect_eq "$RC" 4 "probecheck --exercise under $1: no tunnel, exit 4"
+		expect_err "503" "probecheck --exercise under $1: the refusal named"
+		return 0
+	fi
+	[ "$RC" -eq 0 ] || return 0
+	case $(exercise_verdicts "$OUT") in
+	true/ | /) ok "probecheck --exercise under $1: no probe reported failing ($(jq -c '[.exercised[].state]' <<<"$OUT"))" ;;
+	*) fail "probecheck --exercise under $1: the fault made a good probe fail: $(exercise_verdicts "$OUT"); $(jq -c '[.exercised[] | {probe, state, error, samples}]' <<<"$OUT")" ;;
+	esac
+	# a probe not exercised says so on standard error
+	if [ "$(jq '[.exercised[] | select(.state != "exercised")] | length' <<<"$OUT")" -gt 0 ]; then
+		expect_err "not exercised" "probecheck --exercise under $1: the probes not run are named"
+	fi
+}
+
 # --- helm rollback-safe (Helm 4) ----------------------------------------
 rs_case() {
 	CASE=$((CASE + 1))
@@ -348,9 +455,9 @@ case_rollback_unlock() {
 }
 rs_argv helm4
 
-FAULTS="429 5xx reset truncate stall watch watchcut"
+FAULTS="429 5xx reset truncate stall watch watchcut tunnel tunneldown"
 CASES="canary_start canary_status canary_promote canary_finish canary_abort canary_run canary_list canary_history
-probecheck probecheck_ns rollback rollback_plan rollback_history"
+probecheck probecheck_ns probecheck_exercise rollback rollback_plan rollback_history"
 if [ "${ROLLGUARD_E2E_FULL:-0}" = 1 ] || [[ ${ROLLGUARD_E2E_FAULT_CASES:-} == *rollback_unlock* ]]; then
 	rs_stages # pods that never become Ready, for the stuck release unlock repairs
 fi
@@ -364,6 +471,8 @@ elif [ "${ROLLGUARD_E2E_FULL:-0}" = 1 ]; then
 	CASES+=" rollback_unlock"
 	for c in $CASES; do
 		for f in $FAULTS; do
+			# only --exercise opens tunnels
+			[ "${f#tunnel}" = "$f" ] || [ "$c" = probecheck_exercise ] || continue
 			echo "== $c under $f"
 			"case_$c" "$f"
 		done
@@ -371,7 +480,7 @@ elif [ "${ROLLGUARD_E2E_FULL:-0}" = 1 ]; then
 else
 	# one command per fault class, each a mutation where one exists
 	for pair in 429:canary_promote 5xx:rollback reset:canary_start truncate:probecheck stall:canary_abort \
-		watch:canary_run watchcut:canary_run; do
+		watch:canary_run watchcut:canary_run tunnel:probecheck_exercise; do
 		echo "== ${pair#*:} under ${pair%%:*}"
 		"case_${pair#*:}" "${pair%%:*}"
 	done

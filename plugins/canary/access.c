@@ -2,6 +2,7 @@
  * objects with different verbs (start, abort, the finish, run). */
 #include <string.h>
 
+#include <kube/access.h>
 #include <kube/error.h>
 #include <kube/log.h>
 
@@ -49,32 +50,47 @@ int canary_rules_allow(const json_t *rules, const char *group, const char *resou
 	return 0;
 }
 
+/* The needs of one check, for kube_rules_review's test of cached rules. */
+struct need_list {
+	const canary_need *needs;
+	size_t n;
+};
+
+static int grants_all(const json_t *rules, void *data)
+{
+	const struct need_list *list = data;
+	for (size_t i = 0; i < list->n; i++)
+		if (!canary_rules_allow(rules, list->needs[i].group, list->needs[i].resource, list->needs[i].verb))
+			return 0;
+	return 1;
+}
+
 int canary_access_check(canary_ctx *ctx, const canary_need *needs, size_t n)
 {
 	if (ctx->dry_run)
 		return 0;
-	json_t *review = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "authorization.k8s.io/v1", "kind",
-	                           "SelfSubjectRulesReview", "spec", "namespace", ctx->ns);
-	json_t *out = NULL;
-	if (!review)
-		return cli_error_nomem();
-	int rc = kube_client_request_json(ctx->client, &out, "POST",
-	                                  "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", "application/json",
-	                                  review);
-	json_decref(review);
+	struct need_list list = {needs, n};
+	json_t *rules = NULL;
+	kube_rules_source source = KUBE_RULES_INCOMPLETE;
+	int rc = kube_rules_review(ctx->client, ctx->ns, grants_all, &list, &rules, &source);
 	if (rc == KUBE_ENOMEM)
 		return cli_error_nomem();
-	json_t *status = json_object_get(out, "status");
-	if (rc || !status || json_is_true(json_object_get(status, "incomplete"))) {
+	if (rc || source == KUBE_RULES_INCOMPLETE) {
 		/* not an answer to act on: each request will be decided by the
 		 * server as it is made */
 		kube_log(KUBE_LOG_DECISION, "permissions not checked up front: %s",
 		         rc ? kube_error_last()->message : "the rules review is incomplete");
 		kube_error_clear();
-		json_decref(out);
+		json_decref(rules);
 		return 0;
 	}
-	json_t *rules = json_object_get(status, "resourceRules");
+	if (source == KUBE_RULES_CACHED) {
+		/* the cache only grants: a need it lacks was asked of the server */
+		kube_log(KUBE_LOG_DECISION,
+		         "permissions: granted by the cached rules review (namespace \"%s\", %zu verbs)", ctx->ns, n);
+		json_decref(rules);
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (canary_rules_allow(rules, needs[i].group, needs[i].resource, needs[i].verb))
 			continue;
@@ -90,9 +106,9 @@ int canary_access_check(canary_ctx *ctx, const canary_need *needs, size_t n)
 			          "\"%s\" (checked before any change: nothing changed)",
 			          ctx->name, user, needs[i].verb, needs[i].resource, ctx->ns);
 		cli_hint("docs/canary.md#rbac lists the verbs each command needs");
-		json_decref(out);
+		json_decref(rules);
 		return CLI_EXIT_API;
 	}
-	json_decref(out);
+	json_decref(rules);
 	return 0;
 }

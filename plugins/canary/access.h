@@ -21,7 +21,10 @@ typedef struct canary_need {
  * changed. When the review cannot answer (refused, or incomplete: an
  * authorizer that does not list rules), the command goes on and the
  * server decides each request. A dry run checks nothing. Returns 0 or an
- * exit code. */
+ * exit code. The rules of a complete review are cached for ten minutes
+ * (kube_rules_review): when the cached rules grant every need, no request
+ * is sent; they never refuse one, a need they lack is asked of the server
+ * afresh. */
 int canary_access_check(canary_ctx *ctx, const canary_need *needs, size_t n);
 
 /* What each command needs beyond reading D (docs/canary.md, RBAC): start

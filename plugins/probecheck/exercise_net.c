@@ -9,34 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include <kube/alloc.h>
+#include <kube/clock.h>
 #include <kube/error.h>
+#include <kube/log.h>
 #include <kube/stream.h>
 
 #include "exercise.h"
 #include "exercise_util.h"
 
 #define TUNNEL_TIMEOUT_MS 10000
+#define TUNNEL_TRIES      4
+#define TUNNEL_RETRY_MS   1000
 #define MAX_REDIRECTS     10
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Errors that say the probe cannot be exercised at all (RBAC, the pod,
- * credentials), as opposed to what the probe's target did. */
-static int api_error(int rc)
-{
-	return rc == KUBE_EFORBIDDEN || rc == KUBE_EAUTH || rc == KUBE_ENOTFOUND || rc == KUBE_ETLS ||
-	       rc == KUBE_ECONFIG || rc == KUBE_EINVALID || rc == KUBE_ENOMEM;
-}
 
 static void fail_api(probecheck_exercise *x, int rc)
 {
@@ -59,15 +47,45 @@ static void set_detail(probecheck_exercise_sample *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Opens a tunnel to port and measures its round trip (0 when the ping fails). */
+/* A stream to the pod that the path to the API server refused or cut
+ * (429, 5xx, a reset, an answer that is not an upgrade): that says nothing
+ * about the probe, so it is opened again, TUNNEL_TRIES times in all,
+ * TUNNEL_RETRY_MS apart (the Retry-After the API server sends with 429 and
+ * 503). What is left after the last try is the API server's failure, not
+ * the probe's: the probe is reported not exercised (state failed), never
+ * as a failing sample. */
+static int transient(int rc)
+{
+	return rc == KUBE_ENETWORK || rc == KUBE_EPROTOCOL || rc == KUBE_ERROR;
+}
+
+static int retry_after(int rc, int attempt, const char *what)
+{
+	if (!transient(rc) || attempt + 1 >= TUNNEL_TRIES)
+		return 0;
+	kube_log(KUBE_LOG_DECISION, "--exercise: %s: %s; again in %d ms", what, kube_error_last()->message,
+	         TUNNEL_RETRY_MS);
+	kube_sleep_ms(TUNNEL_RETRY_MS);
+	return 1;
+}
+
+/* Opens a tunnel to port and measures its round trip (0 when the ping
+ * fails). An error is the tunnel's (the kubelet reports a dial that fails
+ * on the stream, later), returned after the retries. */
 static int open_tunnel(kube_client *client, const probecheck_exercise *x, long port, int listen, kube_portforward **pf,
                        long long *rtt)
 {
 	kube_portforward_options opts = KUBE_PORTFORWARD_OPTIONS_INIT;
 	opts.timeout_ms = TUNNEL_TIMEOUT_MS;
 	opts.listen = listen;
-	*rtt = 0;
-	int rc = kube_portforward_open(client, pf, x->ns, x->pod, (int)port, &opts);
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		*rtt = 0;
+		*pf = NULL;
+		rc = kube_portforward_open(client, pf, x->ns, x->pod, (int)port, &opts);
+		if (!rc || !retry_after(rc, attempt, "port-forward"))
+			break;
+	}
 	if (!rc && kube_portforward_ping(*pf, rtt, 5000) != 0)
 		*rtt = 0;
 	return rc;
@@ -238,14 +256,8 @@ static int http_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 		kube_portforward *pf = NULL;
 		long long rtt;
 		struct reply r = {KUBE_BUF_INIT, PROBECHECK_BODY_LIMIT, 0, -1, ""};
-		rc = open_tunnel(client, x, port, listen, &pf, &rtt);
-		if (rc) {
-			if (!api_error(rc)) {
-				set_detail(s, "%s", kube_error_last()->message);
-				rc = 0;
-			}
+		if ((rc = open_tunnel(client, x, port, listen, &pf, &rtt)))
 			break;
-		}
 		s->tunnel_ms += rtt;
 		CURL *easy = easy_over(pf, url, headers, x->probe.timeout * 1000 + (long)rtt, &r);
 		if (!easy) {
@@ -320,12 +332,7 @@ static int grpc_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		failed |= append(&headers, lines[i]);
 	int rc = failed ? KUBE_ENOMEM : probecheck_grpc_health_request(&request, x->probe.grpc_service);
-	if (!rc && (rc = open_tunnel(client, x, x->probe.port, listen, &pf, &rtt)) && !api_error(rc)) {
-		set_detail(s, "%s", kube_error_last()->message);
-		rc = 0;
-		goto done;
-	}
-	if (rc)
+	if (rc || (rc = open_tunnel(client, x, x->probe.port, listen, &pf, &rtt)))
 		goto done;
 	s->tunnel_ms = rtt;
 	CURL *easy = easy_over(pf, url, headers, x->probe.timeout * 1000 + (long)rtt, &r);
@@ -376,15 +383,10 @@ done:
 static int tcp_sample(kube_client *client, probecheck_exercise *x, probecheck_exercise_sample *s)
 {
 	kube_portforward *pf = NULL;
-	long long rtt, start = now_ms();
+	long long rtt;
 	int rc = open_tunnel(client, x, x->probe.port, 0, &pf, &rtt);
-	if (rc) {
-		if (api_error(rc))
-			return rc;
-		set_detail(s, "%s", kube_error_last()->message);
-		s->raw_ms = now_ms() - start;
-		return 0;
-	}
+	if (rc)
+		return rc;
 	/* long enough for the kubelet's dial to fail and its report to come back */
 	long settle = (long)(300 + 3 * rtt);
 	if (settle > x->probe.timeout * 1000)
@@ -421,14 +423,21 @@ static int exec_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 	opts.command_count = argc;
 	opts.timeout_ms = x->probe.timeout * 1000;
 	opts.output_limit = PROBECHECK_BODY_LIMIT;
-	int rc = kube_pod_exec(client, &result, x->ns, x->pod, &opts);
+	int rc;
+	/* a stream cut before the exit status came back is run again: the
+	 * kubelet runs a probe's command again and again anyway */
+	for (int attempt = 0;; attempt++) {
+		rc = kube_pod_exec(client, &result, x->ns, x->pod, &opts);
+		if (!rc || !retry_after(rc, attempt, "exec"))
+			break;
+		kube_exec_result_dispose(&result);
+		kube_exec_result result_again = KUBE_EXEC_RESULT_INIT;
+		result = result_again;
+	}
 	s->raw_ms = result.elapsed_ms;
 	s->tunnel_ms = -1;
 	if (rc == KUBE_ETIMEOUT) {
 		set_detail(s, "command timed out after timeoutSeconds (%ld s, connecting included)", x->probe.timeout);
-		rc = 0;
-	} else if (rc && !api_error(rc)) {
-		set_detail(s, "%s", kube_error_last()->message);
 		rc = 0;
 	} else if (!rc) {
 		first_line(output, sizeof(output), &result.out, &result.err);
