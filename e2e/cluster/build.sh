@@ -20,6 +20,24 @@ mkdir -p "$cache/bin"
 
 log() { printf 'build: %s\n' "$*" >&2; }
 
+# wrapper_src NAME MOD VERSION PKG: prints $cache/src/NAME-VERSION, which
+# holds the wrapper module requiring MOD at VERSION: the committed
+# gomod/NAME when it pins that version (the same build everywhere), else one
+# made now with `go get PKG@VERSION`.
+wrapper_src() {
+	local name=$1 mod=$2 version=$3 pkg=$4
+	local src=$cache/src/$name-$version
+	mkdir -p "$src"
+	if grep -qE "$mod $version( |$)" "$here/gomod/$name/go.mod" 2>/dev/null; then
+		cp "$here/gomod/$name/go.mod" "$here/gomod/$name/go.sum" "$src/"
+	fi
+	if [ ! -s "$src/go.mod" ]; then
+		printf 'module local/%s\n\ngo 1.26.0\n' "$name" >"$src/go.mod"
+		(cd "$src" && go get "$pkg@$version") >&2
+	fi
+	printf '%s\n' "$src"
+}
+
 build_k8s() {
 	local out=$cache/bin/k8s-$K8S_VERSION
 	if [ -x "$out/kubectl" ] && [ -x "$out/kube-apiserver" ] &&
@@ -44,7 +62,7 @@ build_k8s() {
 		targets+=" k8s.io/kubernetes/cmd/$t"
 	done
 	if [ ! -s "$src/go.sum" ]; then
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046,SC2086 # one argument per target
 		(cd "$src" && go get $(printf '%s@'"$K8S_VERSION"' ' $targets))
 	fi
 	local minor=${K8S_VERSION#v1.}
@@ -64,14 +82,8 @@ build_etcd() {
 	local out=$cache/bin/etcd-$ETCD_VERSION
 	[ -x "$out/etcd" ] && return 0
 	log "etcd $ETCD_VERSION"
-	local src=$cache/src/etcd-$ETCD_VERSION
-	mkdir -p "$src"
-	if grep -qE "go.etcd.io/etcd/server/v3 $ETCD_VERSION( |$)" "$here/gomod/etcd/go.mod" 2>/dev/null; then
-		cp "$here/gomod/etcd/go.mod" "$here/gomod/etcd/go.sum" "$src/"
-	fi
-	if [ ! -s "$src/go.mod" ]; then
-		(cd "$src" && go mod init local/etcd >/dev/null 2>&1 && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION")
-	fi
+	local src
+	src=$(wrapper_src etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3)
 	mkdir -p "$out.tmp"
 	(cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3)
 	rm -rf "$out" && mv "$out.tmp" "$out"
@@ -100,15 +112,8 @@ build_helm() {
 	local out=$cache/bin/helm$major-$version mod=helm.sh/helm/v$major
 	[ -x "$out/helm$major" ] && return 0
 	log "helm $version (~2-3 min cold on 2 cores)"
-	local src=$cache/src/helm$major-$version
-	mkdir -p "$src"
-	if grep -qE "$mod $version( |$)" "$here/gomod/helm$major/go.mod" 2>/dev/null; then
-		cp "$here/gomod/helm$major/go.mod" "$here/gomod/helm$major/go.sum" "$src/"
-	fi
-	if [ ! -s "$src/go.mod" ]; then
-		printf 'module local/helm%s\n\ngo 1.26.0\n' "$major" >"$src/go.mod"
-		(cd "$src" && go get "$mod/cmd/helm@$version")
-	fi
+	local src
+	src=$(wrapper_src "helm$major" "$mod" "$version" "$mod/cmd/helm")
 	local ld="-s -w -X $mod/internal/version.version=$version -X $mod/internal/version.gitTreeState=clean"
 	if [ "$major" = 3 ]; then
 		local kminor
@@ -220,15 +225,8 @@ build_toxiproxy() {
 	local out=$cache/bin/toxiproxy-$TOXIPROXY_VERSION mod=github.com/Shopify/toxiproxy/v2
 	[ -x "$out/toxiproxy-server" ] && return 0
 	log "toxiproxy $TOXIPROXY_VERSION (~1 min cold)"
-	local src=$cache/src/toxiproxy-$TOXIPROXY_VERSION
-	mkdir -p "$src"
-	if grep -qE "$mod $TOXIPROXY_VERSION( |$)" "$here/gomod/toxiproxy/go.mod" 2>/dev/null; then
-		cp "$here/gomod/toxiproxy/go.mod" "$here/gomod/toxiproxy/go.sum" "$src/"
-	fi
-	if [ ! -s "$src/go.mod" ]; then
-		printf 'module local/toxiproxy\n\ngo 1.26.0\n' >"$src/go.mod"
-		(cd "$src" && go get "$mod/cmd/server@$TOXIPROXY_VERSION")
-	fi
+	local src
+	src=$(wrapper_src toxiproxy "$mod" "$TOXIPROXY_VERSION" "$mod/cmd/server")
 	mkdir -p "$out.tmp"
 	(cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/toxiproxy-server" "$mod/cmd/server")
 	rm -rf "$out" && mv "$out.tmp" "$out"

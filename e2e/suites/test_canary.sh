@@ -84,13 +84,15 @@ expect_out "would" "promote --dry-run prints the plan"
 expect_eq "$(snapshot)" "$before" "dry run: nothing changed"
 
 # --- finish: D gets the new template at 4 replicas; the canary goes away.
-# The finish has steps of its own (D-canary read for its template, D's
-# rollout watched, D-canary deleted, the run ended in a second patch of D):
-# eleven requests, none of them a retry. Its rights were checked against
-# the rules review start cached: no review sent.
+# The finish has steps of its own (D-canary read for its template, D-canary
+# deleted, the run ended in a second patch of D; D's rollout followed on the
+# watch that read D): ten requests, none of them a retry. Its rights were
+# checked against the rules review start cached: no review sent.
 run "$CANARY" -n "$NS" promote web --full -v=6
 expect_rc 0 "promote --full"
-expect_requests "promote --full" 11
+expect_requests "promote --full" 10
+expect_eq "$(grep -cE '\] GET https://[^ ]*/deployments\?.*watch=' <<<"$ERR")" 1 "promote --full: one watch of D, no GET of it"
+expect_eq "$(grep -cE '\] GET https://[^ ]*/deployments/web( |$)' <<<"$ERR")" 0 "promote --full: D read by its watch"
 expect_err "granted by the cached rules review" "promote --full: the rights from the cached review"
 expect_no "selfsubjectrulesreviews" "promote --full: no rules review sent"
 expect_eq "$(replicas web)" 4 "finish: stable replicas back to N"

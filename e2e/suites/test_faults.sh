@@ -56,6 +56,10 @@ apf_rejected() {
 	kubectl get --raw /metrics | awk -v pl="priority_level=\"$APF_NAME\"" \
 		'/^apiserver_flowcontrol_rejected_requests_total\{/ && index($0, pl) { s += $NF } END { print s + 0 }'
 }
+# The first write the 5xx and truncate faults meet: a change of a workload,
+# a Service or a release record (Secret, ConfigMap), not the rights check,
+# the Lease or an Event.
+FIRST_WRITE='^(POST|PUT|PATCH|DELETE) /(apis/apps/|api/v1/namespaces/[^/]+/(secrets|configmaps|services))'
 # fault_arm FAULT: the fault from now on (transient ones end by themselves);
 # FAULT_KC is the kubeconfig that goes through it, FAULT_FLAGS extra flags.
 fault_arm() {
@@ -70,7 +74,7 @@ fault_arm() {
 		;;
 	5xx)
 		fault_plan '{"rules": [{"match": "^GET /", "action": "503", "count": 2, "retry_after": 1},
-			{"match": "^(POST|PUT|PATCH|DELETE) /(apis/apps/|api/v1/namespaces/[^/]+/(secrets|configmaps|services))", "action": "500", "count": 1}]}'
+			{"match": "'"$FIRST_WRITE"'", "action": "500", "count": 1}]}'
 		FAULT_KC=$FAULT_PROXY_KUBECONFIG
 		;;
 	reset)
@@ -82,7 +86,7 @@ fault_arm() {
 	truncate)
 		fault_plan '{"rules": [{"match": "^GET /api.*[?&]watch=", "action": "pass"},
 			{"match": "^GET /api", "action": "truncate", "count": 1},
-			{"match": "^(POST|PUT|PATCH|DELETE) /(apis/apps/|api/v1/namespaces/[^/]+/(secrets|configmaps|services))", "action": "truncate", "count": 1}]}'
+			{"match": "'"$FIRST_WRITE"'", "action": "truncate", "count": 1}]}'
 		FAULT_KC=$FAULT_PROXY_KUBECONFIG
 		;;
 	stall)

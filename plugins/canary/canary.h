@@ -10,6 +10,7 @@
 #include <kube/client.h>
 #include <kube/config.h>
 #include <kube/lease.h>
+#include <kube/watch.h>
 #include <kube/whoami.h>
 
 #include "cli/cli.h"
@@ -44,12 +45,13 @@ typedef struct canary_ctx {
 	kube_config *config;
 	kube_client *client;
 	const char *ns;
-	const char *name;      /* D */
-	char canary_name[254]; /* D-canary */
-	json_t *deploy;        /* D as last read (owned) */
-	json_t *canary;        /* D-canary as last read, NULL when absent (owned) */
-	canary_state state;    /* parsed from D's annotation (phase NONE when absent) */
-	kube_identity user;    /* the acting user (kube_whoami), "" until known */
+	const char *name;         /* D */
+	char canary_name[254];    /* D-canary */
+	json_t *deploy;           /* D as last read (owned) */
+	json_t *canary;           /* D-canary as last read, NULL when absent (owned) */
+	kube_watch *deploy_watch; /* D read through a watch that stays open (canary_watch_deploy), or NULL */
+	canary_state state;       /* parsed from D's annotation (phase NONE when absent) */
+	kube_identity user;       /* the acting user (kube_whoami), "" until known */
 	enum canary_dry_run dry_run;
 	kube_buf plan;       /* the steps a dry run would carry out, one per line */
 	kube_lease *lease;   /* held Lease, or NULL */
@@ -89,6 +91,13 @@ int canary_ctx_dry_run(canary_ctx *ctx);
  * state annotation into ctx->state (a state that does not parse: exit 5,
  * nothing changed, with a hint to inspect or remove it). */
 int canary_read_deploy(canary_ctx *ctx);
+
+/* canary_read_deploy through a watch of D (its current state delivered by
+ * the watch itself): the same one request, and kept open in
+ * ctx->deploy_watch, where canary_wait_ready follows D's rollout (the
+ * finish) without opening another. A user who may get D but not watch it
+ * is served by the GET. */
+int canary_watch_deploy(canary_ctx *ctx);
 
 /* Takes deploy (a newer D, e.g. from a watch; NULL: ctx->deploy as it is)
  * and parses its state into ctx->state, as canary_read_deploy does after

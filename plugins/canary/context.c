@@ -65,6 +65,7 @@ int canary_ctx_open(canary_ctx *ctx, const cli_args *args)
 void canary_ctx_close(canary_ctx *ctx)
 {
 	canary_lock_release(ctx);
+	kube_watch_free(ctx->deploy_watch);
 	json_decref(ctx->deploy);
 	json_decref(ctx->canary);
 	kube_buf_dispose(&ctx->plan);
@@ -137,6 +138,56 @@ int canary_read_deploy(canary_ctx *ctx)
 		return CLI_EXIT_API;
 	}
 	return canary_take_deploy(ctx, NULL);
+}
+
+int canary_watch_deploy(canary_ctx *ctx)
+{
+	kube_buf selector = {0};
+	kube_watch *watch = NULL;
+	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
+	kube_watch_event ev = {0};
+	if (kube_buf_printf(&selector, "metadata.name=%s", ctx->name))
+		return cli_error_nomem();
+	opts.field_selector = kube_buf_cstr(&selector);
+	opts.initial_events = 1;
+	int rc = kube_watch_open(&watch, ctx->client, &canary_res_deployments, ctx->ns, &opts);
+	kube_buf_dispose(&selector);
+	if (!rc)
+		rc = kube_watch_next(watch, &ev, 30000);
+	if (rc) {
+		kube_watch_event_dispose(&ev);
+		kube_watch_free(watch);
+		if (rc != KUBE_EFORBIDDEN)
+			return rc == KUBE_ENOMEM ? cli_error_nomem() : cli_error_kube(NULL, rc);
+		kube_log(KUBE_LOG_DECISION, "deployment/%s may not be watched (%s): reading it", ctx->name,
+		         kube_error_last()->server_message);
+		kube_error_clear();
+		return canary_read_deploy(ctx);
+	}
+	/* the first event is D as it is now: a list of one, or of none */
+	json_t *deploy = ev.type == KUBE_WATCH_RELIST  ? json_array_get(json_object_get(ev.object, "items"), 0)
+	                 : ev.type == KUBE_WATCH_ADDED ? ev.object
+	                                               : NULL;
+	if (!deploy) {
+		kube_watch_event_dispose(&ev);
+		kube_watch_free(watch);
+		cli_error("deployments.apps \"%s\" not found in namespace \"%s\"", ctx->name, ctx->ns);
+		return CLI_EXIT_API;
+	}
+	/* items of a list (the LIST+WATCH fallback) carry no kind; D's
+	 * ownerReferences (the Lease's) need them */
+	if ((!json_object_get(deploy, "kind") && json_object_set_new(deploy, "kind", json_string("Deployment"))) ||
+	    (!json_object_get(deploy, "apiVersion") &&
+	     json_object_set_new(deploy, "apiVersion", json_string("apps/v1")))) {
+		kube_watch_event_dispose(&ev);
+		kube_watch_free(watch);
+		return cli_error_nomem();
+	}
+	kube_watch_free(ctx->deploy_watch);
+	ctx->deploy_watch = watch;
+	rc = canary_take_deploy(ctx, deploy);
+	kube_watch_event_dispose(&ev);
+	return rc;
 }
 
 int canary_take_deploy(canary_ctx *ctx, json_t *deploy)
@@ -617,16 +668,26 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 	kube_buf selector = {0};
 	kube_watch *watch = NULL;
 	kube_watch_options opts = KUBE_WATCH_OPTIONS_INIT;
-	if (kube_buf_printf(&selector, "metadata.name=%s", deploy_name))
-		return cli_error_nomem();
-	opts.field_selector = kube_buf_cstr(&selector);
-	opts.resource_version = current ? canary_object_rv(current) : NULL;
-	opts.initial_events = 1;
 	long long deadline = kube_client_server_now_ms(ctx->client) + timeout_ms;
-	int rc = kube_watch_open(&watch, ctx->client, &canary_res_deployments, ctx->ns, &opts);
-	if (rc) {
-		kube_buf_dispose(&selector);
-		return cli_error_kube("watching the rollout", rc);
+	/* D's own watch, open since D was read: what it delivers from before
+	 * the last change of D's spec (an older generation) is skipped */
+	int shared = !strcmp(deploy_name, ctx->name) && ctx->deploy_watch;
+	json_int_t generation =
+	        current ? json_integer_value(json_object_get(json_object_get(current, "metadata"), "generation")) : 0;
+	int rc;
+	if (shared) {
+		watch = ctx->deploy_watch;
+	} else {
+		if (kube_buf_printf(&selector, "metadata.name=%s", deploy_name))
+			return cli_error_nomem();
+		opts.field_selector = kube_buf_cstr(&selector);
+		opts.resource_version = current ? canary_object_rv(current) : NULL;
+		opts.initial_events = 1;
+		rc = kube_watch_open(&watch, ctx->client, &canary_res_deployments, ctx->ns, &opts);
+		if (rc) {
+			kube_buf_dispose(&selector);
+			return cli_error_kube("watching the rollout", rc);
+		}
 	}
 	int result = -1;
 	while (result < 0) {
@@ -652,6 +713,12 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 		json_t *object = ev.object;
 		if (ev.type == KUBE_WATCH_RELIST)
 			object = json_array_get(json_object_get(ev.object, "items"), 0);
+		if (shared && object && ev.type != KUBE_WATCH_DELETED &&
+		    json_integer_value(json_object_get(json_object_get(object, "metadata"), "generation")) <
+		            generation) {
+			kube_watch_event_dispose(&ev);
+			continue;
+		}
 		if (object &&
 		    (ev.type == KUBE_WATCH_ADDED || ev.type == KUBE_WATCH_MODIFIED || ev.type == KUBE_WATCH_RELIST)) {
 			if (object && !strcmp(deploy_name, ctx->name) && canary_note_abort_request(ctx, object)) {
@@ -678,7 +745,8 @@ int canary_wait_ready(canary_ctx *ctx, const char *deploy_name, int ready, int c
 		}
 		kube_watch_event_dispose(&ev);
 	}
-	kube_watch_free(watch);
+	if (!shared)
+		kube_watch_free(watch);
 	kube_buf_dispose(&selector);
 	return result;
 }

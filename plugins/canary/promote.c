@@ -71,7 +71,7 @@ static int run_promote(const cli_args *args)
 		rc = cli_usage_error(args, "--to %ld: a weight is 1 to 100", to);
 		goto done;
 	}
-	if ((rc = canary_read_deploy(&ctx)) || (rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx)) ||
+	if ((rc = canary_watch_deploy(&ctx)) || (rc = canary_require_run(&ctx)) || (rc = canary_check_template(&ctx)) ||
 	    (rc = canary_gates_load(&ctx, CANARY_GATES_ONCE)))
 		goto done;
 	canary_state *st = &ctx.state;

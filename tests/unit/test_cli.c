@@ -3,7 +3,6 @@
  * atomic output files (never through a symlink) and reports rendered as
  * -o asks, colour, tables, progress, help and version. Flag parsing and
  * redaction have their own suites (test_cli_flags.c, test_cli_redact.c). */
-#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -320,35 +319,6 @@ static char *read_file(const char *path)
 	return text;
 }
 
-/* Entries in dir other than . and .. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
-/* Removes dir and what it holds (two levels are all the tests make). */
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		char path[512];
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		(void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path) != 0)
-			remove_tree(path);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
-}
-
 static void test_cli__output_file_atomic(void **state)
 {
 	cli_output out;
@@ -365,7 +335,7 @@ static void test_cli__output_file_atomic(void **state)
 	assert_int_equal(cli_output_open(&out, path), 0);
 	assert_ptr_not_equal(out.stream, stdout);
 	(void)fputs("new\n", out.stream);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(test_count_entries(dir), 2);
 	char *old = read_file(path);
 	assert_string_equal(old, "old\n");
 	free(old);
@@ -376,7 +346,7 @@ static void test_cli__output_file_atomic(void **state)
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 
 	/* the command failed: the temp file goes, the old report stays */
 	assert_int_equal(cli_output_open(&out, path), 0);
@@ -385,7 +355,7 @@ static void test_cli__output_file_atomic(void **state)
 	now = read_file(path);
 	assert_string_equal(now, "new\n");
 	free(now);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 
 	/* the rename fails: error, no temp file left */
 	(void)snprintf(path, sizeof(path), "%s/later-a-dir", dir);
@@ -394,7 +364,7 @@ static void test_cli__output_file_atomic(void **state)
 	(void)snprintf(text, sizeof(text), "%s/keep", path);
 	write_file(text, "x");
 	assert_int_equal(cli_output_close(&out, 0), CLI_EXIT_FAIL);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(test_count_entries(dir), 2);
 
 	/* a directory that does not exist is a usage error */
 	(void)snprintf(path, sizeof(path), "%s/missing/report.json", dir);
@@ -406,7 +376,7 @@ static void test_cli__output_file_atomic(void **state)
 	free(errors);
 	cli_error_stream_set(NULL);
 	(void)fclose(err);
-	remove_tree(dir);
+	test_remove_tree(dir);
 	free(dir);
 }
 
@@ -443,20 +413,20 @@ static void test_cli__output_file_refuses_symlink(void **state)
 	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 
 	/* a dangling link: nothing is created where it points */
 	assert_int_equal(unlink(path), 0);
 	(void)snprintf(missing, sizeof(missing), "%s/created", other);
 	assert_int_equal(symlink(missing, path), 0);
 	assert_int_equal(cli_output_open(&out, path), CLI_EXIT_USAGE);
-	assert_int_equal(count_entries(other), 1);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(other), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 
 	cli_error_stream_set(NULL);
 	(void)fclose(err);
-	remove_tree(dir);
-	remove_tree(other);
+	test_remove_tree(dir);
+	test_remove_tree(other);
 	free(dir);
 	free(other);
 }
@@ -484,7 +454,7 @@ static void test_cli__output_file_mode(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
 	umask(mask);
-	remove_tree(dir);
+	test_remove_tree(dir);
 	free(dir);
 }
 
@@ -531,7 +501,7 @@ static void test_cli__output_report(void **state)
 	char *text = read_file(path);
 	assert_string_equal(text, cases[2].text);
 	free(text);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 
 	/* a directory that does not exist: a usage error, nothing written */
 	cli_error_stream_set(err);
@@ -542,10 +512,10 @@ static void test_cli__output_report(void **state)
 	free(errors);
 	cli_error_stream_set(NULL);
 	(void)fclose(err);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 	cli_table_free(table);
 	json_decref(doc);
-	remove_tree(dir);
+	test_remove_tree(dir);
 	free(dir);
 }
 
@@ -706,7 +676,7 @@ static void test_cli__version_object(void **state)
 	assert_string_equal(json_string_value(json_object_get(loaded, "binary")), "kubectl-x");
 	json_decref(loaded);
 	free(text);
-	remove_tree(dir);
+	test_remove_tree(dir);
 	free(dir);
 	kube_log_set(NULL, 0, NULL);
 }

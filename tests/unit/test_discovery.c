@@ -3,7 +3,6 @@
  * atomically with a private mode and read back without a request, and a
  * symlink planted at the cache file or at a predictable temporary name
  * is never written through. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,35 +53,6 @@ static void cache_paths(const struct test_api *fx, char *dir, size_t dir_size, c
 	(void)snprintf(file, file_size, "%s/resources.json", dir);
 }
 
-/* Removes dir and everything under it (the tests make a few levels). */
-static void remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		char path[1024];
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		(void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path) != 0)
-			remove_tree(path);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
-}
-
-/* Entries of dir other than . and .. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
 static void resolves_deployments(kube_client *client)
 {
 	kube_resource res;
@@ -106,7 +76,7 @@ static void test_discovery__cache_replaced_atomically_and_private(void **state)
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_non_null(strstr(test_read_text(file), "\"deployments\""));
-	assert_int_equal(count_entries(dir), 1); /* no temporary file left */
+	assert_int_equal(test_count_entries(dir), 1); /* no temporary file left */
 
 	/* another client (another process) reads it without a request */
 	kube_client *second = NULL;
@@ -117,7 +87,7 @@ static void test_discovery__cache_replaced_atomically_and_private(void **state)
 	assert_int_equal(kube_client_request_count(second), 0);
 	kube_client_free(second);
 	test_api_stop(&fx);
-	remove_tree(cache_root());
+	test_remove_tree(cache_root());
 }
 
 static void test_discovery__cache_write_never_follows_symlinks(void **state)
@@ -150,18 +120,18 @@ static void test_discovery__cache_write_never_follows_symlinks(void **state)
 	/* the victims are untouched, and so is the link at the old name */
 	assert_string_equal(test_read_text(victim), "precious\n");
 	assert_string_equal(test_read_text(victim_temp), "precious too\n");
-	assert_int_equal(count_entries(victims), 2);
+	assert_int_equal(test_count_entries(victims), 2);
 	assert_int_equal(lstat(old_temp, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	/* the link at the cache file was replaced by the cache itself */
 	assert_int_equal(lstat(file, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_non_null(strstr(test_read_text(file), "\"deployments\""));
-	assert_int_equal(count_entries(dir), 2); /* the cache and the old link */
+	assert_int_equal(test_count_entries(dir), 2); /* the cache and the old link */
 
 	test_api_stop(&fx);
-	remove_tree(cache_root());
-	remove_tree(victims);
+	test_remove_tree(cache_root());
+	test_remove_tree(victims);
 }
 
 int main(void)

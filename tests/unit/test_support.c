@@ -116,6 +116,33 @@ int test_tmpdir_teardown(void **state)
 	return 0;
 }
 
+void test_remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		char path[1024];
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) != 0)
+			test_remove_tree(path);
+	}
+	closedir(d);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int test_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
 const char *test_tmp_path(char *buf, size_t size, const char *name)
 {
 	(void)snprintf(buf, size, "%s/%s", tmpdir, name);

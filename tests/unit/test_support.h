@@ -32,6 +32,10 @@ int test_tmpdir_setup(void **state);
 int test_tmpdir_teardown(void **state);
 /* name inside that directory, written to buf; returns buf. */
 const char *test_tmp_path(char *buf, size_t size, const char *name);
+/* Removes dir and everything under it; fails the test when it cannot. */
+void test_remove_tree(const char *dir);
+/* Entries of dir other than . and .. (the test fails when it cannot be read). */
+int test_count_entries(const char *dir);
 
 /* Writes text to path, replacing it; fails the test when it cannot. */
 void test_write_text(const char *path, const char *text);
