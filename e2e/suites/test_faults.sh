@@ -44,8 +44,10 @@ HELM=helm4 # rollback.sh's Helm
 . "$(dirname "$0")/../rollback.sh"
 # shellcheck source=../faults.sh
 . "$(dirname "$0")/../faults.sh"
+# shellcheck source=../exercise.sh
+. "$(dirname "$0")/../exercise.sh"
 faults_up
-trap 'faults_stop; rs_cleanup; [ -z "$TARGETS_PID" ] || kill "$TARGETS_PID" 2>/dev/null' EXIT
+trap 'faults_stop; rs_cleanup; targets_stop' EXIT
 PC=$BIN/kubectl-probecheck
 MATRIX=$E2E_TMP/matrix
 : >"$MATRIX"
@@ -316,15 +318,10 @@ case_probecheck_ns() {
 # loopback behind kwok's PortForward and Exec objects, and every probe is
 # good: a tunnel the fault breaks must show as a probe not exercised (state
 # failed, a warning), never as a failing probe.
-TARGETS_PID=""
 exercise_app() {
 	if [ -z "$TARGETS_PID" ]; then
-		python3 "$e2e_root/e2e/servers/targets.py" "$E2E_TMP/ports" &
-		TARGETS_PID=$!
-		for _ in $(seq 1 50); do [ -s "$E2E_TMP/ports" ] && break; sleep 0.1; done
+		targets_start || { fail "the probe targets did not start"; return 1; }
 	fi
-	local http tcp pod
-	read -r http tcp _ <"$E2E_TMP/ports" || { fail "the probe targets did not start"; return 1; }
 	CASE=$((CASE + 1))
 	D=f$CASE
 	kubectl -n "$NS" apply -f - >/dev/null <<YAML
@@ -346,29 +343,8 @@ spec:
         startupProbe: {exec: {command: ["true"]}, timeoutSeconds: 2}
 YAML
 	kubectl -n "$NS" rollout status "deploy/$D" --timeout=60s >/dev/null
-	pod=$(kubectl -n "$NS" get pods -l "app=$D" -o jsonpath='{.items[0].metadata.name}')
-	kubectl apply -f - >/dev/null <<YAML
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: PortForward
-metadata: {name: $pod, namespace: $NS}
-spec:
-  forwards:
-  - {ports: [8080], target: {address: 127.0.0.1, port: $http}}
-  - {ports: [9000], target: {address: 127.0.0.1, port: $tcp}}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Exec
-metadata: {name: $pod, namespace: $NS}
-spec:
-  execs: [{local: {workDir: /tmp}}]
-YAML
-	for _ in $(seq 1 40); do
-		"$DRIVER" exec "$pod" -n "$NS" -- true >/dev/null 2>&1 &&
-			"$DRIVER" portforward-tcp "$pod" 9000 -n "$NS" --no-ping >/dev/null 2>&1 && return 0
-		sleep 0.25
-	done
-	fail "kwok never served the port-forward and exec of $pod"
-	return 1
+	kwok_serve "$NS" "$(kubectl -n "$NS" get pods -l "app=$D" -o jsonpath='{.items[0].metadata.name}')" ||
+		{ fail "kwok never served the port-forward and exec of $D's pod"; return 1; }
 }
 # the "ok" values of the samples of the probes exercised, and the active findings
 exercise_verdicts() {

@@ -9,20 +9,17 @@
 # listens on, and a gRPC health server speaking HTTP/2 by hand). Also: -f is a usage
 # error, and a viewer without pods/portforward and pods/exec gets exit 4.
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=../exercise.sh
+. "$(dirname "$0")/../exercise.sh"
 PC=$BIN/kubectl-probecheck
 
-python3 "$e2e_root/e2e/servers/targets.py" "$E2E_TMP/ports" &
-SERVERS_PID=$!
 exercise_cleanup() {
-	kill "$SERVERS_PID" 2>/dev/null
-	wait "$SERVERS_PID" 2>/dev/null
+	targets_stop
 	kubectl -n team-a delete deployment "e2e-exercise-$$" --wait=false >/dev/null 2>&1
 	e2e_cleanup
 }
 trap exercise_cleanup EXIT
-for _ in $(seq 1 50); do [ -s "$E2E_TMP/ports" ] && break; sleep 0.1; done
-read -r HTTP_PORT TCP_PORT DEAD_PORT GRPC_PORT <"$E2E_TMP/ports" ||
-	{ echo "$SUITE: the servers did not start" >&2; exit 1; }
+targets_start || { echo "$SUITE: the servers did not start" >&2; exit 1; }
 
 # ids: "checkId probe container" of the -o json report in $OUT for one workload
 findings() { jq -r --arg w "$1" '.findings[] | select(.workload.name == $w) | "\(.checkId) \(.probe) \(.severity)"' <<<"$OUT" | sort -u; }
@@ -147,34 +144,9 @@ for d in http-good http-bad http-odd tcp-dead exec grpc; do
 done
 
 # one PortForward and one Exec per pod, named after it
-for pod in $(kubectl -n "$NS" get pods -o jsonpath='{.items[*].metadata.name}'); do
-	cat <<YAML
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: PortForward
-metadata: {name: $pod, namespace: $NS}
-spec:
-  forwards:
-  - {ports: [8080], target: {address: 127.0.0.1, port: $HTTP_PORT}}
-  - {ports: [9000], target: {address: 127.0.0.1, port: $TCP_PORT}}
-  - {ports: [9001], target: {address: 127.0.0.1, port: $DEAD_PORT}}
-  - {ports: [9090], target: {address: 127.0.0.1, port: $GRPC_PORT}}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Exec
-metadata: {name: $pod, namespace: $NS}
-spec:
-  execs: [{local: {workDir: /tmp}}]
----
-YAML
-done | kubectl apply -f - >/dev/null
-# kwok picks the objects up from its informers
-for pod in $(kubectl -n "$NS" get pods -o jsonpath='{.items[*].metadata.name}'); do
-	for _ in $(seq 1 40); do
-		"$DRIVER" exec "$pod" -n "$NS" -- true >/dev/null 2>&1 &&
-			"$DRIVER" portforward-tcp "$pod" 9000 -n "$NS" --no-ping >/dev/null 2>&1 && break
-		sleep 0.25
-	done
-done
+# shellcheck disable=SC2046 # one argument per pod
+kwok_serve "$NS" $(kubectl -n "$NS" get pods -o jsonpath='{.items[*].metadata.name}') ||
+	fail "kwok never served the port-forward and exec of every pod"
 
 # --- usage errors
 run "$PC" -f "$E2E_TMP/apps.yaml" --exercise
