@@ -182,7 +182,11 @@ def print_budgets(budgets):
 
 
 def commit():
-    """The checkout's `git describe --always --dirty`, or "unknown"."""
+    """The checkout's `git describe --always --dirty` when the run began
+    (BENCH_COMMIT, set by bench/run.sh before any section writes its
+    results into the tree), else now, or "unknown"."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
     here = os.path.dirname(os.path.abspath(__file__))
     described = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"], capture_output=True, text=True)
     return described.stdout.strip() or "unknown"

@@ -80,6 +80,10 @@ else
 fi
 
 started=$(date +%s)
+# the checkout as measured: taken before the sections write their results
+# into bench/results, which would make every run look "-dirty"
+BENCH_COMMIT=$(git -C "$bench_root" describe --always --dirty 2>/dev/null || echo unknown)
+export BENCH_COMMIT
 section() {
 	echo "bench: == $1 ($(($(date +%s) - started)) s)" >&2
 }
@@ -98,7 +102,7 @@ fi
 
 # --- versions of everything measured, for the report
 {
-	echo "rollguard: $(git -C "$bench_root" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "rollguard: $BENCH_COMMIT"
 	echo "kubectl: $("$K8S_BIN/kubectl" version --client -o json 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])' 2>/dev/null || echo unknown)"
 	echo "helm: $HELM4_VERSION"
