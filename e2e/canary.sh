@@ -93,3 +93,12 @@ run_left_nothing() {
 	expect_eq "$($K get lease "rollguard-canary-$1" --no-headers 2>/dev/null | wc -l)" 0 "$2: no Lease"
 	expect_eq "$($K get deploy "$1" -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "$2: not active"
 }
+
+# killed POINT CMD...: runs the canary binary (a ROLLGUARD_TESTING build),
+# which must die at the kill point POINT.
+killed() {
+	local point=$1
+	shift
+	ROLLGUARD_TEST_KILL_AT=$point run "$CANARY" -n "$NS" "$@"
+	expect_rc 137 "$1 killed at $point"
+}

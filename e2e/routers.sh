@@ -110,3 +110,15 @@ obj() { $K get "$1" "$2" -o json 2>/dev/null | jq -cS '{labels: .metadata.labels
 exists() { $K get "$1" "$2" >/dev/null 2>&1 && echo yes || echo no; }
 # stable_hash NAME: the pod-template-hash of D's ReplicaSet that has pods.
 stable_hash() { $K get rs -l "app=$1" -o json | jq -r --arg d "$1" '[.items[] | select(.metadata.ownerReferences[0].name == $d and .spec.replicas > 0) | .metadata.labels["pod-template-hash"]] | first'; }
+
+# weights ROUTER NAME: the weights the routing object gives ("NAME=80
+# NAME-canary=20"); for nginx its copy's ("NAME-canary=20 canary=true", the
+# copy's canary annotation too; nothing when there is no copy).
+weights() {
+	case $1 in
+	gateway) $K get $HTTPROUTE "$2" -o json | jq -r '[.spec.rules[0].backendRefs[] | "\(.name)=\(.weight)"] | join(" ")' ;;
+	istio) $K get $VS "$2" -o json | jq -r '[.spec.http[0].route[] | "\(.destination.host)=\(.weight)"] | join(" ")' ;;
+	smi) $K get $TS "$2" -o json | jq -r '[.spec.backends[] | "\(.service)=\(.weight)"] | join(" ")' ;;
+	nginx) $K get ingress "$2-canary" -o json 2>/dev/null | jq -r '"\(.spec.rules[0].http.paths[0].backend.service.name)=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"]) canary=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary"])"' ;;
+	esac
+}

@@ -24,14 +24,6 @@ export ROLLGUARD_TEST_LEASE_SECONDS=3
 N=4
 trap 'kill "${WATCHERS[@]}" 2>/dev/null; e2e_cleanup' EXIT
 
-# killed POINT CMD...: runs the canary binary, which must die at POINT.
-killed() {
-	local point=$1
-	shift
-	ROLLGUARD_TEST_KILL_AT=$point run "$CANARY" -n "$NS" "$@"
-	expect_rc 137 "killed at $point"
-}
-
 # converged NAME OUTCOME: after a run ended (Succeeded or Aborted),
 # nothing of the canary is left and D is at N.
 converged() {

@@ -51,15 +51,6 @@ crash_routers_cleanup() {
 trap crash_routers_cleanup EXIT
 routers_crds_install
 
-# weights ROUTER NAME: the weights the routing object (nginx: its copy) gives.
-weights() {
-	case $1 in
-	gateway) $K get $HTTPROUTE "$2" -o json | jq -r '[.spec.rules[0].backendRefs[] | "\(.name)=\(.weight)"] | join(" ")' ;;
-	istio) $K get $VS "$2" -o json | jq -r '[.spec.http[0].route[] | "\(.destination.host)=\(.weight)"] | join(" ")' ;;
-	smi) $K get $TS "$2" -o json | jq -r '[.spec.backends[] | "\(.service)=\(.weight)"] | join(" ")' ;;
-	nginx) $K get ingress "$2-canary" -o json 2>/dev/null | jq -r '"\(.spec.rules[0].http.paths[0].backend.service.name)=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"])"' ;;
-	esac
-}
 # svc_pin NAME: the pod-template-hash and track in the Service's selector.
 svc_pin() { $K get svc "$1" -o json | jq -r '"\(.spec.selector["pod-template-hash"] // "-") \(.spec.selector["rollguard.io/track"] // "-")"'; }
 digest() { sha256sum | cut -c1-16; }
@@ -67,14 +58,6 @@ digest() { sha256sum | cut -c1-16; }
 dg() { printf '%s' "$1" | digest; }
 # step NAME: "phase stepIndex weight" of the run's state.
 step() { state "$1" | jq -r '"\(.phase) \(.stepIndex) \(.weight)"'; }
-
-# killed POINT CMD...: the canary binary, which must die at POINT.
-killed() {
-	local point=$1
-	shift
-	ROLLGUARD_TEST_KILL_AT=$point run "$CANARY" -n "$NS" "$@"
-	expect_rc 137 "$1 killed at $point"
-}
 
 # nothing_left NAME ROUTER OUTCOME what: the run ended as OUTCOME, the
 # routing object and the Service are exactly what the user wrote
@@ -141,7 +124,7 @@ rung_killed() {
 }
 # wt ROUTER NAME W: what weights() shows at W%.
 wt() {
-	if [ "$1" = nginx ]; then echo "$2-canary=$3"; else echo "$2=$((100 - $3)) $2-canary=$3"; fi
+	if [ "$1" = nginx ]; then echo "$2-canary=$3 canary=true"; else echo "$2=$((100 - $3)) $2-canary=$3"; fi
 }
 
 # --- aborts ROUTER: a run killed at each point (in start, promote, the

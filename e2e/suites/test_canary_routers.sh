@@ -26,15 +26,6 @@
 trap 'e2e_cleanup; routers_crds_remove' EXIT
 routers_crds_install
 
-# weights ROUTER NAME: "stable/canary" as the routing object (or nginx's copy) says.
-weights() {
-	case $1 in
-	gateway) $K get $HTTPROUTE "$2" -o json | jq -r '[.spec.rules[0].backendRefs[] | "\(.name)=\(.weight)"] | join(" ")' ;;
-	istio) $K get $VS "$2" -o json | jq -r '[.spec.http[0].route[] | "\(.destination.host)=\(.weight)"] | join(" ")' ;;
-	smi) $K get $TS "$2" -o json | jq -r '[.spec.backends[] | "\(.service)=\(.weight)"] | join(" ")' ;;
-	nginx) $K get ingress "$2-canary" -o json | jq -r '"\(.spec.rules[0].http.paths[0].backend.service.name)=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"]) canary=\(.metadata.annotations["nginx.ingress.kubernetes.io/canary"])"' ;;
-	esac
-}
 # rsnapshot: snapshot's digest extended to Services and every routing object.
 rsnapshot() {
 	{

@@ -430,9 +430,7 @@ static int exec_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 		rc = kube_pod_exec(client, &result, x->ns, x->pod, &opts);
 		if (!rc || !retry_after(rc, attempt, "exec"))
 			break;
-		kube_exec_result_dispose(&result);
-		kube_exec_result result_again = KUBE_EXEC_RESULT_INIT;
-		result = result_again;
+		kube_exec_result_dispose(&result); /* empty again, for the next try */
 	}
 	s->raw_ms = result.elapsed_ms;
 	s->tunnel_ms = -1;
