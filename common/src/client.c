@@ -261,15 +261,6 @@ static int retryable_curl(CURLcode code)
 	       code == CURLE_OPERATION_TIMEDOUT;
 }
 
-/* Exponential backoff with full jitter: 100 ms doubling to 5 s. */
-static long backoff_ms(int attempt)
-{
-	long base = 100L << (attempt < 6 ? attempt : 6);
-	if (base > 5000)
-		base = 5000;
-	return base / 2 + kube_jitter_ms(base / 2);
-}
-
 /* One attempt; timeout_ms > 0 bounds it (else the configuration's
  * request timeout does, if any). */
 static int perform_once(kube_client *client, kube_response *resp, const char *verb, const char *url, const char *accept,
@@ -375,7 +366,7 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 			if (code == CURLE_OK || !can_retry || !retryable_curl(code) ||
 			    (!is_idempotent(verb) && !never_sent(code)))
 				break;
-			long delay = backoff_ms(attempt);
+			long delay = kube_backoff_ms(attempt);
 			if (!fits(deadline_ms, delay))
 				break;
 			if (!is_read(verb) && !never_sent(code))
@@ -401,7 +392,7 @@ static int send_request(kube_client *client, kube_response *resp, const char *ve
 			/* capped before it is scaled: Retry-After may be any number */
 			long delay = resp->retry_after_s >= 0
 			                     ? (resp->retry_after_s < 60 ? resp->retry_after_s * 1000 : 60000)
-			                     : backoff_ms(attempt);
+			                     : kube_backoff_ms(attempt);
 			if (fits(deadline_ms, delay)) {
 				if (resp->status >= 500 && !is_read(verb))
 					maybe_applied = 1; /* a server error says nothing of what was done */

@@ -108,3 +108,11 @@ int kube_time_parse_rfc3339(int64_t *out_s, long *out_ns, const char *text)
 	*out_ns = nanos;
 	return 0;
 }
+
+long kube_backoff_ms(int attempt)
+{
+	long base = 100L << (attempt < 6 ? attempt : 6);
+	if (base > 5000)
+		base = 5000;
+	return base / 2 + kube_jitter_ms(base / 2);
+}

@@ -12,6 +12,10 @@
 /* A random delay in [0, max_ms] for backoff jitter. */
 long kube_jitter_ms(long max_ms);
 
+/* The wait before the attempt-th retry (0 first) of a request or a stream
+ * upgrade: 100 ms doubling to 5 s, each wait between half and all of it. */
+long kube_backoff_ms(int attempt);
+
 /* Parses text as Go's time.Parse(time.RFC3339, text) does, which
  * metav1.Time and metav1.MicroTime use:
  * 2006-01-02T15:04:05[.fraction](Z|+hh:mm|-hh:mm), a fraction of any

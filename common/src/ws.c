@@ -12,6 +12,7 @@
  * connection and ends with the last one released. */
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "client_internal.h"
+#include "http_internal.h"
 #include "internal.h"
 #include "ws.h"
 
@@ -397,14 +399,27 @@ static int verify_certificate(struct kube_ws *ws, X509_STORE_CTX *store, int pre
 	return 1;
 }
 
+/* A refused upgrade's Retry-After, read as the request loop reads it. */
+static long retry_after(struct lws *wsi)
+{
+	char value[32];
+	char line[48];
+	if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_HTTP_RETRY_AFTER) <= 0)
+		return -1;
+	int len = snprintf(line, sizeof(line), "Retry-After: %s", value);
+	return len > 0 && (size_t)len < sizeof(line) ? kube_http_retry_after(line, (size_t)len) : -1;
+}
+
 static void upgrade_answered(struct kube_ws *ws, struct lws *wsi)
 {
 	char protocol[64] = "";
 	long status = (long)lws_http_client_http_response(wsi);
 	if (lws_hdr_copy(wsi, protocol, sizeof(protocol), WSI_TOKEN_PROTOCOL) < 0)
 		protocol[0] = '\0';
+	long retry_after_s = status == 101 ? -1 : retry_after(wsi);
 	pthread_mutex_lock(&ws->lock);
 	ws->http_status = status;
+	ws->retry_after_s = retry_after_s;
 	(void)snprintf(ws->protocol, sizeof(ws->protocol), "%s", protocol);
 	long long elapsed = kube_now_ms() - ws->started_ms;
 	pthread_mutex_unlock(&ws->lock);

@@ -138,6 +138,7 @@ struct kube_ws {
 	pthread_cond_t cond;
 	int phase;              /* enum kube_ws_phase; DONE: the loop will never touch this struct again */
 	long http_status;       /* the upgrade's status (101 on success), 0 before */
+	long retry_after_s;     /* a refused upgrade's Retry-After in seconds, -1 without */
 	char protocol[64];      /* negotiated subprotocol */
 	char failure[256];      /* why the connection failed or ended, when it did */
 	int tls_failure;        /* the failure was the TLS handshake or verification */
@@ -198,9 +199,55 @@ void kube_ws_log_headers(const struct kube_ws_conn *conn);
  * refused upgrade, so the Status is fetched with a plain GET of the same
  * path, which the API server answers with the same authorization and
  * not-found decision without running anything (these subresources refuse
- * a request that is not an upgrade). what names the operation for the
+ * a request that is not an upgrade), once: retrying a 429 or 5xx is the
+ * connect loop's (kube_ws_retry_due). what names the operation for the
  * message. Returns the code. */
 int kube_ws_failure_error(struct kube_ws *ws, kube_client *client, const char *path, const char *what);
+
+/* ----- retrying a refused upgrade ----- */
+
+/* Retries of an upgrade refused with 429 or 5xx when the caller does not
+ * say: the client's max_retries, at most this many. */
+#define KUBE_WS_MAX_RETRIES        3
+/* Longest wait a Retry-After obtains before the upgrade is retried. */
+#define KUBE_WS_RETRY_AFTER_CAP_MS 5000L
+
+/* The connect loop of one stream (kube_pod_exec, kube_portforward_open)
+ * across its attempts. Before the 101 nothing has reached the stream, so
+ * an attempt the API server refused can be made again: with fresh
+ * credentials once after a 401, and after a 429 or 5xx as the request loop
+ * retries them (client.c). Never after the 101. */
+struct kube_ws_retry {
+	int max_retries;     /* for 429 and 5xx */
+	int retries;         /* made so far for 429 and 5xx */
+	int reauthenticated; /* a 401 refreshed the credentials */
+	long delay_ms;       /* before the next attempt, once kube_ws_retry_due said 1 */
+	long status;         /* the refusal that asked for it */
+};
+
+/* Starts a connect loop: max_retries >= 0 is the caller's budget for 429
+ * and 5xx, -1 the client's max_retries capped at KUBE_WS_MAX_RETRIES. */
+void kube_ws_retry_init(struct kube_ws_retry *retry, const kube_client *client, int max_retries);
+
+/* The wait before retrying an upgrade answered status, the attempt-th
+ * retry (0 first): Retry-After (retry_after_s >= 0) up to
+ * KUBE_WS_RETRY_AFTER_CAP_MS, else the request loop's backoff with jitter
+ * (100 ms doubling to 5 s, each between half and all of it); -1 when status
+ * is not worth a retry (anything but 429 and 5xx). */
+long kube_ws_retry_delay_ms(long status, long retry_after_s, int attempt);
+
+/* Called once ws ended without its WebSocket coming up (phase DONE, not
+ * timed out). Returns 1 when the attempt is to be made again, after
+ * retry->delay_ms: a 401 whose credentials could be refreshed, the first
+ * time; a 429 or 5xx while retries are left and the wait ends before
+ * deadline_ms (monotonic, 0 = none). It then logs the decision at -v4
+ * (what names the operation; path is logged without its query, which
+ * carries an exec's command), and the caller skips the refusal's Status,
+ * sleeps (kube_sleep_ms) and connects again. Returns 0 when the refusal,
+ * or whatever else ended ws, stands: the caller reports it as before
+ * (kube_ws_failure_error). */
+int kube_ws_retry_due(struct kube_ws_retry *retry, kube_client *client, struct kube_ws *ws, const char *what,
+                      const char *path, long long deadline_ms);
 
 /* Loop-thread helpers for the hooks. */
 /* Adopts fd as the connection's local descriptor (the file hooks follow

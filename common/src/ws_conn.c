@@ -1,8 +1,9 @@
 /* Preparing a WebSocket to the API server from a kube_client: the server
  * URL, an OpenSSL context with the cluster's CA and the client certificate
  * (from the kubeconfig or an exec plugin), tls-server-name, and the
- * Authorization, Impersonate-* and User-Agent headers; and the error for a
- * connection that failed, keeping the API server's Status. */
+ * Authorization, Impersonate-* and User-Agent headers; whether an upgrade
+ * the API server refused is tried again; and the error for a connection
+ * that failed, keeping the API server's Status. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -245,6 +246,7 @@ int kube_ws_prepare(struct kube_ws *ws, kube_client *client, const char *path, c
 	memset(ws, 0, sizeof(*ws));
 	ws->local_fd = -1;
 	ws->pong_rtt_ms = -1;
+	ws->retry_after_s = -1;
 	if (rest->proxy_url)
 		return kube_error_set(KUBE_ECONFIG,
 		                      "proxy-url %s: exec and port-forward cannot go through a proxy "
@@ -351,8 +353,12 @@ int kube_ws_failure_error(struct kube_ws *ws, kube_client *client, const char *p
 		         "%s: the API server refused the upgrade with HTTP %ld; asking again without the upgrade for "
 		         "its Status",
 		         what, status);
+		/* once: a 429 or 5xx was already retried as the upgrade (or the
+		 * caller chose not to), and this GET only reads its Status */
+		kube_request_options once = KUBE_REQUEST_OPTIONS_INIT;
+		once.max_retries = 0;
 		kube_response resp = {0, KUBE_BUF_INIT, NULL, -1};
-		int rc = kube_client_request(client, &resp, "GET", path, NULL, NULL, 0);
+		int rc = kube_client_request_opts(client, &resp, "GET", path, NULL, NULL, 0, &once);
 		long again = resp.status;
 		kube_response_dispose(&resp);
 		if (rc && again == status)
@@ -366,4 +372,63 @@ int kube_ws_failure_error(struct kube_ws *ws, kube_client *client, const char *p
 		return kube_error_set(KUBE_EPROTOCOL, "%s: GET %s: the WebSocket handshake failed after 101%s%s", what,
 		                      url, failure[0] ? ": " : "", failure);
 	return kube_error_set(KUBE_ENETWORK, "%s: GET %s: %s", what, url, failure[0] ? failure : "connection failed");
+}
+
+/* ----- retrying a refused upgrade ----- */
+
+void kube_ws_retry_init(struct kube_ws_retry *retry, const kube_client *client, int max_retries)
+{
+	memset(retry, 0, sizeof(*retry));
+	if (max_retries < 0)
+		max_retries = client->max_retries < KUBE_WS_MAX_RETRIES ? client->max_retries : KUBE_WS_MAX_RETRIES;
+	retry->max_retries = max_retries;
+	retry->delay_ms = -1;
+}
+
+long kube_ws_retry_delay_ms(long status, long retry_after_s, int attempt)
+{
+	/* as the request loop and client-go's checkWait: 429 and every 5xx */
+	if (status != 429 && status < 500)
+		return -1;
+	/* capped before it is scaled: Retry-After may be any number */
+	if (retry_after_s >= 0)
+		return retry_after_s < KUBE_WS_RETRY_AFTER_CAP_MS / 1000 ? retry_after_s * 1000
+		                                                         : KUBE_WS_RETRY_AFTER_CAP_MS;
+	return kube_backoff_ms(attempt);
+}
+
+int kube_ws_retry_due(struct kube_ws_retry *retry, kube_client *client, struct kube_ws *ws, const char *what,
+                      const char *path, long long deadline_ms)
+{
+	pthread_mutex_lock(&ws->lock);
+	long status = ws->http_status;
+	long retry_after_s = ws->retry_after_s;
+	int established = ws->established;
+	pthread_mutex_unlock(&ws->lock);
+	retry->delay_ms = -1;
+	retry->status = status;
+	/* after the 101 the stream may have run: never again */
+	if (established || status == 0 || status == 101)
+		return 0;
+	if (status == 401) {
+		/* exec-plugin, oidc and tokenFile credentials are refreshed once,
+		 * as the request loop does */
+		if (retry->reauthenticated || !kube_auth_unauthorized(client->auth))
+			return 0;
+		retry->reauthenticated = 1;
+		retry->delay_ms = 0;
+		kube_log(KUBE_LOG_DECISION, "%s: 401 Unauthorized; retrying once with fresh credentials", what);
+		return 1;
+	}
+	if (retry->retries >= retry->max_retries)
+		return 0;
+	long delay = kube_ws_retry_delay_ms(status, retry_after_s, retry->retries);
+	if (delay < 0 || (deadline_ms && kube_now_ms() + delay >= deadline_ms))
+		return 0;
+	retry->retries++;
+	retry->delay_ms = delay;
+	/* the path only: an exec's query carries the command */
+	kube_log(KUBE_LOG_DECISION, "%s: GET %.*s: HTTP %ld before the upgrade; retrying in %ld ms (attempt %d of %d)",
+	         what, (int)strcspn(path, "?"), path, status, delay, retry->retries, retry->max_retries);
+	return 1;
 }

@@ -275,8 +275,11 @@ static int finish(struct exec_session *s, kube_client *client, const char *path,
 	return 0;
 }
 
+/* One attempt. When the API server refused its upgrade and the attempt is
+ * to be made again (kube_ws_retry_due), returns KUBE_ENETWORK with
+ * retry->delay_ms >= 0 and without asking for the refusal's Status. */
 static int exec_once(kube_client *client, kube_exec_result *out, const char *path, const kube_exec_options *opts,
-                     long long deadline, int *unauthorized)
+                     long long deadline, struct kube_ws_retry *retry)
 {
 	struct exec_session *s = kube_calloc(1, sizeof(*s));
 	if (!s)
@@ -296,8 +299,11 @@ static int exec_once(kube_client *client, kube_exec_result *out, const char *pat
 		int timed_out = kube_ws_wait(&s->ws, deadline, kube_ws_is_done) == KUBE_ETIMEOUT;
 		if (timed_out)
 			kube_ws_close(&s->ws);
-		*unauthorized = s->ws.http_status == 401;
-		rc = finish(s, client, path, timed_out, opts->timeout_ms);
+		if (!timed_out && kube_ws_retry_due(retry, client, &s->ws, "exec", path, deadline))
+			rc = kube_error_set(KUBE_ENETWORK, "exec: GET %s: HTTP %ld before the upgrade", path,
+			                    retry->status);
+		else
+			rc = finish(s, client, path, timed_out, opts->timeout_ms);
 	}
 	kube_ws_dispose(&s->ws);
 	kube_buf_dispose(&s->status);
@@ -315,17 +321,16 @@ int kube_pod_exec(kube_client *client, kube_exec_result *out, const char *ns, co
 	kube_buf path = KUBE_BUF_INIT;
 	long long start = kube_now_ms();
 	long long deadline = opts->timeout_ms > 0 ? start + opts->timeout_ms : 0;
+	struct kube_ws_retry retry;
+	kube_ws_retry_init(&retry, client, opts->max_retries);
 	int rc = kube_exec_path(&path, ns, pod, opts);
-	for (int attempt = 0; !rc; attempt++) {
-		int unauthorized = 0;
-		rc = exec_once(client, out, path.ptr, opts, deadline, &unauthorized);
-		/* a 401 refreshes exec-plugin, oidc and tokenFile credentials once,
-		 * as the request loop does; nothing ran */
-		if (!rc || !unauthorized || attempt || !kube_auth_unauthorized(client->auth))
+	while (!rc) {
+		retry.delay_ms = -1;
+		rc = exec_once(client, out, path.ptr, opts, deadline, &retry);
+		/* refused before the 101 (a 401, a 429 or 5xx): nothing ran */
+		if (!rc || retry.delay_ms < 0)
 			break;
-		kube_log(KUBE_LOG_DECISION, "exec: 401 Unauthorized; retrying once with fresh credentials");
-		kube_free(out->protocol);
-		out->protocol = NULL;
+		kube_sleep_ms(retry.delay_ms);
 		rc = 0;
 	}
 	out->elapsed_ms = kube_now_ms() - start;

@@ -371,8 +371,11 @@ static void release(struct kube_portforward *pf, int started)
 	kube_free(pf);
 }
 
+/* One attempt. When the API server refused its upgrade and the attempt is
+ * to be made again (kube_ws_retry_due), returns KUBE_ENETWORK with
+ * retry->delay_ms >= 0 and without asking for the refusal's Status. */
 static int open_once(kube_client *client, struct kube_portforward **out, const char *ns, const char *pod, int port,
-                     int listen_mode, long long deadline, long timeout_ms, int *unauthorized)
+                     int listen_mode, long long deadline, long timeout_ms, struct kube_ws_retry *retry)
 {
 	int fds[2];
 	struct kube_portforward *pf = kube_calloc(1, sizeof(*pf));
@@ -415,10 +418,12 @@ static int open_once(kube_client *client, struct kube_portforward **out, const c
 		return 0;
 	}
 	kube_ws_close(&pf->ws);
-	*unauthorized = status == 401;
 	if (!rc && timed_out)
 		rc = kube_error_set(KUBE_ETIMEOUT, "port-forward: GET %s: the tunnel was not up within %ld ms",
 		                    pf->path, timeout_ms);
+	if (!rc && kube_ws_retry_due(retry, client, &pf->ws, "port-forward", pf->path, deadline))
+		rc = kube_error_set(KUBE_ENETWORK, "port-forward: GET %s: HTTP %ld before the upgrade", pf->path,
+		                    status);
 	if (!rc)
 		rc = kube_ws_failure_error(&pf->ws, client, pf->path, "port-forward");
 	release(pf, 0);
@@ -437,12 +442,15 @@ int kube_portforward_open(kube_client *client, kube_portforward **out, const cha
 		return kube_error_set(KUBE_EINVALID, "port-forward: port %d is not between 1 and 65535", port);
 	long timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : PF_DEFAULT_OPEN;
 	long long deadline = kube_now_ms() + timeout_ms;
-	for (int attempt = 0;; attempt++) {
-		int unauthorized = 0;
-		int rc = open_once(client, out, ns, pod, port, opts->listen, deadline, timeout_ms, &unauthorized);
-		if (!rc || !unauthorized || attempt || !kube_auth_unauthorized(client->auth))
+	struct kube_ws_retry retry;
+	kube_ws_retry_init(&retry, client, -1);
+	for (;;) {
+		retry.delay_ms = -1;
+		int rc = open_once(client, out, ns, pod, port, opts->listen, deadline, timeout_ms, &retry);
+		/* refused before the 101 (a 401, a 429 or 5xx): nothing was forwarded */
+		if (!rc || retry.delay_ms < 0)
 			return rc;
-		kube_log(KUBE_LOG_DECISION, "port-forward: 401 Unauthorized; retrying once with fresh credentials");
+		kube_sleep_ms(retry.delay_ms);
 	}
 }
 

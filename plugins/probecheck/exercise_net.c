@@ -48,20 +48,40 @@ static void set_detail(probecheck_exercise_sample *s, const char *fmt, ...)
 }
 
 /* A stream to the pod that the path to the API server refused or cut
- * (429, 5xx, a reset, an answer that is not an upgrade): that says nothing
- * about the probe, so it is opened again, TUNNEL_TRIES times in all,
- * TUNNEL_RETRY_MS apart (the Retry-After the API server sends with 429 and
- * 503). What is left after the last try is the API server's failure, not
- * the probe's: the probe is reported not exercised (state failed), never
- * as a failing sample. */
+ * (429, 5xx, a reset, an answer that is not an upgrade, a stream that
+ * ended early) says nothing about the probe, so it is opened again. Which
+ * layer retries what:
+ * - libkube's connect (kube_portforward_open) retries an upgrade refused
+ *   with 429 or 5xx before the 101, up to 3 times within the tunnel's
+ *   timeout, after Retry-After (at most 5 s) or a short backoff; what it
+ *   still reports refused is not tried here again.
+ * - exec is told not to (max_retries 0): its timeout is the probe's
+ *   timeoutSeconds, too short to wait for a Retry-After in and to be spent
+ *   on waiting, so a refused exec is run again here, each try with the
+ *   whole timeout.
+ * - here, TUNNEL_TRIES tries in all, TUNNEL_RETRY_MS apart (the Retry-After
+ *   the API server sends with 429 and 503): refused execs, and every
+ *   stream reset or cut, before the 101 or after it (libkube never
+ *   repeats a stream that was up).
+ * What is left after the last try is the API server's failure, not the
+ * probe's: the probe is reported not exercised (state failed), never as a
+ * failing sample. */
 static int transient(int rc)
 {
 	return rc == KUBE_ENETWORK || rc == KUBE_EPROTOCOL || rc == KUBE_ERROR;
 }
 
-static int retry_after(int rc, int attempt, const char *what)
+/* The last error is an upgrade the API server refused with 429 or 5xx. */
+static int refused_upgrade(void)
 {
-	if (!transient(rc) || attempt + 1 >= TUNNEL_TRIES)
+	long status = kube_error_last()->http_status;
+	return status == 429 || status >= 500;
+}
+
+/* libkube_retried: the call already retried refused upgrades. */
+static int retry_after(int rc, int attempt, const char *what, int libkube_retried)
+{
+	if (!transient(rc) || attempt + 1 >= TUNNEL_TRIES || (libkube_retried && refused_upgrade()))
 		return 0;
 	kube_log(KUBE_LOG_DECISION, "--exercise: %s: %s; again in %d ms", what, kube_error_last()->message,
 	         TUNNEL_RETRY_MS);
@@ -83,7 +103,7 @@ static int open_tunnel(kube_client *client, const probecheck_exercise *x, long p
 		*rtt = 0;
 		*pf = NULL;
 		rc = kube_portforward_open(client, pf, x->ns, x->pod, (int)port, &opts);
-		if (!rc || !retry_after(rc, attempt, "port-forward"))
+		if (!rc || !retry_after(rc, attempt, "port-forward", 1))
 			break;
 	}
 	if (!rc && kube_portforward_ping(*pf, rtt, 5000) != 0)
@@ -423,12 +443,13 @@ static int exec_sample(kube_client *client, probecheck_exercise *x, probecheck_e
 	opts.command_count = argc;
 	opts.timeout_ms = x->probe.timeout * 1000;
 	opts.output_limit = PROBECHECK_BODY_LIMIT;
+	opts.max_retries = 0; /* refusals are retried below, each try with the whole timeout */
 	int rc;
-	/* a stream cut before the exit status came back is run again: the
-	 * kubelet runs a probe's command again and again anyway */
+	/* a stream refused, or cut before the exit status came back, is run
+	 * again: the kubelet runs a probe's command again and again anyway */
 	for (int attempt = 0;; attempt++) {
 		rc = kube_pod_exec(client, &result, x->ns, x->pod, &opts);
-		if (!rc || !retry_after(rc, attempt, "exec"))
+		if (!rc || !retry_after(rc, attempt, "exec", 0))
 			break;
 		kube_exec_result_dispose(&result); /* empty again, for the next try */
 	}

@@ -23,6 +23,7 @@
 
 #include <kube/alloc.h>
 #include <kube/client.h>
+#include <kube/clock.h>
 #include <kube/config.h>
 #include <kube/error.h>
 #include <kube/stream.h>
@@ -246,13 +247,22 @@ static void test_stream__exec_path_escapes_every_part(void **state)
 
 /* ----- a scripted WebSocket server ----- */
 
-enum script { SCRIPT_EXEC, SCRIPT_FORBIDDEN, SCRIPT_PORTFORWARD, SCRIPT_PORTFORWARD_REFUSED };
+enum script {
+	SCRIPT_EXEC,
+	SCRIPT_FORBIDDEN,
+	SCRIPT_PORTFORWARD,
+	SCRIPT_PORTFORWARD_REFUSED,
+	SCRIPT_EXEC_AFTER_503,        /* the first upgrade answered 503 (no Retry-After), then SCRIPT_EXEC */
+	SCRIPT_PORTFORWARD_AFTER_429, /* the first upgrade answered 429 with Retry-After: 1, then SCRIPT_PORTFORWARD */
+	SCRIPT_UNAVAILABLE,           /* every request answered 503, the upgrades and the GETs for their Status */
+};
 
 struct ws_server {
 	int fd, port;
 	pthread_t thread;
 	enum script script;
 	atomic_int connections;
+	atomic_int upgrades;     /* requests that asked for a WebSocket */
 	char request[4096];      /* the first request's headers */
 	char client_data[256];   /* what the client sent on channel 0 */
 	int client_closed_stdin; /* a v5 [255, 0] arrived */
@@ -367,6 +377,22 @@ static const char forbidden_body[] =
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"pods \\\"web\\\" is "
         "forbidden: scripted\",\"reason\":\"Forbidden\",\"code\":403}";
 
+static const char unavailable_body[] =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"scripted: the server "
+        "is currently unable to handle the request\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
+
+/* A refusal with a Status body, and Retry-After when retry_after is set. */
+static void refuse(int conn, const char *status_line, const char *retry_after, const char *body)
+{
+	char reply[1024];
+	int len = snprintf(reply, sizeof(reply),
+	                   "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n%s%s%s"
+	                   "Content-Length: %zu\r\n\r\n%s",
+	                   status_line, retry_after ? "Retry-After: " : "", retry_after ? retry_after : "",
+	                   retry_after ? "\r\n" : "", strlen(body), body);
+	send_all(conn, reply, (size_t)len);
+}
+
 static void serve(struct ws_server *srv, int conn)
 {
 	char req[4096];
@@ -374,11 +400,23 @@ static void serve(struct ws_server *srv, int conn)
 		return;
 	if (atomic_fetch_add(&srv->connections, 1) == 0)
 		(void)snprintf(srv->request, sizeof(srv->request), "%s", req);
+	int upgrade_seen = strstr(req, "Upgrade: websocket") ? atomic_fetch_add(&srv->upgrades, 1) + 1 : 0;
+	enum script script = srv->script;
+	if (script == SCRIPT_EXEC_AFTER_503 || script == SCRIPT_PORTFORWARD_AFTER_429) {
+		if (upgrade_seen == 1) {
+			if (script == SCRIPT_EXEC_AFTER_503)
+				refuse(conn, "503 Service Unavailable", NULL, unavailable_body);
+			else
+				refuse(conn, "429 Too Many Requests", "1", unavailable_body);
+			return;
+		}
+		script = script == SCRIPT_EXEC_AFTER_503 ? SCRIPT_EXEC : SCRIPT_PORTFORWARD;
+	}
 	static const char exit_7[] =
 	        "\003{\"status\":\"Failure\",\"reason\":\"NonZeroExitCode\",\"message\":\"command "
 	        "terminated with non-zero exit code\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\","
 	        "\"message\":\"7\"}]}}";
-	switch (srv->script) {
+	switch (script) {
 	case SCRIPT_EXEC: {
 		/* the first protocol offered, as the API server picks */
 		const char *offer = strstr(req, "Sec-WebSocket-Protocol: ");
@@ -422,6 +460,11 @@ static void serve(struct ws_server *srv, int conn)
 		send_frame(conn, 0x8, "\003\350", 2);
 		read_client(srv, conn, 0);
 		break;
+	case SCRIPT_UNAVAILABLE:
+		refuse(conn, "503 Service Unavailable", NULL, unavailable_body);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -444,7 +487,8 @@ struct fixture {
 	kube_client *client;
 };
 
-static void fixture_start(struct fixture *fx, enum script script)
+/* max_retries: the client's, for requests and for refused upgrades. */
+static void fixture_start(struct fixture *fx, enum script script, int max_retries)
 {
 	memset(fx, 0, sizeof(*fx));
 	fx->srv.script = script;
@@ -462,7 +506,7 @@ static void fixture_start(struct fixture *fx, enum script script)
 	kube_config_options opts = KUBE_CONFIG_OPTIONS_INIT;
 	kube_client_options client_opts = KUBE_CLIENT_OPTIONS_INIT;
 	opts.kubeconfig = fx->kubeconfig;
-	client_opts.max_retries = 0;
+	client_opts.max_retries = max_retries;
 	client_opts.cache_dir = "/tmp";
 	assert_int_equal(kube_config_load(&fx->config, &opts), 0);
 	assert_int_equal(kube_client_new(&fx->client, fx->config, &client_opts), 0);
@@ -483,7 +527,7 @@ static void test_stream__exec_reads_output_and_exit_code(void **state)
 	(void)state;
 	static const char *const command[] = {"sh", "-c", "exit 7"};
 	struct fixture fx;
-	fixture_start(&fx, SCRIPT_EXEC);
+	fixture_start(&fx, SCRIPT_EXEC, 0);
 	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
 	kube_exec_result result;
 	opts.command = command;
@@ -522,7 +566,7 @@ static void test_stream__refused_upgrade_keeps_the_server_status(void **state)
 	(void)state;
 	static const char *const command[] = {"true"};
 	struct fixture fx;
-	fixture_start(&fx, SCRIPT_FORBIDDEN);
+	fixture_start(&fx, SCRIPT_FORBIDDEN, 3); /* retries allowed: a 403 must not use them */
 	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
 	kube_exec_result result;
 	opts.command = command;
@@ -532,11 +576,140 @@ static void test_stream__refused_upgrade_keeps_the_server_status(void **state)
 	assert_int_equal(kube_error_last()->http_status, 403);
 	assert_string_equal(kube_error_last()->reason, "Forbidden");
 	assert_int_equal(result.exit_code, -1);
+	/* the upgrade and one GET for its Status: a 403 is not asked again */
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 1);
+	assert_int_equal(atomic_load(&fx.srv.connections), 2);
 	kube_exec_result_dispose(&result);
 	kube_portforward *pf = NULL;
 	test_assert_error(kube_portforward_open(fx.client, &pf, "ns", "web", 8080, NULL), KUBE_EFORBIDDEN,
 	                  "forbidden: scripted");
 	assert_null(pf);
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 2);
+	assert_int_equal(atomic_load(&fx.srv.connections), 4);
+	fixture_stop(&fx);
+}
+
+static void test_stream__refused_upgrade_retry_delays(void **state)
+{
+	(void)state;
+	static const struct {
+		long status, retry_after_s;
+		int attempt;
+		long min_ms, max_ms; /* -1, -1: not retried */
+	} cases[] = {
+	        {503, 1, 0, 1000, 1000},                                                /* Retry-After honoured */
+	        {429, 2, 2, 2000, 2000},                                                /* ... whatever the attempt */
+	        {429, 0, 0, 0, 0},                                                      /* "now" */
+	        {500, 3600, 0, KUBE_WS_RETRY_AFTER_CAP_MS, KUBE_WS_RETRY_AFTER_CAP_MS}, /* capped */
+	        {502, -1, 0, 50, 100}, /* no Retry-After: the request loop's backoff */
+	        {504, -1, 1, 100, 200},
+	        {503, -1, 2, 200, 400},
+	        {403, 1, 0, -1, -1}, /* other 4xx: never */
+	        {404, -1, 0, -1, -1},
+	        {400, -1, 0, -1, -1},
+	        {101, -1, 0, -1, -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long delay = kube_ws_retry_delay_ms(cases[i].status, cases[i].retry_after_s, cases[i].attempt);
+		if (delay < cases[i].min_ms || delay > cases[i].max_ms)
+			fail_msg("HTTP %ld, Retry-After %ld, attempt %d: %ld ms, want %ld-%ld", cases[i].status,
+			         cases[i].retry_after_s, cases[i].attempt, delay, cases[i].min_ms, cases[i].max_ms);
+	}
+}
+
+static void test_stream__exec_retries_an_upgrade_refused_with_503(void **state)
+{
+	(void)state;
+	static const char *const command[] = {"sh", "-c", "exit 7"};
+	struct fixture fx;
+	fixture_start(&fx, SCRIPT_EXEC_AFTER_503, 3);
+	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	kube_exec_result result;
+	opts.command = command;
+	opts.command_count = 3;
+	opts.timeout_ms = 5000;
+	assert_int_equal(kube_pod_exec(fx.client, &result, "ns", "web", &opts), 0);
+	assert_int_equal(result.exit_code, 7);
+	assert_string_equal(kube_buf_cstr(&result.out), "hi ");
+	assert_string_equal(result.protocol, KUBE_WS_V5);
+	/* one retry, and no GET for the refusal's Status in between */
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 2);
+	assert_int_equal(atomic_load(&fx.srv.connections), 2);
+	kube_exec_result_dispose(&result);
+	fixture_stop(&fx);
+}
+
+static void test_stream__portforward_honours_retry_after_of_a_429(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_start(&fx, SCRIPT_PORTFORWARD_AFTER_429, 3);
+	kube_portforward *pf = NULL;
+	long long started = kube_now_ms();
+	assert_int_equal(kube_portforward_open(fx.client, &pf, "ns", "web", 8080, NULL), 0);
+	long long took = kube_now_ms() - started;
+	/* Retry-After: 1, not the backoff's 50-100 ms */
+	if (took < 950 || took > 4000)
+		fail_msg("the tunnel opened after %lld ms, want about 1000", took);
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 2);
+	assert_int_equal(atomic_load(&fx.srv.connections), 2);
+	/* the tunnel is the second attempt's, and works */
+	int fd = kube_portforward_fd(pf);
+	assert_int_equal(write(fd, "ping", 4), 4);
+	char reply[16] = "";
+	struct pollfd pfd = {fd, POLLIN, 0};
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	assert_int_equal(read(fd, reply, sizeof(reply) - 1), 4);
+	assert_string_equal(reply, "pong");
+	kube_portforward_free(pf);
+	fixture_stop(&fx);
+}
+
+/* What kube_pod_exec reports for an upgrade refused with 503 (its message,
+ * code and status), in buf. */
+static int exec_refusal(kube_client *client, int max_retries, char *message, size_t size, long *http_status)
+{
+	static const char *const command[] = {"true"};
+	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	kube_exec_result result;
+	opts.command = command;
+	opts.command_count = 1;
+	opts.max_retries = max_retries;
+	int rc = kube_pod_exec(client, &result, "ns", "web", &opts);
+	(void)snprintf(message, size, "%s", kube_error_last()->message);
+	*http_status = kube_error_last()->http_status;
+	kube_exec_result_dispose(&result);
+	return rc;
+}
+
+static void test_stream__retries_exhausted_give_the_refusal(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_start(&fx, SCRIPT_UNAVAILABLE, 3);
+	char once[256], exhausted[256];
+	long once_status = 0, exhausted_status = 0;
+	/* without retries, as before: one upgrade, then one GET for its Status */
+	int once_rc = exec_refusal(fx.client, 0, once, sizeof(once), &once_status);
+	assert_int_equal(once_rc, KUBE_ENETWORK);
+	assert_non_null(strstr(once, "scripted: the server is currently unable"));
+	assert_int_equal(once_status, 503);
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 1);
+	assert_int_equal(atomic_load(&fx.srv.connections), 2);
+	/* the client's 3 retries (the default -1), then the same error; the
+	 * Status is read once, not once per attempt */
+	assert_int_equal(exec_refusal(fx.client, -1, exhausted, sizeof(exhausted), &exhausted_status), once_rc);
+	assert_string_equal(exhausted, once);
+	assert_int_equal(exhausted_status, once_status);
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 1 + 4);
+	assert_int_equal(atomic_load(&fx.srv.connections), 2 + 4 + 1);
+	/* port-forward: the same retries, the same error */
+	kube_portforward *pf = NULL;
+	test_assert_error(kube_portforward_open(fx.client, &pf, "ns", "web", 8080, NULL), KUBE_ENETWORK,
+	                  "scripted: the server is currently unable");
+	assert_null(pf);
+	assert_int_equal(kube_error_last()->http_status, 503);
+	assert_int_equal(atomic_load(&fx.srv.upgrades), 1 + 4 + 4);
 	fixture_stop(&fx);
 }
 
@@ -544,7 +717,7 @@ static void test_stream__portforward_carries_data_both_ways(void **state)
 {
 	(void)state;
 	struct fixture fx;
-	fixture_start(&fx, SCRIPT_PORTFORWARD);
+	fixture_start(&fx, SCRIPT_PORTFORWARD, 0);
 	kube_portforward *pf = NULL;
 	assert_int_equal(kube_portforward_open(fx.client, &pf, "ns", "web", 8080, NULL), 0);
 	assert_non_null(
@@ -573,7 +746,7 @@ static void test_stream__portforward_listener_and_error_channel(void **state)
 {
 	(void)state;
 	struct fixture fx;
-	fixture_start(&fx, SCRIPT_PORTFORWARD_REFUSED);
+	fixture_start(&fx, SCRIPT_PORTFORWARD_REFUSED, 0);
 	kube_portforward_options opts = KUBE_PORTFORWARD_OPTIONS_INIT;
 	opts.listen = 1;
 	kube_portforward *pf = NULL;
@@ -597,6 +770,10 @@ int main(void)
 	        cmocka_unit_test(test_stream__exec_path_escapes_every_part),
 	        cmocka_unit_test(test_stream__exec_reads_output_and_exit_code),
 	        cmocka_unit_test(test_stream__refused_upgrade_keeps_the_server_status),
+	        cmocka_unit_test(test_stream__refused_upgrade_retry_delays),
+	        cmocka_unit_test(test_stream__exec_retries_an_upgrade_refused_with_503),
+	        cmocka_unit_test(test_stream__portforward_honours_retry_after_of_a_429),
+	        cmocka_unit_test(test_stream__retries_exhausted_give_the_refusal),
 	        cmocka_unit_test(test_stream__portforward_carries_data_both_ways),
 	        cmocka_unit_test(test_stream__portforward_listener_and_error_channel),
 	};

@@ -25,11 +25,15 @@ typedef struct kube_exec_options {
 	long timeout_ms;     /* the whole exec, connecting included; 0 = none */
 	int v4_only;         /* offer only v4.channel.k8s.io (tests the fallback) */
 	size_t output_limit; /* per stream; 0 = 1 MiB; output past it is dropped and *_truncated set */
+	/* Retries of an upgrade refused with 429 or 5xx (see kube_pod_exec): -1
+	 * = the client's max_retries, at most 3; 0 = none (a caller whose
+	 * timeout_ms is too short to wait in, retrying on its own terms). */
+	int max_retries;
 } kube_exec_options;
 
 #define KUBE_EXEC_OPTIONS_INIT                                                                                         \
 	{                                                                                                              \
-		NULL, NULL, 0, NULL, 0, 0, 0, 0                                                                        \
+		NULL, NULL, 0, NULL, 0, 0, 0, 0, -1                                                                    \
 	}
 
 typedef struct kube_exec_result {
@@ -66,6 +70,12 @@ typedef struct kube_exec_result {
  * failed, connection lost before the status), KUBE_ETIMEOUT (timeout_ms
  * passed; what arrived stays in *out), KUBE_EPROTOCOL (a malformed frame
  * or status), KUBE_ECONFIG (a proxy-url, which streams cannot use).
+ * An upgrade the API server refused before the 101 (nothing ran) is tried
+ * again: after a 401 once with refreshed credentials, after a 429 or 5xx
+ * up to opts->max_retries times, waiting for its Retry-After (at most 5 s)
+ * or else backing off as the request loop does (100 ms doubling, with
+ * jitter), only while the wait ends within timeout_ms; the last refusal is
+ * the error. Nothing is retried after the 101.
  * *out is always initialised; release it with kube_exec_result_dispose.
  * Thread-safe for different clients; one client is used by one thread. */
 int kube_pod_exec(kube_client *client, kube_exec_result *out, const char *ns, const char *pod,
@@ -106,6 +116,8 @@ typedef struct kube_portforward_options {
  * the error channel (see kube_portforward_check). Every tunnel is pumped
  * by the library's stream thread (started with the first stream, ended
  * with the last). opts may be NULL (defaults).
+ * A refused upgrade is tried again as by kube_pod_exec (the client's
+ * max_retries, at most 3, for 429 and 5xx), within opts->timeout_ms.
  * Errors: as kube_pod_exec (KUBE_EFORBIDDEN without create on
  * pods/portforward, KUBE_ENOTFOUND, KUBE_ETIMEOUT, ...), and KUBE_ENETWORK
  * with the kubelet's message when the forward failed before the port
