@@ -80,9 +80,21 @@ capacity_verdicts() {
 		fi
 	done
 }
+# lock_free NAME: "free" when no one holds D=NAME's lock: no Lease, or the
+# one a run's end left, held by the holder the state names (lockHolder),
+# which the next command takes at once; else who holds it.
+lock_free() {
+	local holder
+	holder=$($K get lease "rollguard-canary-$1" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
+	if [ -z "$holder" ] || [ "$holder" = "$(state "$1" | jq -r '.lockHolder // empty')" ]; then
+		echo free
+	else
+		echo "held by $holder"
+	fi
+}
 # run_left_nothing NAME what [TRACK]: no ReplicaSet or pod of D=NAME's
 # TRACK (canary; blue-green's is green) once the garbage collector had
-# 10 s, no run Lease, D not marked active.
+# 10 s, no lock held, D not marked active.
 run_left_nothing() {
 	local track=${3:-canary}
 	for _ in $(seq 1 50); do
@@ -90,7 +102,7 @@ run_left_nothing() {
 		sleep 0.2
 	done
 	expect_eq "$($K get rs,pods -l "app=$1,rollguard.io/track=$track" --no-headers 2>/dev/null | wc -l)" 0 "$2: no $track ReplicaSet or pod"
-	expect_eq "$($K get lease "rollguard-canary-$1" --no-headers 2>/dev/null | wc -l)" 0 "$2: no Lease"
+	expect_eq "$(lock_free "$1")" free "$2: no lock held"
 	expect_eq "$($K get deploy "$1" -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "$2: not active"
 }
 

@@ -295,7 +295,8 @@ int kube_lease_acquire(kube_lease **out, kube_client *client, const char *ns, co
 	read_holder(&seen, current, now_ms);
 	const char *holder = json_string_value(json_object_get(json_object_get(current, "spec"), "holderIdentity"));
 	int ours = holder && strcmp(holder, lease->holder) == 0; /* seen.holder may be cut short */
-	if (!ours && seen.holder[0] && seen.expires_in_ms > 0) {
+	int released = !ours && holder && opts->released_holder && strcmp(holder, opts->released_holder) == 0;
+	if (!ours && !released && seen.holder[0] && seen.expires_in_ms > 0) {
 		if (held_by)
 			*held_by = seen;
 		rc = kube_error_set(KUBE_ECONFLICT, "lease %s/%s is held by \"%s\" for %llds more (renewed %llds ago)",
@@ -311,6 +312,7 @@ int kube_lease_acquire(kube_lease **out, kube_client *client, const char *ns, co
 	else if (!rc)
 		kube_log(KUBE_LOG_DECISION, "lease %s/%s: %s for %s", ns, name,
 		         ours             ? "renewed"
+		         : released       ? "taken over (its holder's work is done)"
 		         : seen.holder[0] ? "taken over (expired)"
 		                          : "taken (no holder)",
 		         lease->holder);

@@ -300,14 +300,16 @@ int kube_client_delete(kube_client *client, json_t **out, const kube_resource *r
 	if (!rc && opts->dry_run)
 		rc = add_query(&path, "dryRun", "All");
 	/* json_pack's "s?"/"o?" leave out absent values; every field or none */
-	json_t *preconditions = opts->precondition_resource_version
-	                                ? json_pack("{s:s}", "resourceVersion", opts->precondition_resource_version)
+	int conditional = opts->precondition_resource_version || opts->precondition_uid;
+	json_t *preconditions = conditional
+	                                ? json_pack("{s:s*, s:s*}", "resourceVersion",
+	                                            opts->precondition_resource_version, "uid", opts->precondition_uid)
 	                                : NULL;
 	json_t *grace = opts->grace_period_s >= 0 ? json_integer(opts->grace_period_s) : NULL;
 	body = json_pack("{s:s, s:s, s:s*, s:o*, s:o*}", "apiVersion", "v1", "kind", "DeleteOptions",
 	                 "propagationPolicy", opts->propagation_policy, "preconditions", preconditions,
 	                 "gracePeriodSeconds", grace);
-	if (!body || (opts->precondition_resource_version && !preconditions) || (opts->grace_period_s >= 0 && !grace))
+	if (!body || (conditional && !preconditions) || (opts->grace_period_s >= 0 && !grace))
 		rc = kube_error_set(KUBE_ENOMEM, "out of memory");
 	if (!rc)
 		rc = kube_client_request_json(client, out, "DELETE", path.ptr, NULL, body);

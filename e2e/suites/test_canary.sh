@@ -84,13 +84,21 @@ expect_out "would" "promote --dry-run prints the plan"
 expect_eq "$(snapshot)" "$before" "dry run: nothing changed"
 
 # --- finish: D gets the new template at 4 replicas; the canary goes away.
-# The finish has steps of its own (D-canary read for its template, D-canary
-# deleted, the run ended in a second patch of D; D's rollout followed on the
-# watch that read D): ten requests, none of them a retry. Its rights were
-# checked against the rules review start cached: no review sent.
+# The finish has steps of its own (D-canary deleted by the uid the state
+# holds, its template rebuilt from the change the start recorded, the run
+# ended in a second patch of D that also frees the Lease; D's rollout
+# followed on the watch that read D): eight requests, none of them a retry.
+# Its rights were checked against the rules review start cached: no review
+# sent.
+canary_uid=$($K get deploy web-canary -o jsonpath='{.metadata.uid}')
+expect_eq "$(state web | jq -r .canaryUid)" "$canary_uid" "the state holds the canary's uid"
+expect_eq "$($K get deploy web -o jsonpath='{.metadata.annotations.rollguard\.io/canary-template}' | jq -r '.spec.containers[0].image')" \
+	registry.example/web:2.0 "the start recorded the canary's change"
 run "$CANARY" -n "$NS" promote web --full -v=6
 expect_rc 0 "promote --full"
-expect_requests "promote --full" 10
+expect_requests "promote --full" 8
+expect_eq "$(grep -cE '\] GET https://[^ ]*/deployments/web-canary( |$)' <<<"$ERR")" 0 "promote --full: D-canary not read"
+expect_eq "$(grep -cE '\] DELETE https://[^ ]*/leases/' <<<"$ERR")" 0 "promote --full: no Lease release sent"
 expect_eq "$(grep -cE '\] GET https://[^ ]*/deployments\?.*watch=' <<<"$ERR")" 1 "promote --full: one watch of D, no GET of it"
 expect_eq "$(grep -cE '\] GET https://[^ ]*/deployments/web( |$)' <<<"$ERR")" 0 "promote --full: D read by its watch"
 expect_err "granted by the cached rules review" "promote --full: the rights from the cached review"
@@ -101,11 +109,17 @@ expect_eq "$($K get deploy web -o jsonpath='{.spec.template.metadata.labels}' | 
 expect_eq "$(replicas web-canary)" absent "finish: canary removed"
 expect_eq "$(state web | jq -r .phase)" Succeeded "finish: phase"
 expect_eq "$($K get deploy web -o jsonpath='{.metadata.labels.rollguard\.io/canary-active}')" "" "finish: active label removed"
-expect_eq "$($K get lease rollguard-canary-web 2>/dev/null | wc -l)" 0 "finish: Lease released"
+expect_eq "$($K get deploy web -o jsonpath='{.metadata.annotations.rollguard\.io/canary-template}')" "" "finish: the recorded change removed"
+# the Lease is left to its holder's end: the state names that holder, and
+# the next command takes the Lease over at once
+finish_holder=$($K get lease rollguard-canary-web -o jsonpath='{.spec.holderIdentity}')
+expect_eq "$(state web | jq -r .lockHolder)" "$finish_holder" "finish: the state names the Lease's last holder"
 
 # --- abort: a second run, aborted; stable back to 4 with its template.
-run "$CANARY" -n "$NS" start web --image app=registry.example/web:3.0 --steps 50,100
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:3.0 --steps 50,100 -v=4
 expect_rc 0 "start a second run"
+expect_err "taken over (its holder's work is done)" "second run: the finished run's Lease taken at once"
+expect_no "not being renewed" "second run: no wait for the Lease to expire"
 expect_eq "$(replicas web)" 2 "second run: stable at 2"
 run "$CANARY" -n "$NS" list
 expect_rc 0 "list"
@@ -131,6 +145,21 @@ expect_rc 0 "history"
 expect_eq "$(jq -r '.kind' <<<"$OUT")" CanaryHistory "history: kind"
 expect_eq "$(jq -r '[.items[].phase] | join(",")' <<<"$OUT")" "Succeeded,Aborted" "history: two runs in order"
 expect_eq "$(jq -r '.items[1].reason' <<<"$OUT")" "latency regression" "history: abort reason"
+
+# --- D-canary replaced during the run by a Deployment rollguard did not
+# create: the finish deletes by the uid the state recorded, so the stranger
+# of the same name stays (with a warning) and the run still ends.
+app swap 2
+run "$CANARY" -n "$NS" start swap --image app=registry.example/swap:2.0 --steps 50,100
+expect_rc 0 "swap: start"
+$K delete deploy swap-canary --wait=true >/dev/null
+$K create deployment swap-canary --image=registry.example/other:1.0 --replicas=0 >/dev/null
+run "$CANARY" -n "$NS" promote swap --full --force
+expect_rc 0 "swap: promote --full --force"
+expect_err "deployment/swap-canary is no longer the one canary run" "swap: the stranger named"
+expect_eq "$($K get deploy swap-canary -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/other:1.0 "swap: the stranger left in place"
+expect_eq "$($K get deploy swap -o jsonpath='{.spec.template.spec.containers[0].image}')" registry.example/swap:2.0 "swap: D has the recorded template"
+expect_eq "$(state swap | jq -r .phase)" Succeeded "swap: the run ended"
 
 # --- two promotes at once: one wins, the other exits 6.
 app duel 4

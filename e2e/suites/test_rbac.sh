@@ -262,7 +262,7 @@ as_user history web -o json
 expect_rc 0 "canary-operator: history"
 expect_eq "$(jq -r '.kind + " " + ([.items[].phase] | sort | join(","))' <<<"$OUT")" "CanaryHistory Aborted,Succeeded,Succeeded" "canary-operator: history: three runs"
 expect_eq "$($K get events --field-selector involvedObject.name=web -o json | jq '[.items[] | select(.reason | startswith("Canary"))] | length >= 4')" true "canary-operator: Events recorded"
-expect_eq "$($K get lease -o name | grep -c rollguard-canary-)" 0 "canary-operator: no Lease left"
+expect_eq "$(lock_free web)" free "canary-operator: no lock held (the Lease the run's end left is free)"
 
 # --- one verb less. canary_refused NAME GROUP RESOURCE VERB [--admin-start] CMD...:
 # a user lacking that verb runs CMD on NAME (with --admin-start, admin

@@ -29,6 +29,10 @@
 /* On D while it carries the canary's template (phase Promoting): the
  * stable template, so an abort can put it back exactly. */
 #define CANARY_ANNOTATION_STABLE_TEMPLATE "rollguard.io/canary-stable-template"
+/* On D during a run: the canary's change to D's pod template, as a JSON
+ * merge patch, so the finish writes the canary's template into D without
+ * reading D-canary (the run's revision is its hash, checked). */
+#define CANARY_ANNOTATION_TEMPLATE        "rollguard.io/canary-template"
 /* On D when the user may not use Leases: the lock (SPEC §3.4). */
 #define CANARY_ANNOTATION_LOCK            "rollguard.io/canary-lock"
 
@@ -58,6 +62,9 @@ typedef struct canary_ctx {
 	int annotation_lock; /* holding the annotation lock on D instead of a Lease */
 	long long annotation_lock_renewed_ms;
 	char holder[320]; /* this process's lock identity */
+	/* The run's end was committed naming this process as its lockHolder:
+	 * the lock is free without a release of its own. */
+	int lock_ended;
 	const struct canary_router *router;
 	/* The gates this command checks, health first, then the run's metric
 	 * gates (canary_gates_load; owned, freed by canary_ctx_close).
@@ -108,6 +115,12 @@ int canary_take_deploy(canary_ctx *ctx, json_t *deploy);
  * rollguard did not create it for D (no managed-by label, or no
  * ownerReference to D's uid): exit 5, untouched. */
 int canary_read_canary(canary_ctx *ctx);
+
+/* Before the finish: reads D-canary only when the finish needs more than
+ * the run's state and D hold (the canary's uid, and its template recorded
+ * at the start): a traffic router, which checks the canary's size, or a
+ * run started by an older version. Returns 0 or the exit code (printed). */
+int canary_prepare_finish(canary_ctx *ctx);
 
 /* Fills ctx->user (kube_whoami). A failure leaves "unknown" and is only
  * logged: the audit trail must not block an abort. */

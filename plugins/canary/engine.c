@@ -127,6 +127,9 @@ int canary_commit(canary_ctx *ctx, json_t *patch, const char *what)
 	int rc;
 	canary_whoami(ctx);
 	snprintf(ctx->state.user, sizeof(ctx->state.user), "%.255s", ctx->user.username);
+	/* the canary created (or found ours) is deleted by this uid at the end */
+	if (!ctx->state.canary_uid[0] && ctx->canary && !ctx->dry_run)
+		snprintf(ctx->state.canary_uid, sizeof(ctx->state.canary_uid), "%s", canary_object_uid(ctx->canary));
 	if (!patch)
 		return cli_error_nomem();
 	if (canary_patch_set_state(patch, &ctx->state)) {
@@ -250,15 +253,65 @@ int canary_step_weight(canary_ctx *ctx, canary_pods *pods, int to_step, int weig
 	return 0;
 }
 
-/* D's template with the canary's change: the canary's template without
- * rollguard's two labels (owned). */
+/* The canary's template as the start recorded it: D's (still the stable
+ * one, canary_check_template saw to that) with the change of annotation
+ * rollguard.io/canary-template applied (owned), when it hashes to the
+ * run's revision; NULL when there is none or it does not (an older run, an
+ * edited annotation) or memory runs out. */
+static json_t *recorded_template(const canary_ctx *ctx)
+{
+	const json_t *meta = json_object_get(ctx->deploy, "metadata");
+	const char *text =
+	        json_string_value(json_object_get(json_object_get(meta, "annotations"), CANARY_ANNOTATION_TEMPLATE));
+	if (!text || ctx->state.phase == CANARY_PHASE_PROMOTING)
+		return NULL;
+	json_t *change = json_loads(text, 0, NULL);
+	json_t *tpl =
+	        json_is_object(change)
+	                ? canary_merge_apply(json_object_get(json_object_get(ctx->deploy, "spec"), "template"), change)
+	                : NULL;
+	json_decref(change);
+	char hash[16];
+	if (tpl && (canary_template_hash(hash, tpl) || strcmp(hash, ctx->state.revision) != 0)) {
+		kube_log(KUBE_LOG_DECISION, "annotation %s does not give revision %s: reading deployment/%s",
+		         CANARY_ANNOTATION_TEMPLATE, ctx->state.revision, ctx->canary_name);
+		json_decref(tpl);
+		tpl = NULL;
+	}
+	return tpl;
+}
+
+/* D's template with the canary's change (owned): the canary's template
+ * without rollguard's two labels, or, when D-canary was not read, the one
+ * the start recorded. */
 static json_t *promoted_template(const canary_ctx *ctx)
 {
+	if (!ctx->canary)
+		return recorded_template(ctx);
 	json_t *tpl = json_deep_copy(json_object_get(json_object_get(ctx->canary, "spec"), "template"));
 	json_t *labels = json_object_get(json_object_get(tpl, "metadata"), "labels");
 	json_object_del(labels, CANARY_LABEL_TRACK);
 	json_object_del(labels, CANARY_LABEL_REVISION);
 	return tpl;
+}
+
+int canary_prepare_finish(canary_ctx *ctx)
+{
+	int promoting = ctx->state.phase == CANARY_PHASE_PROMOTING;
+	if (ctx->canary)
+		return 0;
+	if (ctx->state.canary_uid[0] && (promoting || !ctx->router->traffic)) {
+		json_t *tpl = promoting ? NULL : recorded_template(ctx);
+		json_decref(tpl);
+		if (promoting || tpl) {
+			kube_log(KUBE_LOG_DECISION,
+			         "the finish needs no read of deployment/%s: its template from annotation %s, its uid "
+			         "%s from the state",
+			         ctx->canary_name, CANARY_ANNOTATION_TEMPLATE, ctx->state.canary_uid);
+			return 0;
+		}
+	}
+	return canary_read_canary(ctx);
 }
 
 /* The merge patch of D's spec.template that makes it want exactly (owned;
@@ -348,7 +401,17 @@ static int delete_canary(canary_ctx *ctx)
 	kube_delete_options opts = KUBE_DELETE_OPTIONS_INIT;
 	opts.propagation_policy = "Background";
 	opts.dry_run = ctx->dry_run == CANARY_DRY_RUN_SERVER;
+	/* the object this run created, by its uid, whether it was read or not:
+	 * one of the same name made since by someone else stays */
+	opts.precondition_uid = ctx->canary ? canary_object_uid(ctx->canary) : ctx->state.canary_uid;
+	if (!opts.precondition_uid[0])
+		opts.precondition_uid = NULL;
 	int rc = kube_client_delete(ctx->client, NULL, &canary_res_deployments, ctx->ns, ctx->canary_name, &opts);
+	if (rc == KUBE_ECONFLICT && opts.precondition_uid) {
+		cli_warning("deployment/%s is no longer the one canary run %s created (uid %s): left in place",
+		            ctx->canary_name, ctx->state.run_id, opts.precondition_uid);
+		rc = 0;
+	}
 	if (rc && rc != KUBE_ENOTFOUND) {
 		char what[320];
 		snprintf(what, sizeof(what), "deleting deployment/%s", ctx->canary_name);
@@ -386,18 +449,29 @@ static int end_run(canary_ctx *ctx, enum canary_phase phase, json_t *patch)
 	json_t *meta = json_object_get(patch, "metadata");
 	if (!meta)
 		json_object_set_new(patch, "metadata", meta = json_object());
-	json_t *ann = json_pack("{s:s, s:n, s:n}", CANARY_ANNOTATION_HISTORY, kube_buf_cstr(&history),
-	                        CANARY_ANNOTATION_STABLE_TEMPLATE, CANARY_ANNOTATION_ANALYSIS);
+	json_t *ann =
+	        json_pack("{s:s, s:n, s:n, s:n}", CANARY_ANNOTATION_HISTORY, kube_buf_cstr(&history),
+	                  CANARY_ANNOTATION_STABLE_TEMPLATE, CANARY_ANNOTATION_ANALYSIS, CANARY_ANNOTATION_TEMPLATE);
 	json_t *labels = json_pack("{s:n}", CANARY_LABEL_ACTIVE);
 	kube_buf_dispose(&history);
 	if (!meta || !ann || !labels || json_object_set_new(meta, "annotations", ann) ||
-	    json_object_set_new(meta, "labels", labels)) {
+	    json_object_set_new(meta, "labels", labels) ||
+	    (ctx->annotation_lock && json_object_set_new(ann, CANARY_ANNOTATION_LOCK, json_null()))) {
 		json_decref(patch);
 		return cli_error_nomem();
 	}
+	/* The end names this process as the lock's last holder: the next
+	 * command takes the Lease over at once, so it is left to expire rather
+	 * than deleted (one request fewer), and the annotation lock goes in
+	 * this same patch. */
+	if (ctx->lease || ctx->annotation_lock)
+		snprintf(ctx->state.lock_holder, sizeof(ctx->state.lock_holder), "%s", ctx->holder);
 	char what[64];
 	snprintf(what, sizeof(what), "end the run: %s", canary_phase_name(phase));
-	return canary_commit(ctx, patch, what);
+	int rc = canary_commit(ctx, patch, what);
+	if (!rc && !ctx->dry_run && (ctx->lease || ctx->annotation_lock))
+		ctx->lock_ended = 1;
+	return rc;
 }
 
 int canary_step_finish(canary_ctx *ctx)
@@ -406,7 +480,11 @@ int canary_step_finish(canary_ctx *ctx)
 	char reason[512];
 	/* with an HPA, D's replica count is the HPA's, re-read now */
 	int total = ctx->state.hpa[0] ? canary_deploy_replicas(ctx->deploy) : ctx->state.original_replicas;
-	if (ctx->state.phase != CANARY_PHASE_PROMOTING && !ctx->canary && ctx->dry_run != CANARY_DRY_RUN_CLIENT) {
+	json_t *promoted = NULL;
+	if (ctx->state.phase != CANARY_PHASE_PROMOTING && ctx->dry_run != CANARY_DRY_RUN_CLIENT &&
+	    !(promoted = promoted_template(ctx))) {
+		if (ctx->canary)
+			return cli_error_nomem();
 		cli_error("deployment/%s is missing: the run cannot finish", ctx->canary_name);
 		cli_hint("abort the run with 'kubectl canary abort %s'", ctx->name);
 		return CLI_EXIT_FAIL;
@@ -416,15 +494,18 @@ int canary_step_finish(canary_ctx *ctx)
 		/* a traffic router: all traffic on the canary before D rolls
 		 * out, once its pods are Ready */
 		if ((ctx->router->traffic && (rc = canary_ready_for_all(ctx, total))) ||
-		    (rc = ctx->router->route(ctx, 100)))
+		    (rc = ctx->router->route(ctx, 100))) {
+			json_decref(promoted);
 			return rc;
+		}
 	}
 	if (ctx->state.phase != CANARY_PHASE_PROMOTING) {
 		/* Save the stable template, then D gets the new one and N pods:
 		 * one patch, so the intent and the act land together. */
 		json_t *stable_tpl = json_object_get(json_object_get(ctx->deploy, "spec"), "template");
 		char *saved = json_dumps(stable_tpl, JSON_COMPACT);
-		json_t *promoted = promoted_template(ctx);
+		if (!promoted) /* a client dry run without D-canary */
+			promoted = promoted_template(ctx);
 		json_t *tpl = promoted ? template_patch(ctx, promoted) : NULL;
 		json_decref(promoted);
 		if (!saved || !tpl) {

@@ -114,6 +114,10 @@ int canary_lock_acquire(canary_ctx *ctx, enum canary_lock_mode mode)
 	opts.duration_s = canary_lock_duration_s();
 	opts.owner = ctx->deploy;
 	opts.labels = labels;
+	/* a run ended by the holder's own commit: its step is done, the Lease
+	 * it left to expire is free */
+	if (!canary_phase_active(ctx->state.phase) && ctx->state.lock_holder[0])
+		opts.released_holder = ctx->state.lock_holder;
 	kube_lease_holder first, held;
 	int seen = 0, rc;
 	long long first_seen_ms = 0;
@@ -209,11 +213,18 @@ int canary_lock_keep(canary_ctx *ctx)
 void canary_lock_release(canary_ctx *ctx)
 {
 	if (ctx->lease) {
-		if (kube_lease_release(ctx->client, ctx->lease))
+		if (ctx->lock_ended)
+			kube_log(KUBE_LOG_DECISION,
+			         "the Lease is left to expire: the run's end names this process as its last holder, "
+			         "which frees it");
+		else if (kube_lease_release(ctx->client, ctx->lease))
 			kube_log(KUBE_LOG_DECISION, "releasing the Lease: %s", kube_error_last()->message);
 		kube_lease_free(ctx->lease);
 		ctx->lease = NULL;
 	}
+	if (ctx->annotation_lock && ctx->lock_ended) /* removed by the run's end */
+		ctx->annotation_lock = 0;
+	ctx->lock_ended = 0;
 	if (ctx->annotation_lock) {
 		json_t *patch = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", CANARY_ANNOTATION_LOCK);
 		ctx->annotation_lock = 0;

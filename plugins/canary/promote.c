@@ -1,9 +1,14 @@
 /* kubectl canary promote: checks the gates and moves the run to the next
- * weight (or --to W, or --full to the end). The steady path sends eight
- * requests: GET D, the Lease, one watch of the canary pods (their current
- * state and then their readiness), one LIST of Warning events, the canary's
- * scale with its intent, D's scale with the committed state, an Event and
- * the Lease's release (metric gates add their Prometheus queries). */
+ * weight (or --to W, or --full to the end). A rung sends eight requests:
+ * the watch of D (its current state), the Lease, one watch of the canary
+ * pods (their current state and then their readiness), one LIST of Warning
+ * events, the canary's scale with its intent, D's scale with the committed
+ * state, an Event and the Lease's release (metric gates add their
+ * Prometheus queries). The finish sends eight too: the watch of D (which
+ * then follows D's rollout), the Lease, the pods' watch, the events, D's
+ * template and replicas with the intent, the canary's delete (by the uid
+ * in the state, with the template recorded at the start: no read of it),
+ * the run's end (which frees the Lease: no release) and an Event. */
 #include <stdio.h>
 #include <string.h>
 
@@ -166,8 +171,7 @@ static int run_promote(const cli_args *args)
 		goto done;
 	}
 	if (finishing) {
-		/* The canary object is needed for its template. */
-		if ((rc = canary_read_canary(&ctx)))
+		if ((rc = canary_prepare_finish(&ctx)))
 			goto done;
 		rc = canary_step_finish(&ctx);
 	} else {

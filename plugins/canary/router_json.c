@@ -552,3 +552,27 @@ json_t *canary_merge_patch(const json_t *current, const json_t *want)
 	}
 	return patch;
 }
+
+json_t *canary_merge_apply(const json_t *target, const json_t *patch)
+{
+	if (!json_is_object(patch))
+		return json_deep_copy(patch);
+	json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
+	const char *key;
+	json_t *value;
+	if (!out)
+		return NULL;
+	json_object_foreach((json_t *)patch, key, value)
+	{
+		if (json_is_null(value)) {
+			json_object_del(out, key);
+			continue;
+		}
+		json_t *merged = canary_merge_apply(json_object_get(out, key), value);
+		if (!merged || json_object_set_new(out, key, merged)) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}

@@ -76,4 +76,8 @@ json_t *canary_ingress_copy(const json_t *ingress, const char *service, const ch
  * equal. want must hold no nulls (a merge patch cannot set one). */
 json_t *canary_merge_patch(const json_t *current, const json_t *want);
 
+/* target with the JSON merge patch (RFC 7386) applied (owned; NULL when
+ * memory runs out): what the API server makes of target and patch. */
+json_t *canary_merge_apply(const json_t *target, const json_t *patch);
+
 #endif

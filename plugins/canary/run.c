@@ -299,7 +299,7 @@ static int promote_step(struct runner *r)
 	canary_whoami(ctx);
 	char message[128];
 	if (st->phase == CANARY_PHASE_PROMOTING || weight >= 100) {
-		if (!(rc = canary_read_canary(ctx)))
+		if (!(rc = canary_prepare_finish(ctx)))
 			rc = canary_step_finish(ctx);
 		snprintf(message, sizeof(message), "the new template is rolled out into deployment/%s", ctx->name);
 		if (!rc)

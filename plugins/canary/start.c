@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "lock.h"
 #include "router.h"
+#include "router_json.h"
 #include "service_pin.h"
 #include "template.h"
 
@@ -331,7 +332,17 @@ int canary_start(canary_ctx *ctx)
 			}
 		}
 		kube_buf_dispose(&lines);
-		json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", CANARY_LABEL_ACTIVE, "true");
+		/* the canary's change, recorded for the finish, which then needs
+		 * no read of the canary */
+		json_t *change_patch =
+		        canary_merge_patch(json_object_get(json_object_get(ctx->deploy, "spec"), "template"), tpl);
+		char *change_text = change_patch ? json_dumps(change_patch, JSON_COMPACT) : NULL;
+		json_decref(change_patch);
+		json_t *patch = change_text
+		                        ? json_pack("{s:{s:{s:s}, s:{s:s}}}", "metadata", "labels", CANARY_LABEL_ACTIVE,
+		                                    "true", "annotations", CANARY_ANNOTATION_TEMPLATE, change_text)
+		                        : NULL;
+		free(change_text);
 		/* the metric analysis lands with the run it belongs to (or an
 		 * old one is removed) */
 		if (!patch || canary_patch_set_state(patch, st) || canary_analysis_store(patch, analysis)) {

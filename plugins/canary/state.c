@@ -462,6 +462,7 @@ static int read_state(canary_state *s, const json_t *root, struct reader *r)
 	if (read_string(s->run_id, sizeof(s->run_id), root, "runId", "runId", r) ||
 	    read_string(s->router, sizeof(s->router), root, "router", "router", r) ||
 	    read_string(s->canary_name, sizeof(s->canary_name), root, "canary", "canary", r) ||
+	    read_string(s->canary_uid, sizeof(s->canary_uid), root, "canaryUid", "canaryUid", r) ||
 	    read_string(s->revision, sizeof(s->revision), root, "revision", "revision", r) ||
 	    read_string(s->stable_revision, sizeof(s->stable_revision), root, "stableRevision", "stableRevision", r) ||
 	    read_string(s->blue_hash, sizeof(s->blue_hash), root, "blueHash", "blueHash", r) ||
@@ -486,8 +487,9 @@ static int read_state(canary_state *s, const json_t *root, struct reader *r)
 	}
 	if (read_string(s->reason, sizeof(s->reason), root, "reason", "reason", r) ||
 	    read_string(s->started_by, sizeof(s->started_by), root, "startedBy", "startedBy", r) ||
-	    read_string(s->user, sizeof(s->user), root, "user", "user", r) || read_gates(s, root, r) ||
-	    read_time(&s->gates_ms, root, "gatesAt", "gatesAt", r) ||
+	    read_string(s->user, sizeof(s->user), root, "user", "user", r) ||
+	    read_string(s->lock_holder, sizeof(s->lock_holder), root, "lockHolder", "lockHolder", r) ||
+	    read_gates(s, root, r) || read_time(&s->gates_ms, root, "gatesAt", "gatesAt", r) ||
 	    read_string(s->message, sizeof(s->message), root, "message", "message", r))
 		return -1;
 	return 0;
@@ -647,6 +649,7 @@ json_t *canary_state_to_json(const canary_state *s)
 	    put_text(root, "runId", s->run_id, sizeof(s->run_id)) ||
 	    put_text(root, "router", s->router, sizeof(s->router)) ||
 	    put_text(root, "canary", s->canary_name, sizeof(s->canary_name)) ||
+	    put_text(root, "canaryUid", s->canary_uid, sizeof(s->canary_uid)) ||
 	    put_text(root, "revision", s->revision, sizeof(s->revision)) ||
 	    put_text(root, "stableRevision", s->stable_revision, sizeof(s->stable_revision)) ||
 	    put_text(root, "blueHash", s->blue_hash, sizeof(s->blue_hash)) ||
@@ -664,6 +667,7 @@ json_t *canary_state_to_json(const canary_state *s)
 	    put_text(root, "reason", s->reason, sizeof(s->reason)) ||
 	    put_text(root, "startedBy", s->started_by, sizeof(s->started_by)) ||
 	    put_text(root, "user", s->user, sizeof(s->user)) ||
+	    put_text(root, "lockHolder", s->lock_holder, sizeof(s->lock_holder)) ||
 	    (s->gate_count > 0 && json_object_set_new(root, "gates", gates_json(s))) ||
 	    put_time(root, "gatesAt", s->gates_ms) || put_text(root, "message", s->message, sizeof(s->message))) {
 		json_decref(root);

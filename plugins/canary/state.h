@@ -74,6 +74,7 @@ typedef struct canary_state {
 	char run_id[64];
 	char router[32];          /* "replicas", ... */
 	char canary_name[254];    /* "web-canary" */
+	char canary_uid[64];      /* its metadata.uid once created: deleted by uid, never by name alone */
 	char revision[32];        /* the canary template's hash (label rollguard.io/revision) */
 	char stable_revision[32]; /* D's template hash when the run started */
 	char blue_hash[32];       /* blue-green: pod-template-hash of D's pods when the run started */
@@ -94,6 +95,9 @@ typedef struct canary_state {
 	char reason[512];     /* abort or failure reason */
 	char started_by[256]; /* user who ran start */
 	char user[256];       /* user of the last command that changed the state */
+	/* The Lease holder whose commit ended the run: its Lease (left to
+	 * expire, not deleted) is free to take at once. */
+	char lock_holder[320];
 	canary_gate_record gates[CANARY_MAX_GATES];
 	int gate_count;
 	long long gates_ms; /* when the gates were last evaluated */
@@ -111,11 +115,11 @@ void canary_state_init(canary_state *state);
 int canary_state_parse(canary_state *out, const char *text, size_t len, char *err, size_t err_size);
 
 /* The state as a JSON object (owned; NULL when memory runs out), with
- * camelCase keys: phase, strategy, runId, router, canary, revision,
+ * camelCase keys: phase, strategy, runId, router, canary, canaryUid, revision,
  * stableRevision, service, route, change, steps, pauses ("10m", "inf"), stepIndex, weight,
  * originalReplicas, hpa, startedAt, stepStartedAt, finishedAt, intent
  * {action, fromStep, toStep, toWeight, at}, abortRequested {by}, reason,
- * startedBy, user, gates [{name, verdict, message, value, threshold}],
+ * startedBy, user, lockHolder, gates [{name, verdict, message, value, threshold}],
  * gatesAt, message.
  * Empty strings, zero times and an inactive intent are left out. */
 json_t *canary_state_to_json(const canary_state *state);

@@ -372,6 +372,11 @@ static void test_canary_router__builds_merge_patches(void **state)
 		json_t *applied = test_json_merge_apply(current, patch);
 		assert_true(json_equal(applied, want));
 		json_decref(applied);
+		/* and rollguard's own application of it (the finish rebuilds the
+		 * canary's template this way) */
+		applied = canary_merge_apply(current, patch);
+		assert_true(json_equal(applied, want));
+		json_decref(applied);
 		json_decref(patch);
 		json_decref(current);
 		json_decref(want);

@@ -32,6 +32,7 @@ static void full_state(canary_state *s)
 	snprintf(s->run_id, sizeof(s->run_id), "r-7f3a");
 	snprintf(s->router, sizeof(s->router), "gateway");
 	snprintf(s->canary_name, sizeof(s->canary_name), "web-canary");
+	snprintf(s->canary_uid, sizeof(s->canary_uid), "0b1c2d3e-uid");
 	snprintf(s->revision, sizeof(s->revision), "bcdfg24568");
 	snprintf(s->stable_revision, sizeof(s->stable_revision), "zzxw987654");
 	snprintf(s->change, sizeof(s->change), "image app=nginx:1.27");
@@ -54,6 +55,7 @@ static void full_state(canary_state *s)
 	snprintf(s->reason, sizeof(s->reason), "error rate 4%% > 2%% \"quoted\"\\");
 	snprintf(s->started_by, sizeof(s->started_by), "alice@example.com");
 	snprintf(s->user, sizeof(s->user), "system:serviceaccount:ci:deployer");
+	snprintf(s->lock_holder, sizeof(s->lock_holder), "deployer@ci/42/r-7f3a");
 	s->gate_count = 2;
 	snprintf(s->gates[0].name, sizeof(s->gates[0].name), "health");
 	s->gates[0].verdict = CANARY_PASS;
@@ -66,14 +68,16 @@ static void full_state(canary_state *s)
 
 static const char full_state_text[] =
         "{\"phase\":\"Promoting\",\"strategy\":\"blue-green\",\"runId\":\"r-7f3a\",\"router\":\"gateway\","
-        "\"canary\":\"web-canary\",\"revision\":\"bcdfg24568\",\"stableRevision\":\"zzxw987654\","
+        "\"canary\":\"web-canary\",\"canaryUid\":\"0b1c2d3e-uid\",\"revision\":\"bcdfg24568\",\"stableRevision\":"
+        "\"zzxw987654\","
         "\"change\":\"image app=nginx:1.27\",\"steps\":[5,25,50,100],\"pauses\":[\"10m\",\"inf\",\"0\"],"
         "\"stepIndex\":1,\"weight\":30,\"originalReplicas\":4,\"hpa\":\"web-hpa\","
         "\"startedAt\":\"2026-11-24T05:30:00Z\",\"stepStartedAt\":\"2026-11-24T05:40:00Z\","
         "\"finishedAt\":\"2026-11-24T05:45:00Z\",\"intent\":{\"action\":\"promote\",\"fromStep\":1,\"toStep\":2,"
         "\"toWeight\":50,\"at\":\"2026-11-24T05:40:00Z\"},\"abortRequested\":{\"by\":\"bob@example.com\"},"
         "\"reason\":\"error rate 4% > 2% \\\"quoted\\\"\\\\\",\"startedBy\":\"alice@example.com\","
-        "\"user\":\"system:serviceaccount:ci:deployer\",\"gates\":[{\"name\":\"health\",\"verdict\":\"PASS\","
+        "\"user\":\"system:serviceaccount:ci:deployer\",\"lockHolder\":\"deployer@ci/42/"
+        "r-7f3a\",\"gates\":[{\"name\":\"health\",\"verdict\":\"PASS\","
         "\"message\":\"2/2 canary pods Ready, no restarts\"},{\"name\":\"error-rate\",\"verdict\":\"WAIT\"}],"
         "\"gatesAt\":\"2026-11-24T05:45:10Z\",\"message\":\"caf\xc3\xa9 \xe2\x86\x92 ok\"}";
 
@@ -84,6 +88,8 @@ static void assert_states_equal(const canary_state *a, const canary_state *b)
 	assert_string_equal(a->run_id, b->run_id);
 	assert_string_equal(a->router, b->router);
 	assert_string_equal(a->canary_name, b->canary_name);
+	assert_string_equal(a->canary_uid, b->canary_uid);
+	assert_string_equal(a->lock_holder, b->lock_holder);
 	assert_string_equal(a->revision, b->revision);
 	assert_string_equal(a->stable_revision, b->stable_revision);
 	assert_string_equal(a->change, b->change);

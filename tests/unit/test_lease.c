@@ -259,6 +259,47 @@ static void test_lease__expired_lease_taken_over_by_the_server_clock(void **stat
 	test_api_stop(&fx);
 }
 
+/* A Lease whose holder the caller knows to be done (its last commit said
+ * so) is taken at once, though the server's clock gives it 10 s more; any
+ * other holder still holds it. */
+static void test_lease__released_holder_taken_over_at_once(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("done", "2030-12-31T23:00:00.000000Z", "2030-12-31T23:59:55.000000Z", 15, 3, "5")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("me", "2031-01-01T00:00:00.000000Z", "2031-01-01T00:00:00.000000Z", 15, 4, "6")),
+	        /* the server's clock is known now: a create first */
+	        REPLY("409 Conflict", DATE_2031,
+	              STATUS(409, "AlreadyExists", "leases.coordination.k8s.io \\\"lk\\\" already exists")),
+	        REPLY("200 OK", DATE_2031,
+	              LEASE("busy", "2030-12-31T23:00:00.000000Z", "2030-12-31T23:59:55.000000Z", 15, 3, "8")),
+	        NULL,
+	};
+	struct test_api fx;
+	test_api_start(&fx, replies, NULL, NULL);
+	kube_lease_options opts = options("me", 15);
+	opts.released_holder = "done";
+	kube_lease *lease = NULL;
+	assert_int_equal(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), 0);
+	assert_non_null(lease);
+	assert_int_equal(atomic_load(&fx.srv.served), 2);
+	json_t *body = test_server_request_body(&fx.srv, 1);
+	assert_string_equal(string_at(body, "metadata", "resourceVersion"), "5"); /* conditional */
+	assert_string_equal(string_at(body, "spec", "holderIdentity"), "me");
+	assert_int_equal(integer_at(body, "spec", "leaseTransitions"), 4);
+	json_decref(body);
+	kube_lease_free(lease);
+	lease = NULL;
+	/* "busy" is not the holder named released */
+	test_assert_error(kube_lease_acquire(&lease, fx.client, "ns", "lk", &opts, NULL), KUBE_ECONFLICT,
+	                  "held by \"busy\"");
+	assert_null(lease);
+	assert_int_equal(atomic_load(&fx.srv.served), 4);
+	test_api_stop(&fx);
+}
+
 static void test_lease__race_lost_is_a_conflict(void **state)
 {
 	(void)state;
@@ -339,6 +380,39 @@ static void test_lease__release_deletes_with_a_precondition(void **state)
 	assert_int_equal(kube_lease_release(fx.client, lease), 0);
 	assert_int_equal(atomic_load(&fx.srv.served), 5);
 	kube_lease_free(lease);
+	test_api_stop(&fx);
+}
+
+/* The other conditional delete, beside the Lease's: by uid (and both). */
+static void test_client_delete__uid_precondition(void **state)
+{
+	(void)state;
+	static const char *const replies[] = {
+	        REPLY("200 OK", DATE_2031, "{\"kind\":\"Status\",\"status\":\"Success\"}"),
+	        REPLY("409 Conflict", DATE_2031,
+	              STATUS(409, "Conflict",
+	                     "Precondition failed: UID in precondition: u-1, UID in object meta: u-2")),
+	        NULL,
+	};
+	static const kube_resource deployments = {"apps", "v1", "deployments", "Deployment", 1};
+	struct test_api fx;
+	test_api_start(&fx, replies, NULL, NULL);
+	kube_delete_options opts = KUBE_DELETE_OPTIONS_INIT;
+	opts.propagation_policy = "Background";
+	opts.precondition_uid = "u-1";
+	assert_int_equal(kube_client_delete(fx.client, NULL, &deployments, "ns", "web-canary", &opts), 0);
+	json_t *body = test_server_request_body(&fx.srv, 0);
+	assert_string_equal(string_at(body, "preconditions", "uid"), "u-1");
+	assert_null(json_object_get(json_object_get(body, "preconditions"), "resourceVersion"));
+	assert_string_equal(json_string_value(json_object_get(body, "propagationPolicy")), "Background");
+	json_decref(body);
+	opts.precondition_resource_version = "9";
+	test_assert_error(kube_client_delete(fx.client, NULL, &deployments, "ns", "web-canary", &opts), KUBE_ECONFLICT,
+	                  "UID in precondition");
+	body = test_server_request_body(&fx.srv, 1);
+	assert_string_equal(string_at(body, "preconditions", "uid"), "u-1");
+	assert_string_equal(string_at(body, "preconditions", "resourceVersion"), "9");
+	json_decref(body);
 	test_api_stop(&fx);
 }
 
@@ -434,7 +508,9 @@ int main(void)
 	        cmocka_unit_test(test_lease__conflict_while_held_names_the_holder),
 	        cmocka_unit_test(test_lease__expired_lease_taken_over_by_the_server_clock),
 	        cmocka_unit_test(test_lease__race_lost_is_a_conflict),
+	        cmocka_unit_test(test_lease__released_holder_taken_over_at_once),
 	        cmocka_unit_test(test_lease__release_deletes_with_a_precondition),
+	        cmocka_unit_test(test_client_delete__uid_precondition),
 	        cmocka_unit_test(test_lease__forbidden_keeps_the_server_message),
 	        cmocka_unit_test(test_lease__allocation_failures_are_reported),
 	};

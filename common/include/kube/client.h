@@ -198,10 +198,14 @@ typedef struct kube_delete_options {
 	const char *precondition_resource_version;
 	int dry_run;
 	long grace_period_s; /* -1 = server default */
+	/* Deletes only the object of this uid (a precondition: 409 Conflict
+	 * when the name now belongs to another object), so an object a caller
+	 * created is removed without reading it first. NULL: any. */
+	const char *precondition_uid;
 } kube_delete_options;
 #define KUBE_DELETE_OPTIONS_INIT                                                                                       \
 	{                                                                                                              \
-		NULL, NULL, 0, -1                                                                                      \
+		NULL, NULL, 0, -1, NULL                                                                                \
 	}
 
 /* DELETE; *out (may be NULL) receives the server's reply. */

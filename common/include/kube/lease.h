@@ -25,11 +25,17 @@ typedef struct kube_lease_options {
 	/* Labels put on the Lease (borrowed object of string values), e.g.
 	 * {"app.kubernetes.io/managed-by": "rollguard"}. NULL: none. */
 	const json_t *labels;
+	/* A holder whose hold has ended although its Lease was never released:
+	 * the caller learnt it elsewhere (the holder's last commit says its
+	 * work is done), so a Lease it holds is taken over at once, as if it
+	 * had expired. This is how a holder releases without a request of its
+	 * own. NULL: none. */
+	const char *released_holder;
 } kube_lease_options;
 
 #define KUBE_LEASE_OPTIONS_INIT                                                                                        \
 	{                                                                                                              \
-		NULL, 0, NULL, NULL                                                                                    \
+		NULL, 0, NULL, NULL, NULL                                                                              \
 	}
 
 /* Who holds a Lease that could not be taken. */
@@ -42,8 +48,9 @@ typedef struct kube_lease_holder {
 } kube_lease_holder;
 
 /* One attempt to take the Lease ns/name for opts->holder: creates it when
- * absent; takes it over when it has no holder or its holder's time ran out
- * (renewTime + duration before the server's now); renews it when
+ * absent; takes it over when it has no holder, its holder's time ran out
+ * (renewTime + duration before the server's now) or its holder is
+ * opts->released_holder; renews it when
  * opts->holder already holds it. *out (owned, free with kube_lease_free)
  * is set on success. Errors: KUBE_ECONFLICT when someone else holds it and
  * it has not expired (held_by, when not NULL, says who and for how long),
