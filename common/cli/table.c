@@ -21,7 +21,17 @@ struct cli_table {
 	char **cells; /* rows * columns */
 	size_t rows;
 	size_t cap_rows;
+	size_t measured[CLI_TABLE_MAX_COLUMNS]; /* widest cell of the rows measured, not kept */
 };
+
+/* One line per row whatever the cluster's text holds (Helm's descriptions
+ * carry newlines): control characters are shown as spaces, except ESC,
+ * which starts the colours callers add. Either way a character is one
+ * column wide. */
+static int is_control(char ch)
+{
+	return ((unsigned char)ch < 0x20 && ch != 0x1b) || ch == 0x7f;
+}
 
 cli_table *cli_table_new(const cli_column *columns, size_t count)
 {
@@ -81,11 +91,8 @@ int cli_table_add_row(cli_table *table, const char *const *cells)
 				kube_free(row[--c]);
 			return cli_error_nomem();
 		}
-		/* One line per row whatever the cluster's text holds (Helm's
-		 * descriptions carry newlines): control characters become
-		 * spaces, except ESC, which starts the colours callers add. */
 		for (char *p = row[c]; *p; p++)
-			if (((unsigned char)*p < 0x20 && *p != 0x1b) || *p == 0x7f)
+			if (is_control(*p))
 				*p = ' ';
 	}
 	table->rows++;
@@ -118,25 +125,28 @@ size_t cli_text_width(const char *s)
 	return width;
 }
 
-static void print_cell(FILE *stream, const char *text, size_t width, int last)
+void cli_table_measure(cli_table *table, const char *const *cells)
 {
-	(void)fputs(text, stream);
-	if (last)
-		return;
-	for (size_t n = cli_text_width(text); n < width; n++)
-		(void)fputc(' ', stream);
+	for (size_t c = 0; c < table->columns; c++) {
+		size_t width = cli_text_width(cells[c] ? cells[c] : "");
+		if (width > table->measured[c])
+			table->measured[c] = width;
+	}
 }
 
-void cli_table_print(const cli_table *table, FILE *stream, int wide)
+/* The columns shown (into shown[], their count returned) and their widths:
+ * the widest of the header, the rows kept and the rows measured, plus the
+ * padding, at least TABLE_MIN_WIDTH. */
+static size_t layout(const cli_table *table, int wide, size_t *shown, size_t *widths)
 {
-	size_t widths[CLI_TABLE_MAX_COLUMNS] = {0};
-	size_t shown[CLI_TABLE_MAX_COLUMNS];
 	size_t count = 0;
 	for (size_t c = 0; c < table->columns; c++)
 		if (wide || !(table->flags[c] & CLI_COLUMN_WIDE))
 			shown[count++] = c;
 	for (size_t i = 0; i < count; i++) {
 		size_t width = cli_text_width(table->headers[shown[i]]);
+		if (table->measured[shown[i]] > width)
+			width = table->measured[shown[i]];
 		for (size_t r = 0; r < table->rows; r++) {
 			size_t w = cli_text_width(table->cells[r * table->columns + shown[i]]);
 			if (w > width)
@@ -145,12 +155,55 @@ void cli_table_print(const cli_table *table, FILE *stream, int wide)
 		width += TABLE_PADDING;
 		widths[i] = width < TABLE_MIN_WIDTH ? TABLE_MIN_WIDTH : width;
 	}
-	for (size_t i = 0; i < count; i++)
-		print_cell(stream, table->headers[shown[i]], widths[i], i + 1 == count);
-	(void)fputc('\n', stream);
-	for (size_t r = 0; r < table->rows; r++) {
-		for (size_t i = 0; i < count; i++)
-			print_cell(stream, table->cells[r * table->columns + shown[i]], widths[i], i + 1 == count);
-		(void)fputc('\n', stream);
+	return count;
+}
+
+static void print_cell(FILE *stream, const char *text, size_t width, int last)
+{
+	const char *p = text;
+	while (*p) {
+		size_t run = 0;
+		while (p[run] && !is_control(p[run]))
+			run++;
+		(void)fwrite(p, 1, run, stream);
+		p += run;
+		if (*p) {
+			(void)fputc(' ', stream);
+			p++;
+		}
 	}
+	if (last)
+		return;
+	for (size_t n = cli_text_width(text); n < width; n++)
+		(void)fputc(' ', stream);
+}
+
+static void print_line(FILE *stream, const char *const *cells, const size_t *shown, const size_t *widths, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		print_cell(stream, cells[shown[i]] ? cells[shown[i]] : "", widths[i], i + 1 == count);
+	(void)fputc('\n', stream);
+}
+
+void cli_table_print_header(const cli_table *table, FILE *stream, int wide)
+{
+	size_t shown[CLI_TABLE_MAX_COLUMNS], widths[CLI_TABLE_MAX_COLUMNS];
+	size_t count = layout(table, wide, shown, widths);
+	print_line(stream, (const char *const *)table->headers, shown, widths, count);
+}
+
+void cli_table_print_row(const cli_table *table, FILE *stream, const char *const *cells, int wide)
+{
+	size_t shown[CLI_TABLE_MAX_COLUMNS], widths[CLI_TABLE_MAX_COLUMNS];
+	size_t count = layout(table, wide, shown, widths);
+	print_line(stream, cells, shown, widths, count);
+}
+
+void cli_table_print(const cli_table *table, FILE *stream, int wide)
+{
+	size_t shown[CLI_TABLE_MAX_COLUMNS], widths[CLI_TABLE_MAX_COLUMNS];
+	size_t count = layout(table, wide, shown, widths);
+	print_line(stream, (const char *const *)table->headers, shown, widths, count);
+	for (size_t r = 0; r < table->rows; r++)
+		print_line(stream, (const char *const *)(table->cells + r * table->columns), shown, widths, count);
 }

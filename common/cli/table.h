@@ -40,6 +40,15 @@ size_t cli_table_rows(const cli_table *table);
  * Write errors show when the output is closed. */
 void cli_table_print(const cli_table *table, FILE *stream, int wide);
 
+/* A table too large to keep (a report of any size) is streamed instead:
+ * every row is measured first (nothing is copied), then the header is
+ * printed and each row is printed again, in the same order. The widths
+ * are those cli_table_print would use for the same rows (and the rows
+ * added, if any). */
+void cli_table_measure(cli_table *table, const char *const *cells);
+void cli_table_print_header(const cli_table *table, FILE *stream, int wide);
+void cli_table_print_row(const cli_table *table, FILE *stream, const char *const *cells, int wide);
+
 /* Display width of s: UTF-8 code points, not counting ANSI escape
  * sequences. */
 size_t cli_text_width(const char *s);

@@ -25,12 +25,15 @@ static unsigned char *chunk_data(probecheck_arena_chunk *chunk)
 	return (unsigned char *)chunk + header_size();
 }
 
-void *probecheck_arena_alloc(probecheck_arena *arena, size_t size)
+/* size bytes at a multiple of align (a power of two, at most ALIGNMENT):
+ * strings take 1, so tens of thousands of short names waste nothing. */
+static void *alloc(probecheck_arena *arena, size_t size, size_t align)
 {
 	size_t rounded = (size + ALIGNMENT - 1) & ~(ALIGNMENT - 1);
 	if (rounded < size)
 		return NULL;
-	if (!arena->head || arena->head->size - arena->used < rounded) {
+	size_t start = arena->head ? (arena->used + align - 1) & ~(align - 1) : 0;
+	if (!arena->head || start > arena->head->size || arena->head->size - start < size) {
 		size_t data_size = rounded > CHUNK_SIZE / 4 ? rounded : CHUNK_SIZE;
 		if (data_size > (size_t)-1 - header_size())
 			return NULL;
@@ -48,10 +51,21 @@ void *probecheck_arena_alloc(probecheck_arena *arena, size_t size)
 		chunk->next = arena->head;
 		arena->head = chunk;
 		arena->used = 0;
+		start = 0;
 	}
-	void *p = chunk_data(arena->head) + arena->used;
-	arena->used += rounded;
+	void *p = chunk_data(arena->head) + start;
+	arena->used = start + size;
 	return p;
+}
+
+void *probecheck_arena_alloc(probecheck_arena *arena, size_t size)
+{
+	return alloc(arena, size, ALIGNMENT);
+}
+
+void *probecheck_arena_bytes(probecheck_arena *arena, size_t size)
+{
+	return alloc(arena, size, 1);
 }
 
 char *probecheck_arena_strndup(probecheck_arena *arena, const char *s, size_t len)
@@ -60,7 +74,7 @@ char *probecheck_arena_strndup(probecheck_arena *arena, const char *s, size_t le
 		return NULL;
 	if (len == 0)
 		return (char *)"";
-	char *copy = probecheck_arena_alloc(arena, len + 1);
+	char *copy = alloc(arena, len + 1, 1);
 	if (!copy)
 		return NULL;
 	memcpy(copy, s, len);
@@ -83,7 +97,7 @@ char *probecheck_arena_vprintf(probecheck_arena *arena, const char *fmt, va_list
 		va_end(again);
 		return NULL;
 	}
-	char *out = probecheck_arena_alloc(arena, (size_t)n + 1);
+	char *out = alloc(arena, (size_t)n + 1, 1);
 	if (out) {
 		if ((size_t)n < sizeof(small))
 			memcpy(out, small, (size_t)n + 1);
@@ -101,6 +115,29 @@ char *probecheck_arena_printf(probecheck_arena *arena, const char *fmt, ...)
 	char *out = probecheck_arena_vprintf(arena, fmt, ap);
 	va_end(ap);
 	return out;
+}
+
+void probecheck_arena_reset(probecheck_arena *arena)
+{
+	probecheck_arena_chunk *head = arena->head;
+	if (!head)
+		return;
+	probecheck_arena_chunk *chunk = head->next;
+	while (chunk) {
+		probecheck_arena_chunk *next = chunk->next;
+		kube_free(chunk);
+		chunk = next;
+	}
+	if (head->size != CHUNK_SIZE) {
+		/* a big block can only be the head when it came first */
+		kube_free(head);
+		arena->head = NULL;
+		arena->total = 0;
+	} else {
+		head->next = NULL;
+		arena->total = head->size;
+	}
+	arena->used = 0;
 }
 
 void probecheck_arena_dispose(probecheck_arena *arena)

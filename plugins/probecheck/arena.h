@@ -24,6 +24,10 @@ typedef struct probecheck_arena {
  * disposed, or NULL when memory runs out. */
 void *probecheck_arena_alloc(probecheck_arena *arena, size_t size);
 
+/* Returns size bytes with no alignment (packed keys), or NULL when memory
+ * runs out. */
+void *probecheck_arena_bytes(probecheck_arena *arena, size_t size);
+
 /* Copies of s (NULL stays NULL; "" is returned for an empty s without
  * allocating); NULL when memory runs out. */
 char *probecheck_arena_strdup(probecheck_arena *arena, const char *s);
@@ -33,6 +37,10 @@ char *probecheck_arena_strndup(probecheck_arena *arena, const char *s, size_t le
 char *probecheck_arena_printf(probecheck_arena *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *probecheck_arena_vprintf(probecheck_arena *arena, const char *fmt, va_list ap)
         __attribute__((format(printf, 2, 0)));
+
+/* Forgets everything allocated, keeping the chunk being filled for what
+ * comes next (scratch memory reused per workload). */
+void probecheck_arena_reset(probecheck_arena *arena);
 
 /* Frees every chunk; the arena is empty and reusable afterwards. */
 void probecheck_arena_dispose(probecheck_arena *arena);

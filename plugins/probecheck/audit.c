@@ -219,8 +219,9 @@ static int run_audit(const cli_args *args)
 		rc = input_rc ? input_rc : no_objects(files, file_count);
 		goto done;
 	}
-	if (probecheck_engine_finish(engine)) {
-		rc = cli_error_nomem();
+	if ((rc = probecheck_engine_finish(engine))) {
+		/* a record that cannot be read back has said why */
+		rc = rc == KUBE_ENOMEM ? cli_error_nomem() : CLI_EXIT_FAIL;
 		goto done;
 	}
 	if ((rc = render(args, report)))

@@ -842,8 +842,8 @@ int probecheck_cluster_audit(const cli_args *args, probecheck_options *options, 
 	           !(cl.exercise && (rc = exercise(&cl)))) {
 		rc = feed(&cl);
 	}
-	if (!rc && probecheck_engine_finish(cl.engine))
-		rc = cli_error_nomem();
+	if (!rc && (rc = probecheck_engine_finish(cl.engine)))
+		rc = rc == KUBE_ENOMEM ? cli_error_nomem() : CLI_EXIT_FAIL; /* else said why */
 	if (!rc && cl.exercise &&
 	    !(probecheck_engine_report(cl.engine)->exercised = probecheck_exercise_json(&cl.exercised, cl.workloads)))
 		rc = cli_error_nomem();

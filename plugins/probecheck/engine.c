@@ -18,15 +18,20 @@ struct probecheck_engine {
 	probecheck_selector_index pdbs;
 	probecheck_workload workload; /* the one being audited; its containers array is reused */
 	probecheck_probe (*probes)[PROBECHECK_PROBE_KINDS];
-	const char **container_names; /* arena copies, made when a finding needs one */
 	size_t probe_cap;
 	probecheck_fix fix;
 	probecheck_suppress_item *items; /* suppressions in force for the current workload */
 	size_t item_count, item_cap;
-	const char *file; /* arena copy of the last source file name */
-	const char *helm_source;
-	uint32_t current; /* index of the workload being audited */
-	kube_buf text;    /* a finding's message, formatted before the report keeps it */
+	/* The workload being audited, handed to the report when its audit is
+	 * complete: its strings are borrowed from the object or live in
+	 * scratch, which is reset for the next one. */
+	probecheck_report_workload summary;
+	probecheck_label *labels;
+	size_t label_cap;
+	probecheck_finding *findings;
+	size_t finding_count, finding_cap;
+	probecheck_arena scratch;
+	kube_buf text; /* a finding's message, formatted before it is kept */
 };
 
 int probecheck_engine_new(probecheck_engine **out, const probecheck_options *options)
@@ -55,8 +60,10 @@ void probecheck_engine_free(probecheck_engine *engine)
 	probecheck_workload_dispose(&engine->workload);
 	probecheck_fix_dispose(&engine->fix);
 	kube_free(engine->probes);
-	kube_free(engine->container_names);
 	kube_free(engine->items);
+	kube_free(engine->labels);
+	kube_free(engine->findings);
+	probecheck_arena_dispose(&engine->scratch);
 	kube_buf_dispose(&engine->text);
 	kube_free(engine);
 }
@@ -68,11 +75,7 @@ size_t probecheck_engine_workload_count(const probecheck_engine *engine)
 
 void probecheck_engine_truncate(probecheck_engine *engine, size_t count)
 {
-	probecheck_report *report = &engine->report;
-	if (count >= report->workload_count)
-		return;
-	report->finding_count = report->workloads[count].first_finding;
-	report->workload_count = count;
+	probecheck_report_truncate(&engine->report, count);
 }
 
 probecheck_report *probecheck_engine_report(probecheck_engine *engine)
@@ -112,19 +115,10 @@ int probecheck_container_runs(const probecheck_container *c)
 	return !c->init || c->sidecar;
 }
 
-static const char *container_name(probecheck_engine *engine, const probecheck_container *c)
-{
-	size_t i = (size_t)(c - engine->workload.containers);
-	if (!engine->container_names[i])
-		engine->container_names[i] = probecheck_arena_strdup(&engine->report.arena, c->name);
-	return engine->container_names[i];
-}
-
 int probecheck_emit(probecheck_ctx *ctx, enum probecheck_check check, enum probecheck_severity severity,
                     const probecheck_container *c, int probe, unsigned flags, const char *fmt, ...)
 {
 	probecheck_engine *engine = ctx->engine;
-	probecheck_report *report = &engine->report;
 	va_list ap;
 	int failed = ctx->fix->failed;
 
@@ -132,91 +126,75 @@ int probecheck_emit(probecheck_ctx *ctx, enum probecheck_check check, enum probe
 		probecheck_fix_reset(ctx->fix);
 		return 0;
 	}
-	if (report->finding_count == report->finding_cap) {
-		size_t cap = report->finding_cap ? report->finding_cap * 2 : 256;
-		probecheck_finding *grown = kube_realloc(report->findings, cap * sizeof(*grown));
+	if (engine->finding_count == engine->finding_cap) {
+		size_t cap = engine->finding_cap ? engine->finding_cap * 2 : 64;
+		probecheck_finding *grown = kube_realloc(engine->findings, cap * sizeof(*grown));
 		if (!grown)
 			return KUBE_ENOMEM;
-		report->findings = grown;
-		report->finding_cap = cap;
+		engine->findings = grown;
+		engine->finding_cap = cap;
 	}
-	probecheck_finding *f = &report->findings[report->finding_count];
+	probecheck_finding *f = &engine->findings[engine->finding_count];
 	memset(f, 0, sizeof(*f));
-	f->workload = engine->current;
 	f->check = (uint16_t)check;
 	f->severity = (uint8_t)severity;
 	f->flags = (uint8_t)flags;
-	f->container = c ? container_name(engine, c) : "";
+	f->container = c ? c->name : "";
 	f->probe = probe >= 0 ? probecheck_probe_field((enum probecheck_probe_kind)probe) : "";
 	kube_buf_clear(&engine->text);
 	va_start(ap, fmt);
 	int rc = kube_buf_vprintf(&engine->text, fmt, ap);
 	va_end(ap);
-	if (!rc)
-		rc = probecheck_report_set_text(report, f, kube_buf_cstr(&engine->text), kube_buf_cstr(&ctx->fix->buf));
+	if (!rc) {
+		f->message = probecheck_arena_strndup(&engine->scratch, kube_buf_cstr(&engine->text), engine->text.len);
+		f->fix = probecheck_arena_strndup(&engine->scratch, kube_buf_cstr(&ctx->fix->buf), ctx->fix->buf.len);
+	}
 	probecheck_fix_reset(ctx->fix);
-	if (failed || rc || !f->container)
+	if (failed || rc || !f->container || !f->message || !f->fix)
 		return KUBE_ENOMEM;
 	f->suppressed_by = probecheck_suppress_find(engine->items, engine->item_count, (int)check, c ? c->name : "");
-	report->finding_count++;
-	report->workloads[engine->current].finding_count++;
+	engine->finding_count++;
 	return 0;
 }
 
-/* Copies what outlives the object into the report: identity, source and
- * pod labels. */
-static int add_summary(probecheck_engine *engine, const probecheck_workload *w)
+/* Starts the summary of w: identity, source and pod labels, borrowed from
+ * the object until the report records it. */
+static int start_summary(probecheck_engine *engine, const probecheck_workload *w)
 {
-	probecheck_report *report = &engine->report;
-	probecheck_arena *arena = &report->arena;
-	if (report->workload_count == report->workload_cap) {
-		size_t cap = report->workload_cap ? report->workload_cap * 2 : 64;
-		probecheck_report_workload *grown = kube_realloc(report->workloads, cap * sizeof(*grown));
-		if (!grown)
-			return KUBE_ENOMEM;
-		report->workloads = grown;
-		report->workload_cap = cap;
-	}
-	probecheck_report_workload *s = &report->workloads[report->workload_count];
+	probecheck_report_workload *s = &engine->summary;
 	memset(s, 0, sizeof(*s));
-	s->kind = probecheck_arena_strdup(arena, w->kind_name);
-	s->namespace_name = probecheck_arena_strdup(arena, w->namespace_name);
-	s->name = probecheck_arena_strdup(arena, w->name);
+	engine->finding_count = 0;
+	probecheck_arena_reset(&engine->scratch);
+	s->kind = w->kind_name ? w->kind_name : ""; /* probecheck_kind_of read it: never NULL */
+	s->namespace_name = w->namespace_name;
+	s->name = w->name;
 	s->kind_id = w->kind;
 	s->run_to_completion = w->run_to_completion;
 	s->replicas = w->replicas;
-	s->first_finding = report->finding_count;
 	s->source = w->source;
-	if (w->source.file && (!engine->file || strcmp(engine->file, w->source.file) != 0))
-		engine->file = probecheck_arena_strdup(arena, w->source.file);
-	s->source.file = w->source.file ? engine->file : NULL;
-	if (w->source.helm_source && (!engine->helm_source || strcmp(engine->helm_source, w->source.helm_source) != 0))
-		engine->helm_source = probecheck_arena_strdup(arena, w->source.helm_source);
-	s->source.helm_source = w->source.helm_source ? engine->helm_source : NULL;
-	if (!s->kind || !s->namespace_name || !s->name || (w->source.file && !s->source.file) ||
-	    (w->source.helm_source && !s->source.helm_source))
-		return KUBE_ENOMEM;
 
 	size_t count = json_object_size(w->labels), i = 0;
+	if (count > engine->label_cap) {
+		probecheck_label *grown = kube_realloc(engine->labels, count * sizeof(*grown));
+		if (!grown)
+			return KUBE_ENOMEM;
+		engine->labels = grown;
+		engine->label_cap = count;
+	}
 	if (count) {
 		const char *key;
 		const json_t *value;
-		s->labels = probecheck_arena_alloc(arena, count * sizeof(*s->labels));
-		if (!s->labels)
-			return KUBE_ENOMEM;
 		json_object_foreach((json_t *)w->labels, key, value)
 		{
 			if (!json_is_string(value))
 				continue;
-			s->labels[i].key = probecheck_arena_strdup(arena, key);
-			s->labels[i].value = probecheck_arena_strdup(arena, json_string_value(value));
-			if (!s->labels[i].key || !s->labels[i].value)
-				return KUBE_ENOMEM;
+			engine->labels[i].key = key;
+			engine->labels[i].value = json_string_value(value);
 			i++;
 		}
 	}
+	s->labels = engine->labels;
 	s->label_count = i;
-	report->workload_count++;
 	return 0;
 }
 
@@ -228,14 +206,9 @@ static int parse_probes(probecheck_engine *engine, const probecheck_workload *w)
 		if (!probes)
 			return KUBE_ENOMEM;
 		engine->probes = probes;
-		const char **names = kube_realloc(engine->container_names, cap * sizeof(*names));
-		if (!names)
-			return KUBE_ENOMEM;
-		engine->container_names = names;
 		engine->probe_cap = cap;
 	}
 	for (size_t i = 0; i < w->container_count; i++) {
-		engine->container_names[i] = NULL;
 		for (int kind = 0; kind < PROBECHECK_PROBE_KINDS; kind++)
 			(void)probecheck_probe_parse(&engine->probes[i][kind], w->containers[i].spec,
 			                             (enum probecheck_probe_kind)kind);
@@ -270,13 +243,13 @@ static int audit_workload(probecheck_engine *engine, const json_t *object, const
 	int rc = probecheck_workload_init(w, object, source, engine->options.default_namespace, err, err_size);
 	if (rc)
 		return rc;
-	if ((rc = add_summary(engine, w)) || (rc = parse_probes(engine, w)))
+	if ((rc = start_summary(engine, w)) || (rc = parse_probes(engine, w)))
 		return rc;
-	engine->current = (uint32_t)(engine->report.workload_count - 1);
 
+	/* suppressions parsed from annotations live in scratch with the findings */
 	probecheck_ctx ctx = {engine, w, (const probecheck_probe(*)[PROBECHECK_PROBE_KINDS])engine->probes,
-	                      &engine->fix, &engine->report.arena};
-	probecheck_report_workload *summary = &engine->report.workloads[engine->current];
+	                      &engine->fix, &engine->scratch};
+	probecheck_report_workload *summary = &engine->summary;
 	for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++)
 		summary->evaluated[check] = (unsigned char)probecheck_applies(&ctx, (enum probecheck_check)check);
 
@@ -293,7 +266,9 @@ static int audit_workload(probecheck_engine *engine, const json_t *object, const
 		return rc;
 	if (engine->options.hook && (rc = engine->options.hook(&ctx, engine->options.hook_user)))
 		return rc;
-	return 0;
+	summary->findings = engine->findings;
+	summary->finding_count = engine->finding_count;
+	return probecheck_report_add(&engine->report, summary);
 }
 
 static const char *object_namespace(const probecheck_engine *engine, const json_t *object)
@@ -343,51 +318,23 @@ int probecheck_engine_add(probecheck_engine *engine, const json_t *object, const
 	}
 }
 
-/* Resolves the findings whose severity or existence depends on Services
- * and PDBs, now that the whole input has been read. */
-static int resolve_deferred(probecheck_engine *engine, probecheck_report_workload *w)
+/* The report's resolve: the Service and the PDB selecting w's pods,
+ * looked up in the indexes by w's own label pairs. */
+static void resolve_selectors(void *user, probecheck_report_workload *w, unsigned deferred)
 {
-	probecheck_report *report = &engine->report;
-	unsigned need = 0;
-	for (size_t i = 0; i < w->finding_count; i++)
-		need |= report->findings[w->first_finding + i].flags;
-	if (need & (PROBECHECK_DEFER_ESCALATE_IF_SERVICE | PROBECHECK_DEFER_DROP_IF_SERVICE))
+	const probecheck_engine *engine = user;
+	if (deferred & (PROBECHECK_DEFER_ESCALATE_IF_SERVICE | PROBECHECK_DEFER_DROP_IF_SERVICE))
 		w->service = probecheck_selector_match(&engine->services, w->namespace_name, w->labels, w->label_count);
-	if (need & PROBECHECK_DEFER_DROP_IF_PDB)
+	if (deferred & PROBECHECK_DEFER_DROP_IF_PDB)
 		w->pdb = probecheck_selector_match(&engine->pdbs, w->namespace_name, w->labels, w->label_count);
-	for (size_t i = 0; i < w->finding_count; i++) {
-		probecheck_finding *f = &report->findings[w->first_finding + i];
-		if ((f->flags & PROBECHECK_DEFER_DROP_IF_SERVICE) && w->service)
-			f->flags |= PROBECHECK_FINDING_DROPPED;
-		if ((f->flags & PROBECHECK_DEFER_DROP_IF_PDB) && w->pdb)
-			f->flags |= PROBECHECK_FINDING_DROPPED;
-		if ((f->flags & PROBECHECK_DEFER_ESCALATE_IF_SERVICE) && w->service) {
-			f->severity = PROBECHECK_SEV_ERROR;
-			const char *message, *fix;
-			if (probecheck_finding_text(report, f, &message, &fix))
-				return KUBE_ERROR;
-			/* fix may live in the spill's read window: copied first */
-			kube_buf_clear(&engine->text);
-			if (kube_buf_put(&engine->text, fix, strlen(fix) + 1) ||
-			    kube_buf_printf(&engine->text, "%s; Service \"%s\" selects these pods", message,
-			                    w->service))
-				return KUBE_ENOMEM;
-			const char *copy = kube_buf_cstr(&engine->text);
-			if (probecheck_report_set_text(report, f, copy + strlen(copy) + 1, copy))
-				return KUBE_ENOMEM;
-		}
-	}
-	return 0;
 }
 
+/* The findings whose severity or existence depends on Services and PDBs
+ * are resolved as each record is read back, now that the whole input has
+ * been read: counting is the first such pass. */
 int probecheck_engine_finish(probecheck_engine *engine)
 {
-	probecheck_report *report = &engine->report;
-	for (size_t i = 0; i < report->workload_count; i++) {
-		int rc = resolve_deferred(engine, &report->workloads[i]);
-		if (rc)
-			return rc;
-	}
-	probecheck_report_count(report);
-	return 0;
+	engine->report.resolve = resolve_selectors;
+	engine->report.resolve_user = engine;
+	return probecheck_report_count(&engine->report) ? KUBE_ERROR : 0;
 }

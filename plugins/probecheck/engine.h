@@ -1,9 +1,9 @@
-/* The audit engine: takes objects one at a time (from manifests now, from
- * the API server later), keeps Services and PodDisruptionBudgets in an
- * index and a compact summary per workload, runs the check families, and
- * resolves the checks that depend on Services and PDBs at the end, so
- * objects may come in any order and memory stays proportional to the
- * workloads, not to the input. */
+/* The audit engine: takes objects one at a time (from manifests or the
+ * API server), keeps Services and PodDisruptionBudgets in an index, runs
+ * the check families and hands each workload with its findings to the
+ * report, which writes it out as a record; the checks that depend on
+ * Services and PDBs are resolved at the end, so objects may come in any
+ * order while memory holds only the index and a small entry per workload. */
 #ifndef PROBECHECK_ENGINE_H
 #define PROBECHECK_ENGINE_H
 
@@ -47,14 +47,15 @@ int probecheck_engine_add(probecheck_engine *engine, const json_t *object, const
                           size_t err_size);
 
 /* Resolves the findings that depend on Services and PDBs and counts the
- * report. Returns 0 or KUBE_ENOMEM. */
+ * report. Returns 0, KUBE_ENOMEM, or KUBE_ERROR when a record cannot be
+ * read back (the error printed). */
 int probecheck_engine_finish(probecheck_engine *engine);
 
 /* The number of workloads audited so far. */
 size_t probecheck_engine_workload_count(const probecheck_engine *engine);
 
 /* Forgets the workloads audited after the first count, and their findings
- * (a listing that started over). Their arena strings stay until the end. */
+ * (a listing that started over). */
 void probecheck_engine_truncate(probecheck_engine *engine, size_t count);
 
 /* The report (borrowed from the engine). */

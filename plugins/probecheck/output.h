@@ -19,7 +19,8 @@ int probecheck_output_sarif(FILE *stream, const probecheck_report *report);
 int probecheck_output_junit(FILE *stream, const probecheck_report *report);
 
 /* Produces the next item of a streamed array (owned by the caller), or
- * NULL: *done set at the end, else out of memory. */
+ * NULL: *done set to 1 at the end, to -1 after an error it has printed
+ * (a record that cannot be read back), else out of memory. */
 typedef json_t *(*probecheck_item_fn)(void *user, int *done);
 
 /* One array of a streamed document: parent[key] (parent is the document

@@ -45,7 +45,7 @@ static void tally(const probecheck_report *report, const probecheck_report_workl
 {
 	memset(st, 0, sizeof(*st));
 	for (size_t i = 0; i < w->finding_count; i++) {
-		const probecheck_finding *f = &report->findings[w->first_finding + i];
+		const probecheck_finding *f = &w->findings[i];
 		if (f->check != check || (f->flags & PROBECHECK_FINDING_DROPPED))
 			continue;
 		if (!probecheck_finding_reported(report, f)) {
@@ -63,29 +63,23 @@ static void tally(const probecheck_report *report, const probecheck_report_workl
 	}
 }
 
-/* Returns 0, or -1 when the finding's text cannot be read back. */
-static int finding_text(FILE *stream, const probecheck_report *report, const probecheck_finding *f)
+static void finding_text(FILE *stream, const probecheck_finding *f)
 {
-	const char *message, *fix;
-	if (probecheck_finding_text(report, f, &message, &fix))
-		return -1;
 	(void)fprintf(stream, "[%s] ", probecheck_severity_name((enum probecheck_severity)f->severity));
 	if (*f->container) {
 		xml(stream, f->container);
 		(void)fputs(": ", stream);
 	}
-	xml(stream, message);
+	xml(stream, f->message);
 	(void)fputc('\n', stream);
-	if (*fix) {
+	if (*f->fix) {
 		(void)fputs("fix:\n", stream);
-		xml(stream, fix);
+		xml(stream, f->fix);
 	}
-	return 0;
 }
 
-/* Returns 0, or -1 when a finding's text cannot be read back. */
-static int write_case(FILE *stream, const probecheck_report *report, const probecheck_report_workload *w, int check,
-                      const struct case_state *st)
+static void write_case(FILE *stream, const probecheck_report *report, const probecheck_report_workload *w, int check,
+                       const struct case_state *st)
 {
 	const probecheck_check_info *info = &probecheck_catalog[check];
 	(void)fputs("    <testcase name=\"", stream);
@@ -107,26 +101,22 @@ static int write_case(FILE *stream, const probecheck_report *report, const probe
 	(void)fputs(" time=\"0\"", stream);
 	if (!st->reported && !st->suppressed) {
 		(void)fputs("/>\n", stream);
-		return 0;
+		return;
 	}
 	(void)fputs(">\n", stream);
 	if (st->failing) {
 		(void)fputs("      <failure type=\"", stream);
 		xml(stream, probecheck_severity_name((enum probecheck_severity)st->first_failing->severity));
 		(void)fputs("\" message=\"", stream);
-		const char *message, *fix;
-		if (probecheck_finding_text(report, st->first_failing, &message, &fix))
-			return -1;
-		xml(stream, message);
+		xml(stream, st->first_failing->message);
 		if (st->failing > 1)
 			(void)fprintf(stream, " (and %zu more)", st->failing - 1);
 		(void)fputs("\">", stream);
 		for (size_t i = 0; i < w->finding_count; i++) {
-			const probecheck_finding *f = &report->findings[w->first_finding + i];
+			const probecheck_finding *f = &w->findings[i];
 			if (f->check == check && probecheck_finding_reported(report, f) &&
 			    f->severity >= report->fail_on)
-				if (finding_text(stream, report, f))
-					return -1;
+				finding_text(stream, f);
 		}
 		(void)fputs("</failure>\n", stream);
 	} else if (!st->reported) {
@@ -137,70 +127,84 @@ static int write_case(FILE *stream, const probecheck_report *report, const probe
 	if (st->below) {
 		(void)fputs("      <system-out>", stream);
 		for (size_t i = 0; i < w->finding_count; i++) {
-			const probecheck_finding *f = &report->findings[w->first_finding + i];
+			const probecheck_finding *f = &w->findings[i];
 			if (f->check == check && probecheck_finding_reported(report, f) &&
 			    (report->fail_on == PROBECHECK_SEV_NONE || f->severity < report->fail_on))
-				if (finding_text(stream, report, f))
-					return -1;
+				finding_text(stream, f);
 		}
 		(void)fputs("</system-out>\n", stream);
 	}
 	(void)fputs("    </testcase>\n", stream);
-	return 0;
+}
+
+/* Writes the test suite of one workload. */
+static void write_suite(FILE *stream, const probecheck_report *report, const probecheck_report_workload *wl)
+{
+	struct case_state st;
+	char label[512];
+	size_t suite_tests = 0, suite_failures = 0, suite_skipped = 0;
+	for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
+		if (!wl->evaluated[check])
+			continue;
+		tally(report, wl, check, &st);
+		suite_tests++;
+		suite_failures += st.failing > 0;
+		suite_skipped += !st.failing && !st.reported && st.suppressed;
+	}
+	probecheck_workload_label(label, sizeof(label), wl);
+	(void)fputs("  <testsuite name=\"", stream);
+	xml(stream, label);
+	(void)fprintf(stream, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"0\"", suite_tests,
+	              suite_failures, suite_skipped);
+	if (wl->source.file) {
+		(void)fputs(" file=\"", stream);
+		xml(stream, wl->source.helm_source ? wl->source.helm_source : wl->source.file);
+		(void)fputs("\"", stream);
+	}
+	(void)fputs(">\n", stream);
+	for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
+		if (!wl->evaluated[check])
+			continue;
+		tally(report, wl, check, &st);
+		write_case(stream, report, wl, check, &st);
+	}
+	(void)fputs("  </testsuite>\n", stream);
 }
 
 int probecheck_output_junit(FILE *stream, const probecheck_report *report)
 {
 	size_t tests = 0, failures = 0, skipped = 0;
 	struct case_state st;
-	for (size_t w = 0; w < report->workload_count; w++) {
+	probecheck_report_cursor cursor;
+	const probecheck_report_workload *wl;
+	int rc;
+	/* the totals come first: one pass to count, one to write */
+	probecheck_report_cursor_init(&cursor, report);
+	while ((rc = probecheck_report_next(&cursor, &wl)) > 0) {
 		for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
-			if (!report->workloads[w].evaluated[check])
+			if (!wl->evaluated[check])
 				continue;
-			tally(report, &report->workloads[w], check, &st);
+			tally(report, wl, check, &st);
 			tests++;
 			failures += st.failing > 0;
 			skipped += !st.failing && !st.reported && st.suppressed;
 		}
 	}
+	probecheck_report_cursor_dispose(&cursor);
+	if (rc)
+		return CLI_EXIT_FAIL;
 	(void)fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", stream);
 	(void)fprintf(
 	        stream,
 	        "<testsuites name=\"kubectl-probecheck\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
 	        "time=\"0\">\n",
 	        tests, failures, skipped);
-	for (size_t w = 0; w < report->workload_count; w++) {
-		const probecheck_report_workload *wl = &report->workloads[w];
-		char label[512];
-		size_t suite_tests = 0, suite_failures = 0, suite_skipped = 0;
-		for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
-			if (!wl->evaluated[check])
-				continue;
-			tally(report, wl, check, &st);
-			suite_tests++;
-			suite_failures += st.failing > 0;
-			suite_skipped += !st.failing && !st.reported && st.suppressed;
-		}
-		probecheck_workload_label(label, sizeof(label), wl);
-		(void)fputs("  <testsuite name=\"", stream);
-		xml(stream, label);
-		(void)fprintf(stream, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"0\"",
-		              suite_tests, suite_failures, suite_skipped);
-		if (wl->source.file) {
-			(void)fputs(" file=\"", stream);
-			xml(stream, wl->source.helm_source ? wl->source.helm_source : wl->source.file);
-			(void)fputs("\"", stream);
-		}
-		(void)fputs(">\n", stream);
-		for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
-			if (!wl->evaluated[check])
-				continue;
-			tally(report, wl, check, &st);
-			if (write_case(stream, report, wl, check, &st))
-				return CLI_EXIT_FAIL;
-		}
-		(void)fputs("  </testsuite>\n", stream);
-	}
+	probecheck_report_cursor_init(&cursor, report);
+	while ((rc = probecheck_report_next(&cursor, &wl)) > 0)
+		write_suite(stream, report, wl);
+	probecheck_report_cursor_dispose(&cursor);
+	if (rc)
+		return CLI_EXIT_FAIL;
 	(void)fputs("</testsuites>\n", stream);
 	return 0;
 }

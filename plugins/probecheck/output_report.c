@@ -52,21 +52,17 @@ static json_t *suppression_object(const probecheck_suppression *by)
 	return object;
 }
 
-static json_t *finding_object(const probecheck_report *report, const probecheck_finding *f)
+static json_t *finding_object(const probecheck_report_workload *w, const probecheck_finding *f)
 {
-	const probecheck_report_workload *w = &report->workloads[f->workload];
 	const probecheck_check_info *check = &probecheck_catalog[f->check];
-	const char *message, *fix;
-	if (probecheck_finding_text(report, f, &message, &fix))
-		return NULL;
 	json_t *object = json_object();
 	if (!object)
 		return NULL;
 	if (json_object_set_new(object, "workload", workload_ref(w, 0)) || set_string(object, "checkId", check->id) ||
 	    set_string(object, "severity", probecheck_severity_name((enum probecheck_severity)f->severity)) ||
 	    set_string(object, "container", f->container) || set_string(object, "probe", f->probe) ||
-	    set_string(object, "message", message) || set_string(object, "why", check->why) ||
-	    set_string(object, "fix", fix) ||
+	    set_string(object, "message", f->message) || set_string(object, "why", check->why) ||
+	    set_string(object, "fix", f->fix) ||
 	    (w->source.file && json_object_set_new(object, "source", source_object(&w->source))) ||
 	    (f->suppressed_by && json_object_set_new(object, "suppressedBy", suppression_object(f->suppressed_by)))) {
 		json_decref(object);
@@ -95,77 +91,84 @@ static json_t *summary_object(const probecheck_report *report)
 
 static int fill(json_t *doc, const probecheck_report *report)
 {
-	json_t *suppressed = report->strict ? json_array() : NULL;
 	if (json_object_set_new(doc, "failOn", json_string(probecheck_severity_name(report->fail_on))) ||
 	    json_object_set_new(doc, "strict", json_boolean(report->strict)) ||
-	    json_object_set_new(doc, "workloads", json_array()) || json_object_set_new(doc, "findings", json_array())) {
-		json_decref(suppressed);
+	    json_object_set_new(doc, "workloads", json_array()) || json_object_set_new(doc, "findings", json_array()))
 		return -1;
-	}
-	/* workloads and findings stay empty here: probecheck_output_report
-	 * streams them in */
+	/* workloads, findings and suppressed stay empty here:
+	 * probecheck_output_report streams them in */
 	if (json_object_set_new(doc, "summary", summary_object(report)) ||
-	    (report->exercised && json_object_set(doc, "exercised", report->exercised)))
+	    (report->exercised && json_object_set(doc, "exercised", report->exercised)) ||
+	    (report->strict && json_object_set_new(doc, "suppressed", json_array())))
 		return -1;
-	if (!suppressed)
-		return 0;
-	if (json_object_set_new(doc, "suppressed", suppressed))
-		return -1;
-	for (size_t i = 0; i < report->finding_count; i++) {
-		const probecheck_finding *f = &report->findings[i];
-		if (!f->suppressed_by || (f->flags & PROBECHECK_FINDING_DROPPED))
-			continue;
-		json_t *entry = suppression_object(f->suppressed_by);
-		/* appended first, so the array owns it whatever fails next */
-		if (json_array_append_new(suppressed, entry) ||
-		    json_object_set_new(entry, "workload", workload_ref(&report->workloads[f->workload], 0)) ||
-		    set_string(entry, "checkId", probecheck_catalog[f->check].id) ||
-		    set_string(entry, "container", f->container))
-			return -1;
-	}
 	return 0;
 }
 
-struct cursor {
-	const probecheck_report *report;
-	size_t next;
-};
-
 static json_t *next_workload(void *user, int *done)
 {
-	struct cursor *cursor = user;
-	if (cursor->next < cursor->report->workload_count)
-		return workload_ref(&cursor->report->workloads[cursor->next++], 1);
-	*done = 1;
+	const probecheck_report_workload *w;
+	int rc = probecheck_report_next(user, &w);
+	if (rc > 0)
+		return workload_ref(w, 1);
+	*done = rc < 0 ? -1 : 1;
 	return NULL;
 }
 
 static json_t *next_finding(void *user, int *done)
 {
-	struct cursor *cursor = user;
-	const probecheck_report *report = cursor->report;
-	while (cursor->next < report->finding_count) {
-		const probecheck_finding *f = &report->findings[cursor->next++];
-		if (probecheck_finding_reported(report, f))
-			return finding_object(report, f);
+	probecheck_report_cursor *cursor = user;
+	const probecheck_report_workload *w;
+	const probecheck_finding *f;
+	int rc;
+	while ((rc = probecheck_report_next_finding(cursor, &w, &f)) > 0)
+		if (probecheck_finding_reported(cursor->report, f))
+			return finding_object(w, f);
+	*done = rc < 0 ? -1 : 1;
+	return NULL;
+}
+
+/* --strict: the suppressions it ignored, one per finding they cover. */
+static json_t *next_suppressed(void *user, int *done)
+{
+	probecheck_report_cursor *cursor = user;
+	const probecheck_report_workload *w;
+	const probecheck_finding *f;
+	int rc;
+	while ((rc = probecheck_report_next_finding(cursor, &w, &f)) > 0) {
+		if (!f->suppressed_by || (f->flags & PROBECHECK_FINDING_DROPPED))
+			continue;
+		json_t *entry = suppression_object(f->suppressed_by);
+		if (!entry || json_object_set_new(entry, "workload", workload_ref(w, 0)) ||
+		    set_string(entry, "checkId", probecheck_catalog[f->check].id) ||
+		    set_string(entry, "container", f->container)) {
+			json_decref(entry);
+			return NULL;
+		}
+		return entry;
 	}
-	*done = 1;
+	*done = rc < 0 ? -1 : 1;
 	return NULL;
 }
 
 int probecheck_output_report(FILE *stream, enum cli_output_format format, const probecheck_report *report)
 {
-	struct cursor workloads = {report, 0}, findings = {report, 0};
+	probecheck_report_cursor cursors[3];
 	json_t *doc = cli_object_new("ProbeReport");
 	if (!doc || fill(doc, report)) {
 		json_decref(doc);
 		return cli_error_nomem();
 	}
+	for (size_t i = 0; i < 3; i++)
+		probecheck_report_cursor_init(&cursors[i], report);
 	const probecheck_streamed_array arrays[] = {
-	        {doc, "workloads", next_workload, &workloads},
-	        {doc, "findings", next_finding, &findings},
+	        {doc, "workloads", next_workload, &cursors[0]},
+	        {doc, "findings", next_finding, &cursors[1]},
+	        {doc, "suppressed", next_suppressed, &cursors[2]},
 	};
-	int rc = probecheck_output_streamed(stream, format, doc, arrays, sizeof(arrays) / sizeof(arrays[0]));
+	int rc = probecheck_output_streamed(stream, format, doc, arrays,
+	                                    sizeof(arrays) / sizeof(arrays[0]) - !report->strict);
+	for (size_t i = 0; i < 3; i++)
+		probecheck_report_cursor_dispose(&cursors[i]);
 	json_decref(doc);
 	return rc;
 }

@@ -89,22 +89,19 @@ static json_t *location(const probecheck_report_workload *w, const probecheck_fi
 	return loc;
 }
 
-static json_t *result(const probecheck_report *report, const probecheck_finding *f, kube_buf *uri)
+static json_t *result(const probecheck_report *report, const probecheck_report_workload *w, const probecheck_finding *f,
+                      kube_buf *uri)
 {
-	const probecheck_report_workload *w = &report->workloads[f->workload];
 	char fingerprint[1024], label[512];
-	const char *message, *fix;
-	if (probecheck_finding_text(report, f, &message, &fix))
-		return NULL;
 	probecheck_workload_label(label, sizeof(label), w);
 	(void)snprintf(fingerprint, sizeof(fingerprint), "%s/%s/%s/%s/%s/%s", w->kind, w->namespace_name, w->name,
 	               f->container, f->probe, probecheck_catalog[f->check].id);
 	json_t *r =
 	        json_pack("{s:s, s:i, s:s, s:o, s:[o], s:{s:s}, s:{s:s, s:s, s:s, s:s}}", "ruleId",
 	                  probecheck_catalog[f->check].id, "ruleIndex", (int)f->check, "level",
-	                  sarif_level((enum probecheck_severity)f->severity), "message", text(message), "locations",
+	                  sarif_level((enum probecheck_severity)f->severity), "message", text(f->message), "locations",
 	                  location(w, f, uri), "partialFingerprints", "probecheckWorkload/v1", fingerprint,
-	                  "properties", "workload", label, "container", f->container, "probe", f->probe, "fix", fix);
+	                  "properties", "workload", label, "container", f->container, "probe", f->probe, "fix", f->fix);
 	if (r && f->suppressed_by && !report->strict &&
 	    json_object_set_new(
 	            r, "suppressions",
@@ -118,28 +115,29 @@ static json_t *result(const probecheck_report *report, const probecheck_finding 
 }
 
 struct result_cursor {
-	const probecheck_report *report;
-	size_t next;
+	probecheck_report_cursor records;
 	kube_buf uri;
 };
 
 static json_t *next_result(void *user, int *done)
 {
 	struct result_cursor *cursor = user;
-	const probecheck_report *report = cursor->report;
-	while (cursor->next < report->finding_count) {
-		const probecheck_finding *f = &report->findings[cursor->next++];
+	const probecheck_report_workload *w;
+	const probecheck_finding *f;
+	int rc;
+	while ((rc = probecheck_report_next_finding(&cursor->records, &w, &f)) > 0) {
 		/* Suppressed findings stay, marked with suppressions[], as SARIF viewers expect. */
 		if (!(f->flags & PROBECHECK_FINDING_DROPPED))
-			return result(report, f, &cursor->uri);
+			return result(cursor->records.report, w, f, &cursor->uri);
 	}
-	*done = 1;
+	*done = rc < 0 ? -1 : 1;
 	return NULL;
 }
 
 int probecheck_output_sarif(FILE *stream, const probecheck_report *report)
 {
-	struct result_cursor cursor = {report, 0, KUBE_BUF_INIT};
+	struct result_cursor cursor = {.uri = KUBE_BUF_INIT};
+	probecheck_report_cursor_init(&cursor.records, report);
 	json_t *doc =
 	        json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}}]}", "$schema", SARIF_SCHEMA, "version", "2.1.0",
 	                  "runs", "tool", "driver", "name", "kubectl-probecheck", "version", kube_version_string(),
@@ -149,5 +147,6 @@ int probecheck_output_sarif(FILE *stream, const probecheck_report *report)
 	int rc = run ? probecheck_output_streamed(stream, CLI_OUTPUT_JSON, doc, &results, 1) : cli_error_nomem();
 	json_decref(doc);
 	kube_buf_dispose(&cursor.uri);
+	probecheck_report_cursor_dispose(&cursor.records);
 	return rc;
 }

@@ -15,6 +15,7 @@
 
 #define PLACEHOLDER  "@@probecheck-streamed-items-"
 #define MAX_STREAMED 8
+#define REPORTED     1 /* an item could not be made, its error already printed */
 
 /* Writes text with prefix before each non-empty line. */
 static int write_indented(FILE *stream, const char *text, size_t len, const char *first_prefix, const char *prefix)
@@ -66,7 +67,7 @@ static int stream_items(FILE *stream, enum cli_output_format format, size_t inde
 		int done = 0;
 		json_t *item = next(user, &done);
 		if (!item) {
-			rc = done ? 0 : KUBE_ENOMEM;
+			rc = done > 0 ? 0 : done < 0 ? REPORTED : KUBE_ENOMEM;
 			break;
 		}
 		rc = render_item(&item_text, format, item);
@@ -173,9 +174,9 @@ int probecheck_output_streamed(FILE *stream, enum cli_output_format format, json
 		from = stream_array(stream, format, text, from, mark, (size_t)(end + 2 - mark), &arrays[index], &rc);
 		done++;
 	}
-	if (rc == KUBE_ENOMEM) {
+	if (rc == KUBE_ENOMEM || rc == REPORTED) {
 		kube_buf_dispose(&skeleton);
-		return cli_error_nomem();
+		return rc == REPORTED ? CLI_EXIT_FAIL : cli_error_nomem();
 	}
 	int failed = rc != 0 || !from;
 	if (!failed) {

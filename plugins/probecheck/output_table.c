@@ -54,11 +54,15 @@ static void print_summary(FILE *stream, const probecheck_report *report)
 	(void)fputs(".\n", stream);
 }
 
-static void print_strict_suppressions(FILE *stream, const probecheck_report *report)
+/* Returns 0, or -1 when a record cannot be read back (the error printed). */
+static int print_strict_suppressions(FILE *stream, const probecheck_report *report)
 {
-	int header = 0;
-	for (size_t i = 0; i < report->finding_count; i++) {
-		const probecheck_finding *f = &report->findings[i];
+	probecheck_report_cursor cursor;
+	const probecheck_report_workload *w;
+	const probecheck_finding *f;
+	int header = 0, rc;
+	probecheck_report_cursor_init(&cursor, report);
+	while ((rc = probecheck_report_next_finding(&cursor, &w, &f)) > 0) {
 		char label[512];
 		if (!f->suppressed_by || (f->flags & PROBECHECK_FINDING_DROPPED))
 			continue;
@@ -66,10 +70,44 @@ static void print_strict_suppressions(FILE *stream, const probecheck_report *rep
 			(void)fputs("\nSuppressions ignored by --strict:\n", stream);
 			header = 1;
 		}
-		probecheck_workload_label(label, sizeof(label), &report->workloads[f->workload]);
+		probecheck_workload_label(label, sizeof(label), w);
 		(void)fprintf(stream, "  %s%s%s %s: %s (%s): %s\n", label, *f->container ? " container " : "",
 		              f->container, probecheck_catalog[f->check].id, f->suppressed_by->where,
 		              probecheck_suppression_origin_name(f->suppressed_by->origin), f->suppressed_by->reason);
+	}
+	probecheck_report_cursor_dispose(&cursor);
+	return rc;
+}
+
+/* Measures (pass 0) or prints (pass 1) the rows of wl's reported findings. */
+static void table_rows(cli_table *table, FILE *stream, int pass, const probecheck_report *report,
+                       const probecheck_report_workload *wl, int wide, int color)
+{
+	char label[512], severity[64], source[1200];
+	int first = 1;
+	probecheck_workload_label(label, sizeof(label), wl);
+	if (wl->source.helm_source)
+		(void)snprintf(source, sizeof(source), "%s (%s:%d)", wl->source.helm_source, wl->source.file,
+		               wl->source.line);
+	else if (wl->source.file)
+		(void)snprintf(source, sizeof(source), "%s:%d", wl->source.file, wl->source.line);
+	else
+		source[0] = '\0';
+	for (size_t i = 0; i < wl->finding_count; i++) {
+		const probecheck_finding *f = &wl->findings[i];
+		if (!probecheck_finding_reported(report, f))
+			continue;
+		const char *name = probecheck_severity_name((enum probecheck_severity)f->severity);
+		(void)snprintf(severity, sizeof(severity), "%s%s%s",
+		               cli_style_start(color, cli_style_for_severity(name)), name, cli_style_end(color));
+		const char *cells[] = {
+		        first ? label : "", f->container, severity,           probecheck_catalog[f->check].id,
+		        f->message,         f->probe,     first ? source : ""};
+		first = 0;
+		if (pass == 0)
+			cli_table_measure(table, cells);
+		else
+			cli_table_print_row(table, stream, cells, wide);
 	}
 }
 
@@ -85,54 +123,32 @@ int probecheck_output_table(FILE *stream, const probecheck_report *report, int w
 	        {"SOURCE", CLI_COLUMN_WIDE},
 	};
 	if (report->reported) {
+		/* Streamed: the records are read back twice, one workload at a
+		 * time, to measure the columns and then to print the rows, so no
+		 * row is kept whatever the size of the report. */
 		cli_table *table = cli_table_new(columns, sizeof(columns) / sizeof(columns[0]));
 		if (!table)
 			return cli_error_nomem();
-		for (size_t w = 0; w < report->workload_count; w++) {
-			const probecheck_report_workload *wl = &report->workloads[w];
-			char label[512], severity[64], source[1200];
-			int first = 1;
-			probecheck_workload_label(label, sizeof(label), wl);
-			if (wl->source.helm_source)
-				(void)snprintf(source, sizeof(source), "%s (%s:%d)", wl->source.helm_source,
-				               wl->source.file, wl->source.line);
-			else if (wl->source.file)
-				(void)snprintf(source, sizeof(source), "%s:%d", wl->source.file, wl->source.line);
-			else
-				source[0] = '\0';
-			for (size_t i = 0; i < wl->finding_count; i++) {
-				const probecheck_finding *f = &report->findings[wl->first_finding + i];
-				if (!probecheck_finding_reported(report, f))
-					continue;
-				const char *name = probecheck_severity_name((enum probecheck_severity)f->severity);
-				const char *message, *fix;
-				if (probecheck_finding_text(report, f, &message, &fix)) {
-					cli_table_free(table);
-					return CLI_EXIT_FAIL;
-				}
-				(void)snprintf(severity, sizeof(severity), "%s%s%s",
-				               cli_style_start(color, cli_style_for_severity(name)), name,
-				               cli_style_end(color));
-				const char *cells[] = {first ? label : "",
-				                       f->container,
-				                       severity,
-				                       probecheck_catalog[f->check].id,
-				                       message,
-				                       f->probe,
-				                       first ? source : ""};
-				first = 0;
-				if (cli_table_add_row(table, cells)) {
-					cli_table_free(table);
-					return CLI_EXIT_FAIL;
-				}
+		for (int pass = 0; pass < 2; pass++) {
+			probecheck_report_cursor cursor;
+			const probecheck_report_workload *wl;
+			int rc;
+			if (pass == 1)
+				cli_table_print_header(table, stream, wide);
+			probecheck_report_cursor_init(&cursor, report);
+			while ((rc = probecheck_report_next(&cursor, &wl)) > 0)
+				table_rows(table, stream, pass, report, wl, wide, color);
+			probecheck_report_cursor_dispose(&cursor);
+			if (rc) {
+				cli_table_free(table);
+				return CLI_EXIT_FAIL;
 			}
 		}
-		cli_table_print(table, stream, wide);
 		cli_table_free(table);
 		(void)fputc('\n', stream);
 	}
 	print_summary(stream, report);
-	if (report->strict)
-		print_strict_suppressions(stream, report);
+	if (report->strict && print_strict_suppressions(stream, report))
+		return CLI_EXIT_FAIL;
 	return 0;
 }

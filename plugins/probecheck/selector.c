@@ -16,30 +16,39 @@ typedef struct selector_expression {
 	size_t value_count;
 } selector_expression;
 
+/* Entries and slots are kept small: an index holds every Service and PDB
+ * of the input until the end. */
 struct probecheck_selector_entry {
 	const char *name;
 	probecheck_label *labels; /* matchLabels (or a Service's selector) */
-	size_t label_count;
 	selector_expression *expressions;
-	size_t expression_count;
 	probecheck_selector_entry *next; /* in the same bucket */
+	uint32_t label_count;
+	uint32_t expression_count;
 };
 
 struct probecheck_selector_slot {
-	const char *key; /* "ns\0k\0v" packed with its length, or "ns\0" for namespace-wide entries */
-	size_t key_len;
-	uint64_t hash;
+	/* "ns\0k\0v", or "ns\0" for namespace-wide entries, after its length
+	 * in two bytes (keys are packed in KEY_MAX bytes) */
+	const unsigned char *key;
 	probecheck_selector_entry *head;
 };
 
-static uint64_t hash_bytes(const char *data, size_t len)
+#define KEY_MAX 1024
+
+static size_t key_length(const unsigned char *key)
+{
+	return (size_t)key[0] << 8 | key[1];
+}
+
+static uint32_t hash_bytes(const char *data, size_t len)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)data[i];
 		h *= 1099511628211ull;
 	}
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Packs ns, key, value into buf: "ns\0key\0value" (or "ns\0" when key is
@@ -62,15 +71,14 @@ static size_t pack_key(char *buf, size_t size, const char *ns, const char *key, 
 }
 
 static struct probecheck_selector_slot *find_slot(const probecheck_selector_index *index, const char *key,
-                                                  size_t key_len, uint64_t hash)
+                                                  size_t key_len, uint32_t hash)
 {
 	if (!index->slot_count)
 		return NULL;
 	size_t mask = index->slot_count - 1;
 	for (size_t i = hash & mask;; i = (i + 1) & mask) {
 		struct probecheck_selector_slot *slot = &index->slots[i];
-		if (!slot->key ||
-		    (slot->hash == hash && slot->key_len == key_len && memcmp(slot->key, key, key_len) == 0))
+		if (!slot->key || (key_length(slot->key) == key_len && memcmp(slot->key + 2, key, key_len) == 0))
 			return slot;
 	}
 }
@@ -88,7 +96,9 @@ static int grow(probecheck_selector_index *index)
 	for (size_t i = 0; i < old_count; i++) {
 		if (!old[i].key)
 			continue;
-		*find_slot(index, old[i].key, old[i].key_len, old[i].hash) = old[i];
+		const char *key = (const char *)old[i].key + 2;
+		size_t len = key_length(old[i].key);
+		*find_slot(index, key, len, hash_bytes(key, len)) = old[i];
 	}
 	kube_free(old);
 	return 0;
@@ -96,7 +106,7 @@ static int grow(probecheck_selector_index *index)
 
 static int file_entry(probecheck_selector_index *index, const char *ns, probecheck_selector_entry *entry)
 {
-	char key[1024];
+	char key[KEY_MAX];
 	size_t len = entry->label_count ? pack_key(key, sizeof(key), ns, entry->labels[0].key, entry->labels[0].value)
 	                                : pack_key(key, sizeof(key), ns, NULL, NULL);
 	if (!len) /* absurdly long labels: file it namespace-wide, where it is always checked */
@@ -108,16 +118,15 @@ static int file_entry(probecheck_selector_index *index, const char *ns, probeche
 		if (rc)
 			return rc;
 	}
-	uint64_t hash = hash_bytes(key, len);
-	struct probecheck_selector_slot *slot = find_slot(index, key, len, hash);
+	struct probecheck_selector_slot *slot = find_slot(index, key, len, hash_bytes(key, len));
 	if (!slot->key) {
-		char *copy = probecheck_arena_alloc(index->arena, len);
+		unsigned char *copy = probecheck_arena_bytes(index->arena, len + 2);
 		if (!copy)
 			return KUBE_ENOMEM;
-		memcpy(copy, key, len);
+		copy[0] = (unsigned char)(len >> 8);
+		copy[1] = (unsigned char)len;
+		memcpy(copy + 2, key, len);
 		slot->key = copy;
-		slot->key_len = len;
-		slot->hash = hash;
 		index->used++;
 	}
 	entry->next = slot->head;
@@ -133,6 +142,8 @@ static int copy_labels(probecheck_selector_index *index, probecheck_selector_ent
 	const json_t *value;
 	if (!count)
 		return 0;
+	if (count > UINT32_MAX)
+		return KUBE_EINVALID;
 	entry->labels = probecheck_arena_alloc(index->arena, count * sizeof(*entry->labels));
 	if (!entry->labels)
 		return KUBE_ENOMEM;
@@ -146,7 +157,7 @@ static int copy_labels(probecheck_selector_index *index, probecheck_selector_ent
 			return KUBE_ENOMEM;
 		i++;
 	}
-	entry->label_count = count;
+	entry->label_count = (uint32_t)count;
 	return 0;
 }
 
@@ -222,6 +233,8 @@ int probecheck_selector_add_label_selector(probecheck_selector_index *index, con
 	if (rc)
 		return rc;
 	size_t count = json_is_array(expressions) ? json_array_size(expressions) : 0;
+	if (count > UINT32_MAX)
+		return KUBE_EINVALID;
 	if (count) {
 		entry->expressions = probecheck_arena_alloc(index->arena, count * sizeof(*entry->expressions));
 		if (!entry->expressions)
@@ -229,7 +242,7 @@ int probecheck_selector_add_label_selector(probecheck_selector_index *index, con
 		for (size_t i = 0; i < count; i++)
 			if ((rc = parse_expression(index, &entry->expressions[i], json_array_get(expressions, i))))
 				return rc;
-		entry->expression_count = count;
+		entry->expression_count = (uint32_t)count;
 	}
 	return file_entry(index, ns, entry);
 }
@@ -290,7 +303,7 @@ static const char *match_bucket(const probecheck_selector_index *index, const ch
 const char *probecheck_selector_match(const probecheck_selector_index *index, const char *ns,
                                       const probecheck_label *labels, size_t label_count)
 {
-	char key[1024];
+	char key[KEY_MAX];
 	size_t len;
 	const char *found;
 	if (!index->entries)

@@ -578,6 +578,24 @@ static void test_cli__table_golden(void **state)
 	                          "a           0/1                   10d\n"
 	                          "\033[31mcrash\033[0m       0/1     n             1s\n"
 	                          "b c         1/1     x y           2h\n");
+	/* streamed (measured, then printed row by row, nothing kept): the same
+	 * bytes */
+	cli_table *streamed = cli_table_new(columns, 4);
+	FILE *g = tmpfile();
+	assert_non_null(streamed);
+	for (int wide = 0; wide < 2; wide++) {
+		for (size_t i = 0; i < 4; i++)
+			cli_table_measure(streamed, rows[i]);
+		cli_table_print_header(streamed, g, wide);
+		for (size_t i = 0; i < 4; i++)
+			cli_table_print_row(streamed, g, rows[i], wide);
+	}
+	assert_int_equal(cli_table_rows(streamed), 0);
+	char *streamed_text = slurp(g);
+	assert_string_equal(streamed_text, text);
+	free(streamed_text);
+	(void)fclose(g);
+	cli_table_free(streamed);
 	free(text);
 	(void)fclose(f);
 	cli_table_free(table);
