@@ -522,19 +522,26 @@ static void fixture_stop(struct fixture *fx)
 	unlink(fx->kubeconfig);
 }
 
+/* Exec options running command (count words) for up to timeout_ms. */
+static kube_exec_options exec_options(const char *const *command, size_t count, long timeout_ms)
+{
+	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	opts.command = command;
+	opts.command_count = count;
+	opts.timeout_ms = timeout_ms;
+	return opts;
+}
+
 static void test_stream__exec_reads_output_and_exit_code(void **state)
 {
 	(void)state;
 	static const char *const command[] = {"sh", "-c", "exit 7"};
 	struct fixture fx;
 	fixture_start(&fx, SCRIPT_EXEC, 0);
-	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	kube_exec_options opts = exec_options(command, 3, 5000);
 	kube_exec_result result;
-	opts.command = command;
-	opts.command_count = 3;
 	opts.stdin_data = "to stdin";
 	opts.stdin_len = 8;
-	opts.timeout_ms = 5000;
 	assert_int_equal(kube_pod_exec(fx.client, &result, "ns", "web", &opts), 0);
 	assert_string_equal(kube_buf_cstr(&result.out), "hi ");
 	assert_string_equal(kube_buf_cstr(&result.err), "oops");
@@ -567,10 +574,8 @@ static void test_stream__refused_upgrade_keeps_the_server_status(void **state)
 	static const char *const command[] = {"true"};
 	struct fixture fx;
 	fixture_start(&fx, SCRIPT_FORBIDDEN, 3); /* retries allowed: a 403 must not use them */
-	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	kube_exec_options opts = exec_options(command, 1, 0);
 	kube_exec_result result;
-	opts.command = command;
-	opts.command_count = 1;
 	test_assert_error(kube_pod_exec(fx.client, &result, "ns", "web", &opts), KUBE_EFORBIDDEN,
 	                  "pods \"web\" is forbidden: scripted");
 	assert_int_equal(kube_error_last()->http_status, 403);
@@ -623,11 +628,8 @@ static void test_stream__exec_retries_an_upgrade_refused_with_503(void **state)
 	static const char *const command[] = {"sh", "-c", "exit 7"};
 	struct fixture fx;
 	fixture_start(&fx, SCRIPT_EXEC_AFTER_503, 3);
-	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	kube_exec_options opts = exec_options(command, 3, 5000);
 	kube_exec_result result;
-	opts.command = command;
-	opts.command_count = 3;
-	opts.timeout_ms = 5000;
 	assert_int_equal(kube_pod_exec(fx.client, &result, "ns", "web", &opts), 0);
 	assert_int_equal(result.exit_code, 7);
 	assert_string_equal(kube_buf_cstr(&result.out), "hi ");
@@ -670,10 +672,8 @@ static void test_stream__portforward_honours_retry_after_of_a_429(void **state)
 static int exec_refusal(kube_client *client, int max_retries, char *message, size_t size, long *http_status)
 {
 	static const char *const command[] = {"true"};
-	kube_exec_options opts = KUBE_EXEC_OPTIONS_INIT;
+	kube_exec_options opts = exec_options(command, 1, 0);
 	kube_exec_result result;
-	opts.command = command;
-	opts.command_count = 1;
 	opts.max_retries = max_retries;
 	int rc = kube_pod_exec(client, &result, "ns", "web", &opts);
 	(void)snprintf(message, size, "%s", kube_error_last()->message);
