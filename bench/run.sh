@@ -80,9 +80,12 @@ else
 fi
 
 started=$(date +%s)
-# the checkout as measured: taken before the sections write their results
-# into bench/results, which would make every run look "-dirty"
-BENCH_COMMIT=$(git -C "$bench_root" describe --always --dirty 2>/dev/null || echo unknown)
+# the checkout as measured: "-dirty" for changes outside bench/results,
+# where the sections write (an earlier --only run leaves its figures there)
+BENCH_COMMIT=$(git -C "$bench_root" describe --always 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$bench_root" status --porcelain -- . ':(exclude)bench/results' 2>/dev/null)" ]; then
+	BENCH_COMMIT+=-dirty
+fi
 export BENCH_COMMIT
 section() {
 	echo "bench: == $1 ($(($(date +%s) - started)) s)" >&2
