@@ -46,7 +46,8 @@ static void make(struct made *m, size_t i, size_t findings_per, size_t fix_len)
 {
 	memset(m, 0, sizeof(*m));
 	(void)snprintf(m->name, sizeof(m->name), "web-%zu", i);
-	(void)snprintf(m->ns, sizeof(m->ns), i % 3 ? "team-%zu" : "", i % 3);
+	if (i % 3) /* every third workload has no namespace (a cluster-scoped kind) */
+		(void)snprintf(m->ns, sizeof(m->ns), "team-%zu", i % 3);
 	(void)snprintf(m->file, sizeof(m->file), "dir/file-%zu.yaml", i / 4);
 	(void)snprintf(m->value, sizeof(m->value), "app-%zu", i);
 	m->fix = malloc(fix_len + 1);
