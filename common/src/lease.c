@@ -260,8 +260,10 @@ int kube_lease_acquire(kube_lease **out, kube_client *client, const char *ns, co
 
 	/* When this client already knows the server's clock (an earlier reply
 	 * carried a Date), the common case, a free lock, takes one request:
-	 * create first, and read only when the Lease exists. */
-	if (client->has_server_date) {
+	 * create first, and read only when the Lease exists. Not when the
+	 * caller names a released holder: that Lease is expected to be there,
+	 * and the read comes first. */
+	if (client->has_server_date && !opts->released_holder) {
 		rc = new_lease_object(&desired, lease, opts, kube_client_server_now_ms(client));
 		if (!rc)
 			rc = kube_client_create(client, &result, &leases, ns, desired, NULL);

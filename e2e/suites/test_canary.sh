@@ -116,9 +116,10 @@ finish_holder=$($K get lease rollguard-canary-web -o jsonpath='{.spec.holderIden
 expect_eq "$(state web | jq -r .lockHolder)" "$finish_holder" "finish: the state names the Lease's last holder"
 
 # --- abort: a second run, aborted; stable back to 4 with its template.
-run "$CANARY" -n "$NS" start web --image app=registry.example/web:3.0 --steps 50,100 -v=4
+run "$CANARY" -n "$NS" start web --image app=registry.example/web:3.0 --steps 50,100 -v=6
 expect_rc 0 "start a second run"
 expect_err "taken over (its holder's work is done)" "second run: the finished run's Lease taken at once"
+expect_eq "$(grep -cE '\] (POST|GET|PUT) https://[^ ]*/leases' <<<"$ERR")" 2 "second run: the Lease read and taken over, no create tried"
 expect_no "not being renewed" "second run: no wait for the Lease to expire"
 expect_eq "$(replicas web)" 2 "second run: stable at 2"
 run "$CANARY" -n "$NS" list

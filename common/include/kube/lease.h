@@ -58,7 +58,8 @@ typedef struct kube_lease_holder {
  * may not get/create/update Leases (the caller may fall back to another
  * lock); request errors. When the client already knows the server's
  * clock (an earlier reply carried a Date), a free lock costs one request:
- * a create, then a GET and an update only when the Lease exists.
+ * a create, then a GET and an update only when the Lease exists (with
+ * opts->released_holder the GET comes first: that Lease is expected).
  * Otherwise the GET comes first, because its reply's Date is the server's
  * clock that the times written are taken from. A lost race costs one more
  * GET, to name the winner. */
