@@ -137,20 +137,29 @@ static void write_case(FILE *stream, const probecheck_report *report, const prob
 	(void)fputs("    </testcase>\n", stream);
 }
 
+/* Adds wl's test cases (the checks that ran for it), failures and skips to
+ * the counts: a suite's own, or the document's totals. */
+static void add_totals(const probecheck_report *report, const probecheck_report_workload *wl, size_t *tests,
+                       size_t *failures, size_t *skipped)
+{
+	struct case_state st;
+	for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
+		if (!wl->evaluated[check])
+			continue;
+		tally(report, wl, check, &st);
+		(*tests)++;
+		*failures += st.failing > 0;
+		*skipped += !st.failing && !st.reported && st.suppressed;
+	}
+}
+
 /* Writes the test suite of one workload. */
 static void write_suite(FILE *stream, const probecheck_report *report, const probecheck_report_workload *wl)
 {
 	struct case_state st;
 	char label[512];
 	size_t suite_tests = 0, suite_failures = 0, suite_skipped = 0;
-	for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
-		if (!wl->evaluated[check])
-			continue;
-		tally(report, wl, check, &st);
-		suite_tests++;
-		suite_failures += st.failing > 0;
-		suite_skipped += !st.failing && !st.reported && st.suppressed;
-	}
+	add_totals(report, wl, &suite_tests, &suite_failures, &suite_skipped);
 	probecheck_workload_label(label, sizeof(label), wl);
 	(void)fputs("  <testsuite name=\"", stream);
 	xml(stream, label);
@@ -174,22 +183,13 @@ static void write_suite(FILE *stream, const probecheck_report *report, const pro
 int probecheck_output_junit(FILE *stream, const probecheck_report *report)
 {
 	size_t tests = 0, failures = 0, skipped = 0;
-	struct case_state st;
 	probecheck_report_cursor cursor;
 	const probecheck_report_workload *wl;
 	int rc;
 	/* the totals come first: one pass to count, one to write */
 	probecheck_report_cursor_init(&cursor, report);
-	while ((rc = probecheck_report_next(&cursor, &wl)) > 0) {
-		for (int check = 0; check < PROBECHECK_CHECK_COUNT; check++) {
-			if (!wl->evaluated[check])
-				continue;
-			tally(report, wl, check, &st);
-			tests++;
-			failures += st.failing > 0;
-			skipped += !st.failing && !st.reported && st.suppressed;
-		}
-	}
+	while ((rc = probecheck_report_next(&cursor, &wl)) > 0)
+		add_totals(report, wl, &tests, &failures, &skipped);
 	probecheck_report_cursor_dispose(&cursor);
 	if (rc)
 		return CLI_EXIT_FAIL;

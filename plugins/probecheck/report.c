@@ -154,6 +154,12 @@ static int corrupt(size_t index)
 	return -1;
 }
 
+static int out_of_memory(void)
+{
+	cli_error("read back the findings: out of memory");
+	return -1;
+}
+
 /* Decodes workload index as it was recorded into cursor->workload.
  * Returns 0, or -1 when the record cannot be read (the error printed). */
 static int read_record(probecheck_report_cursor *cursor, size_t index)
@@ -172,10 +178,8 @@ static int read_record(probecheck_report_cursor *cursor, size_t index)
 		return -1;
 	/* a copy of its own: the spill's window moves with the next read */
 	char *record = probecheck_arena_alloc(&cursor->scratch, entry->len);
-	if (!record) {
-		cli_error("read back the findings: out of memory");
-		return -1;
-	}
+	if (!record)
+		return out_of_memory();
 	memcpy(record, bytes, entry->len);
 	const char *p = record + sizeof(head), *end = record + entry->len;
 	if (entry->len < sizeof(head))
@@ -203,10 +207,8 @@ static int read_record(probecheck_report_cursor *cursor, size_t index)
 	probecheck_finding *findings =
 	        head.finding_count ? probecheck_arena_alloc(&cursor->scratch, head.finding_count * sizeof(*findings))
 	                           : NULL;
-	if ((head.label_count && !labels) || (head.finding_count && !findings)) {
-		cli_error("read back the findings: out of memory");
-		return -1;
-	}
+	if ((head.label_count && !labels) || (head.finding_count && !findings))
+		return out_of_memory();
 	for (size_t i = 0; i < head.label_count; i++) {
 		labels[i].key = take_string(&p, end);
 		labels[i].value = take_string(&p, end);
@@ -233,10 +235,8 @@ static int read_record(probecheck_report_cursor *cursor, size_t index)
 			return corrupt(index);
 		if (fh.origin >= 0) {
 			probecheck_suppression *by = probecheck_arena_alloc(&cursor->scratch, sizeof(*by));
-			if (!by) {
-				cli_error("read back the findings: out of memory");
-				return -1;
-			}
+			if (!by)
+				return out_of_memory();
 			by->origin = (enum probecheck_suppression_origin)fh.origin;
 			by->where = take_string(&p, end);
 			by->reason = take_string(&p, end);
@@ -285,10 +285,8 @@ int probecheck_report_next(probecheck_report_cursor *cursor, const probecheck_re
 	size_t index = cursor->next++;
 	if (read_record(cursor, index))
 		return -1;
-	if (resolve(cursor, cursor->report->entries[index].deferred)) {
-		cli_error("read back the findings: out of memory");
-		return -1;
-	}
+	if (resolve(cursor, cursor->report->entries[index].deferred))
+		return out_of_memory();
 	*out = &cursor->workload;
 	return 1;
 }
